@@ -1,0 +1,102 @@
+import { isShoalError } from "@shoal/errors";
+import { parseCommandLine, UsageError, USAGE, type GetArgs } from "./args.js";
+import { CliError } from "./cli-error.js";
+import { startEmbedded } from "./embedded.js";
+import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js";
+
+/** Exit statuses: 0 complete and verified, 1 failed, 2 bad input, 130/143 interrupted. */
+const EXIT_FAILED = 1;
+const EXIT_USAGE = 2;
+
+async function main(argv: readonly string[]): Promise<number> {
+  let args;
+  try {
+    args = parseCommandLine(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`shoal: ${err.message}\n\n${USAGE}`);
+      return EXIT_USAGE;
+    }
+    throw err;
+  }
+  if (args.command === "help") {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (args.command === "version") {
+    process.stdout.write("shoal 0.1.0\n");
+    return 0;
+  }
+  return get(args);
+}
+
+async function get(args: GetArgs): Promise<number> {
+  const mode: ProgressMode = args.json ? "json" : args.quiet ? "quiet" : process.stderr.isTTY ? "tty" : "plain";
+  const reporter = new ProgressReporter(mode, mode === "json" ? process.stdout : process.stderr);
+  let run;
+  try {
+    run = await startEmbedded(
+      args,
+      {
+        onProgress: (p) => reporter.progress(p),
+        onEvent: (type, fields) => {
+          reporter.event(type, fields);
+          if (type === "warning" && mode !== "quiet") reporter.message(`warning: ${String(fields["message"])}`);
+          if (type === "metadata" && mode !== "quiet") {
+            reporter.message(`${String(fields["name"])}: ${formatBytes(Number(fields["totalBytes"]))} in ${String(fields["files"])} file(s), ${String(fields["pieces"])} pieces`);
+          }
+          if (type === "resumed" && mode !== "quiet" && Number(fields["pieces"]) > 0) {
+            reporter.message(`resuming: ${String(fields["pieces"])} pieces already present and verified`);
+          }
+        },
+      },
+      process.env,
+    );
+  } catch (err) {
+    return fail(err, reporter);
+  }
+
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (signalled) process.exit(128 + (sig === "SIGINT" ? 2 : 15)); // a second Ctrl-C leaves at once
+    signalled = sig;
+    reporter.message("stopping: announcing to trackers and keeping verified pieces (Ctrl-C again to quit now)");
+    void run.cancel();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+
+  let code: number;
+  try {
+    const result = await run.result;
+    reporter.event("completed", { ...result });
+    reporter.message(`done: ${result.name} (${formatBytes(result.totalBytes)}, ${result.files.length} file(s)) verified in ${args.out}`);
+    code = 0;
+  } catch (err) {
+    code = signalled ? 128 + (signalled === "SIGINT" ? 2 : 15) : fail(err, reporter);
+    if (signalled) reporter.event("stopped", { reason: signalled });
+  }
+  await run.shutdown();
+  return code;
+}
+
+function fail(err: unknown, reporter: ProgressReporter): number {
+  const message = err instanceof Error ? err.message : String(err);
+  reporter.event("failed", { error: isShoalError(err) ? err.toJSON() : { message } });
+  process.stderr.write(`shoal: ${message}\n`);
+  if (err instanceof CliError) return err.exitCode;
+  if (isShoalError(err) && ["DecodeError", "MetainfoError"].includes(err.name)) return EXIT_USAGE;
+  return EXIT_FAILED;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Sockets and timers of the services are closed; exit now rather than wait for stragglers.
+    setImmediate(() => process.exit(code));
+  },
+  (err: unknown) => {
+    process.stderr.write(`shoal: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(EXIT_FAILED);
+  },
+);

@@ -1,0 +1,20 @@
+import { ShoalError } from "@shoal/errors";
+
+export type CoordinationErrorCode =
+  | "UNKNOWN_TORRENT"
+  | "PIECE_OUT_OF_RANGE"
+  | "INVARIANT_BROKEN"
+  | "BACKEND_UNAVAILABLE"
+  | "QUEUE_CLOSED";
+
+/** Errors of the coordination ports: infrastructure faults and broken invariants only. */
+export class CoordinationError extends ShoalError<CoordinationErrorCode> {
+  static override readonly name = "CoordinationError";
+}
+
+export type StorageErrorCode = "NOT_FOUND" | "IO" | "SIZE_MISMATCH" | "UNKNOWN_TORRENT" | "OUT_OF_SPACE";
+
+/** Errors of ObjectStore adapters; I/O errors carry `op` in their context. */
+export class StorageError extends ShoalError<StorageErrorCode> {
+  static override readonly name = "StorageError";
+}

@@ -1,0 +1,32 @@
+export {
+  PIECE_STATES,
+  PIECE_STATE_CODE,
+  TRANSITIONS,
+  TRANSITION_RESULTS,
+  isLegal,
+  checkInvariants,
+} from "./piece-state.js";
+export type { PieceState, Transition, TransitionResult, PieceRecord } from "./piece-state.js";
+export { CoordinationError, StorageError } from "./errors.js";
+export type { CoordinationErrorCode, StorageErrorCode } from "./errors.js";
+export { BAN_STRIKES } from "./ports/claim-table.js";
+export type { Claim, ClaimTable, PieceCounts, RejectOutcome } from "./ports/claim-table.js";
+export type { PieceBus, Subscription, SubscribeOptions, Delivery } from "./ports/piece-bus.js";
+export type { ObjectStore, TorrentLayout, LayoutFile, StagedRef } from "./ports/object-store.js";
+export type {
+  JobQueue,
+  JobContext,
+  JobEvents,
+  JobProgress,
+  JobResult,
+  TorrentJobData,
+  TorrentSource,
+} from "./ports/job-queue.js";
+export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
+export { SUBJECTS, subjectOf } from "./subjects.js";
+export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
+export { torrentKeys, workerKeys } from "./keys.js";
+export { MemoryClaimTable } from "./memory/memory-claim-table.js";
+export { MemoryBus } from "./memory/memory-bus.js";
+export { MemoryJobQueue } from "./memory/memory-job-queue.js";
+export { MemoryCatalog } from "./memory/memory-catalog.js";

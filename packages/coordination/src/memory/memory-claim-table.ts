@@ -1,0 +1,210 @@
+import { CoordinationError } from "../errors.js";
+import { isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
+import { BAN_STRIKES, type Claim, type ClaimTable, type PieceCounts, type RejectOutcome } from "../ports/claim-table.js";
+
+interface TorrentTable {
+  readonly states: PieceState[];
+  readonly attempts: number[];
+  readonly holders: (string | undefined)[];
+  readonly strikes: Map<string, number>;
+  readonly banned: Set<string>;
+}
+
+/**
+ * The in-process ClaimTable of embedded mode: the same contract as the Redis adapter, each method
+ * synchronous inside (so atomic), behind the async port. Time comes from the injected `now`.
+ */
+export class MemoryClaimTable implements ClaimTable {
+  private readonly torrents = new Map<string, TorrentTable>();
+  private readonly leases = new Map<string, number>();
+
+  constructor(private readonly now: () => number = () => Date.now()) {}
+
+  async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>): Promise<void> {
+    if (this.torrents.has(infoHash)) return;
+    const t: TorrentTable = {
+      states: new Array<PieceState>(pieceCount).fill("missing"),
+      attempts: new Array<number>(pieceCount).fill(0),
+      holders: new Array<string | undefined>(pieceCount).fill(undefined),
+      strikes: new Map(),
+      banned: new Set(),
+    };
+    for (const i of stored) {
+      checkIndex(infoHash, i, pieceCount);
+      t.states[i] = "stored";
+    }
+    this.torrents.set(infoHash, t);
+  }
+
+  async deleteTorrent(infoHash: string): Promise<void> {
+    this.torrents.delete(infoHash);
+  }
+
+  async heartbeat(workerId: string, ttlMs: number): Promise<void> {
+    this.leases.set(workerId, this.now() + ttlMs);
+  }
+
+  async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
+    const t = this.table(infoHash);
+    const out: Claim[] = [];
+    for (const i of candidates) {
+      if (out.length >= max) break;
+      checkIndex(infoHash, i, t.states.length);
+      if (t.states[i] !== "missing") continue;
+      t.states[i] = "claimed";
+      t.attempts[i] = (t.attempts[i] ?? 0) + 1;
+      t.holders[i] = workerId;
+      out.push({ piece: i, attempt: t.attempts[i]! });
+    }
+    return out;
+  }
+
+  async release(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
+    const t = this.table(infoHash);
+    const r = this.check(t, infoHash, claim, "release");
+    if (r !== "ok") return r;
+    if (t.holders[claim.piece] !== workerId) return "not_holder";
+    this.move(t, claim.piece, "missing");
+    return "ok";
+  }
+
+  async stage(infoHash: string, _workerId: string, claim: Claim): Promise<TransitionResult> {
+    return this.simple(infoHash, claim, "stage");
+  }
+
+  async verify(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    return this.simple(infoHash, claim, "verify");
+  }
+
+  async reject(infoHash: string, claim: Claim, blamedPeers: readonly string[]): Promise<RejectOutcome> {
+    const t = this.table(infoHash);
+    const result = this.check(t, infoHash, claim, "reject");
+    if (result !== "ok") return { result, banned: [] };
+    this.move(t, claim.piece, "missing");
+    const banned: string[] = [];
+    for (const peer of new Set(blamedPeers)) {
+      const strikes = (t.strikes.get(peer) ?? 0) + 1;
+      t.strikes.set(peer, strikes);
+      if (strikes >= BAN_STRIKES && !t.banned.has(peer)) {
+        t.banned.add(peer);
+        banned.push(peer);
+      }
+    }
+    return { result, banned };
+  }
+
+  async store(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    return this.simple(infoHash, claim, "store");
+  }
+
+  async unstage(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    return this.simple(infoHash, claim, "unstage");
+  }
+
+  async expireWorkers(): Promise<number> {
+    const now = this.now();
+    const dead = new Set<string>();
+    for (const [worker, until] of this.leases) {
+      if (until <= now) dead.add(worker);
+    }
+    let moved = 0;
+    for (const t of this.torrents.values()) {
+      t.states.forEach((s, i) => {
+        const holder = t.holders[i];
+        if (s === "claimed" && holder !== undefined && (dead.has(holder) || !this.leases.has(holder))) {
+          this.move(t, i, "missing");
+          moved++;
+        }
+      });
+    }
+    for (const w of dead) this.leases.delete(w);
+    return moved;
+  }
+
+  async claimedBy(infoHash: string, excludeWorker?: string): Promise<Claim[]> {
+    const t = this.table(infoHash);
+    const out: Claim[] = [];
+    t.states.forEach((s, i) => {
+      if (s === "claimed" && t.holders[i] !== excludeWorker) out.push({ piece: i, attempt: t.attempts[i]! });
+    });
+    return out;
+  }
+
+  async counts(infoHash: string): Promise<PieceCounts> {
+    const t = this.table(infoHash);
+    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0 };
+    for (const s of t.states) c[s]++;
+    return c;
+  }
+
+  async piece(infoHash: string, index: number): Promise<PieceRecord> {
+    const t = this.table(infoHash);
+    checkIndex(infoHash, index, t.states.length);
+    return record(t, index);
+  }
+
+  async pieces(infoHash: string): Promise<PieceRecord[]> {
+    const t = this.table(infoHash);
+    return t.states.map((_, i) => record(t, i));
+  }
+
+  async piecesIn(infoHash: string, state: PieceState): Promise<number[]> {
+    const t = this.table(infoHash);
+    const out: number[] = [];
+    t.states.forEach((s, i) => {
+      if (s === state) out.push(i);
+    });
+    return out;
+  }
+
+  async isBanned(infoHash: string, peer: string): Promise<boolean> {
+    return this.table(infoHash).banned.has(peer);
+  }
+
+  async bannedPeers(infoHash: string): Promise<string[]> {
+    return [...this.table(infoHash).banned];
+  }
+
+  async close(): Promise<void> {}
+
+  private table(infoHash: string): TorrentTable {
+    const t = this.torrents.get(infoHash);
+    if (!t) throw new CoordinationError("UNKNOWN_TORRENT", `no piece table for torrent ${infoHash}`, { context: { infoHash } });
+    return t;
+  }
+
+  private check(t: TorrentTable, infoHash: string, claim: Claim, transition: Transition): TransitionResult {
+    checkIndex(infoHash, claim.piece, t.states.length);
+    if (t.attempts[claim.piece] !== claim.attempt) return "stale_attempt";
+    return isLegal(transition, t.states[claim.piece]!) ? "ok" : "wrong_state";
+  }
+
+  private simple(infoHash: string, claim: Claim, transition: Transition): TransitionResult {
+    const t = this.table(infoHash);
+    const r = this.check(t, infoHash, claim, transition);
+    if (r !== "ok") return r;
+    const to = { stage: "staged", verify: "verified", store: "stored", unstage: "missing" } as const;
+    this.move(t, claim.piece, to[transition as keyof typeof to]);
+    return "ok";
+  }
+
+  private move(t: TorrentTable, index: number, to: PieceState): void {
+    t.states[index] = to;
+    t.holders[index] = to === "claimed" ? t.holders[index] : undefined;
+  }
+}
+
+function record(t: TorrentTable, i: number): PieceRecord {
+  const holder = t.holders[i];
+  return holder === undefined
+    ? { state: t.states[i]!, attempt: t.attempts[i]! }
+    : { state: t.states[i]!, attempt: t.attempts[i]!, holder };
+}
+
+function checkIndex(infoHash: string, index: number, count: number): void {
+  if (!Number.isInteger(index) || index < 0 || index >= count) {
+    throw new CoordinationError("PIECE_OUT_OF_RANGE", `piece ${index} is out of range 0..${count - 1} for torrent ${infoHash}`, {
+      context: { infoHash, piece: index, pieceCount: count },
+    });
+  }
+}

@@ -1,0 +1,52 @@
+/** Where a torrent's files land and how its bytes map onto them. */
+export interface TorrentLayout {
+  readonly infoHash: string;
+  /** The torrent's root name: files land at `<destination>/<name>/...` (single-file: `<destination>/<name>`). */
+  readonly name: string;
+  readonly pieceLength: number;
+  readonly totalLength: number;
+  readonly files: readonly LayoutFile[];
+}
+
+export interface LayoutFile {
+  /** Sanitised path components below the root; empty for a single-file torrent. */
+  readonly path: readonly string[];
+  readonly length: number;
+  /** Offset of the file's first byte in the torrent's byte stream. */
+  readonly offset: number;
+  /** BEP 47 padding: occupies piece bytes, never written. */
+  readonly padding: boolean;
+}
+
+export interface StagedRef {
+  readonly infoHash: string;
+  readonly piece: number;
+  readonly attempt: number;
+}
+
+/**
+ * Where the bytes live: the staging area between worker and verifier, and the final files.
+ * Which pieces are verified is not its business (that is the ClaimTable's). Every write is
+ * idempotent. Methods throw StorageError: NOT_FOUND for missing staged bytes, UNKNOWN_TORRENT
+ * before `openTorrent`, IO (retryable, with `op` in its context) for backend failures.
+ */
+export interface ObjectStore {
+  /** Registers a torrent's layout (idempotent); must precede the other torrent methods. */
+  openTorrent(layout: TorrentLayout): Promise<void>;
+  putStaged(ref: StagedRef, data: Uint8Array): Promise<void>;
+  getStaged(ref: StagedRef): Promise<Buffer>;
+  /** Idempotent: deleting what is not there succeeds. */
+  deleteStaged(ref: StagedRef): Promise<void>;
+  /** Writes a verified piece into the final files (split across file boundaries, padding skipped). */
+  writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void>;
+  /**
+   * Reads bytes of the final files (uploads, recheck). Resolves undefined when any part of the
+   * range is absent (file missing or too short); padding reads as zeros.
+   */
+  readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined>;
+  /** Makes every file exist with its exact size (empty files included) and flushes. */
+  finalize(infoHash: string): Promise<void>;
+  /** Releases the torrent's resources (open files), keeping its data. */
+  closeTorrent(infoHash: string): Promise<void>;
+  close(): Promise<void>;
+}

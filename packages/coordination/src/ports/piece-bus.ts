@@ -1,0 +1,39 @@
+import type { SubjectName, SubjectPayloads } from "../subjects.js";
+
+export interface Subscription {
+  unsubscribe(): Promise<void>;
+}
+
+export interface SubscribeOptions {
+  /**
+   * Queue group: each message goes to one member of the group. Durable subjects require one;
+   * the group's consumer survives restarts and redelivers what was not acknowledged.
+   */
+  readonly group?: string;
+  /** Durable subjects: how long a handler may take before the message is redelivered. */
+  readonly ackWaitMs?: number;
+  /** Durable subjects: deliveries before the message is dropped as poison. */
+  readonly maxDeliveries?: number;
+}
+
+/** The attempt number of a delivery, starting at 1; a handler sees >1 after a redelivery. */
+export interface Delivery {
+  readonly redeliveryCount: number;
+}
+
+/**
+ * Messages between services. Handlers must be idempotent: a message can arrive twice, late, or
+ * after its piece moved on. For durable subjects a handler that resolves acknowledges the message
+ * and one that rejects gets it again later. Methods throw CoordinationError BACKEND_UNAVAILABLE
+ * (retryable) when the bus is down.
+ */
+export interface PieceBus {
+  publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void>;
+  subscribe<S extends SubjectName>(
+    name: S,
+    infoHash: string | "*",
+    handler: (payload: SubjectPayloads[S], delivery: Delivery) => Promise<void> | void,
+    options?: SubscribeOptions,
+  ): Promise<Subscription>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,20 @@
+/** What every service needs to know about a torrent, written once by its owner. */
+export interface TorrentRecord {
+  readonly infoHash: string;
+  /** The raw bencoded info dict: every service parses its own layout from it. */
+  readonly infoBytes: Uint8Array;
+  readonly announceTiers: readonly (readonly string[])[];
+  readonly destination: string;
+  readonly private: boolean;
+}
+
+/**
+ * Torrent metadata shared between services. Throws CoordinationError BACKEND_UNAVAILABLE when
+ * the backend is down; `get` resolves undefined for an unknown torrent.
+ */
+export interface TorrentCatalog {
+  put(record: TorrentRecord): Promise<void>;
+  get(infoHash: string): Promise<TorrentRecord | undefined>;
+  delete(infoHash: string): Promise<void>;
+  close(): Promise<void>;
+}

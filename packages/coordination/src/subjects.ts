@@ -1,0 +1,44 @@
+/**
+ * Bus subjects and their payloads: the only place either is defined. Work that must not be lost
+ * (a staged piece to verify, a verified piece to write) is `durable`: delivered to one member of a
+ * queue group, acknowledged by handler success, redelivered on failure. Everything else is a
+ * broadcast that can be rebuilt from the claim table. Payloads are JSON-safe and every piece
+ * message carries the attempt it belongs to, so handlers can drop stale ones.
+ */
+export interface PeerAddress {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface SubjectPayloads {
+  /** A torrent is ready to download: its metadata is in the catalog. */
+  torrent_started: { infoHash: string };
+  /** Every piece is stored and the files are complete, or the job was cancelled. */
+  torrent_finished: { infoHash: string; reason: "completed" | "stopped" | "failed" };
+  peers_discovered: { infoHash: string; peers: PeerAddress[]; source: string };
+  /** Durable: a piece's bytes are in staging; the verifier takes it from here. */
+  piece_staged: { infoHash: string; piece: number; attempt: number; workerId: string; peers: string[] };
+  /** Durable: the piece hashed correctly; the writer takes it from here. */
+  piece_verified: { infoHash: string; piece: number; attempt: number };
+  piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
+  piece_stored: { infoHash: string; piece: number; attempt: number };
+  peer_banned: { infoHash: string; peer: string };
+}
+
+export type SubjectName = keyof SubjectPayloads;
+
+export const SUBJECTS = {
+  torrent_started: { durable: false },
+  torrent_finished: { durable: false },
+  peers_discovered: { durable: false },
+  piece_staged: { durable: true },
+  piece_verified: { durable: true },
+  piece_failed: { durable: false },
+  piece_stored: { durable: false },
+  peer_banned: { durable: false },
+} as const satisfies Record<SubjectName, { durable: boolean }>;
+
+/** The wire subject: `shoal.<infoHash>.<name with dots>`; `*` for every torrent. */
+export function subjectOf(name: SubjectName, infoHash: string | "*"): string {
+  return `shoal.${infoHash}.${name.replace(/_/g, ".")}`;
+}

@@ -1,0 +1,209 @@
+import { constants, type promises as fsp } from "node:fs";
+import { mkdir, open, stat } from "node:fs/promises";
+import { dirname, join, resolve, sep } from "node:path";
+import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
+import { spansOfRange } from "./file-spans.js";
+
+type FileHandle = fsp.FileHandle;
+
+/** Open files kept per store; beyond this the least recently used is closed (fd limits). */
+const MAX_OPEN_FILES = 256;
+
+interface TorrentFiles {
+  readonly layout: TorrentLayout;
+  readonly paths: readonly string[];
+}
+
+/**
+ * The filesystem ObjectStore of embedded mode. Final files live at `<root>/<name>/<path>` (a
+ * single-file torrent at `<root>/<name>`) and verified pieces are written in place at their
+ * offsets, so there is no assembly step. Staged pieces stay in memory: the worker, verifier and
+ * writer share this process, and a crash loses only pieces that were never `stored` (they are
+ * downloaded again), which is the contract of staging.
+ */
+export class FsObjectStore implements ObjectStore {
+  private readonly torrents = new Map<string, TorrentFiles>();
+  private readonly staged = new Map<string, Buffer>();
+  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private stagedBytesTotal = 0;
+
+  constructor(private readonly root: string) {}
+
+  /** Bytes held in staging right now (for back-pressure and status). */
+  get stagedBytes(): number {
+    return this.stagedBytesTotal;
+  }
+
+  async openTorrent(layout: TorrentLayout): Promise<void> {
+    if (this.torrents.has(layout.infoHash)) return;
+    const base = resolve(this.root);
+    const paths = layout.files.map((f) => {
+      const p = resolve(base, layout.name, ...f.path);
+      // Metainfo sanitises every component already; this is the last line of defence.
+      if (p !== join(base, layout.name) && !p.startsWith(join(base, layout.name) + sep)) {
+        throw new StorageError("IO", `file path ${f.path.join("/")} leaves the destination ${base}`, {
+          context: { op: "fs.openTorrent", path: f.path.join("/") },
+        });
+      }
+      return p;
+    });
+    this.torrents.set(layout.infoHash, { layout, paths });
+  }
+
+  async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
+    const key = stagedKey(ref);
+    const prev = this.staged.get(key);
+    if (prev) this.stagedBytesTotal -= prev.length;
+    const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.staged.set(key, buf);
+    this.stagedBytesTotal += buf.length;
+  }
+
+  async getStaged(ref: StagedRef): Promise<Buffer> {
+    const buf = this.staged.get(stagedKey(ref));
+    if (!buf) {
+      throw new StorageError("NOT_FOUND", `no staged bytes for piece ${ref.piece} attempt ${ref.attempt} of ${ref.infoHash}`, {
+        context: { op: "fs.getStaged", infoHash: ref.infoHash, piece: ref.piece, attempt: ref.attempt },
+      });
+    }
+    return buf;
+  }
+
+  async deleteStaged(ref: StagedRef): Promise<void> {
+    const key = stagedKey(ref);
+    const buf = this.staged.get(key);
+    if (buf) {
+      this.stagedBytesTotal -= buf.length;
+      this.staged.delete(key);
+    }
+  }
+
+  async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
+    const t = this.torrent(infoHash);
+    const offset = piece * t.layout.pieceLength;
+    for (const s of spansOfRange(t.layout.files, offset, data.length)) {
+      if (t.layout.files[s.fileIndex]!.padding) continue;
+      const fh = await this.handle(t.paths[s.fileIndex]!, true);
+      let done = 0;
+      while (done < s.length) {
+        const { bytesWritten } = await io("fs.writePiece", t.paths[s.fileIndex]!, () =>
+          fh.write(data, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+        );
+        done += bytesWritten;
+      }
+    }
+  }
+
+  async readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined> {
+    const t = this.torrent(infoHash);
+    const out = Buffer.alloc(length);
+    for (const s of spansOfRange(t.layout.files, offset, length)) {
+      if (t.layout.files[s.fileIndex]!.padding) continue;
+      const fh = await this.handle(t.paths[s.fileIndex]!, false);
+      if (!fh) return undefined;
+      let done = 0;
+      while (done < s.length) {
+        const { bytesRead } = await io("fs.readRange", t.paths[s.fileIndex]!, () =>
+          fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+        );
+        if (bytesRead === 0) return undefined;
+        done += bytesRead;
+      }
+    }
+    return out;
+  }
+
+  async finalize(infoHash: string): Promise<void> {
+    const t = this.torrent(infoHash);
+    for (let i = 0; i < t.paths.length; i++) {
+      const f = t.layout.files[i]!;
+      if (f.padding) continue;
+      const path = t.paths[i]!;
+      const fh = (await this.handle(path, true))!;
+      const size = (await io("fs.finalize", path, () => fh.stat())).size;
+      if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
+      await io("fs.finalize", path, () => fh.datasync());
+    }
+  }
+
+  async closeTorrent(infoHash: string): Promise<void> {
+    const t = this.torrents.get(infoHash);
+    if (!t) return;
+    for (const p of t.paths) await this.closeHandle(p);
+    for (const key of [...this.staged.keys()]) {
+      if (key.startsWith(`${infoHash}/`)) {
+        this.stagedBytesTotal -= this.staged.get(key)!.length;
+        this.staged.delete(key);
+      }
+    }
+    this.torrents.delete(infoHash);
+  }
+
+  async close(): Promise<void> {
+    for (const ih of [...this.torrents.keys()]) await this.closeTorrent(ih);
+  }
+
+  private torrent(infoHash: string): TorrentFiles {
+    const t = this.torrents.get(infoHash);
+    if (!t) throw new StorageError("UNKNOWN_TORRENT", `torrent ${infoHash} was not opened in the store`, { context: { infoHash } });
+    return t;
+  }
+
+  private async handle(path: string, create: true): Promise<FileHandle>;
+  private async handle(path: string, create: false): Promise<FileHandle | undefined>;
+  private async handle(path: string, create: boolean): Promise<FileHandle | undefined> {
+    const cached = this.handles.get(path);
+    if (cached) {
+      // Re-insert to keep the map in least-recently-used order.
+      this.handles.delete(path);
+      this.handles.set(path, cached);
+      return cached;
+    }
+    if (!create) {
+      try {
+        if (!(await stat(path)).isFile()) return undefined;
+      } catch {
+        return undefined;
+      }
+    }
+    const p = (async () => {
+      if (create) await io("fs.mkdir", dirname(path), () => mkdir(dirname(path), { recursive: true }));
+      return io("fs.open", path, () => open(path, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o644));
+    })();
+    this.handles.set(path, p);
+    p.catch(() => this.handles.delete(path));
+    if (this.handles.size > MAX_OPEN_FILES) {
+      const oldest = this.handles.keys().next().value as string;
+      void this.closeHandle(oldest);
+    }
+    return p;
+  }
+
+  private async closeHandle(path: string): Promise<void> {
+    const p = this.handles.get(path);
+    if (!p) return;
+    this.handles.delete(path);
+    try {
+      await (await p).close();
+    } catch {
+      // A handle that failed to open has nothing to close.
+    }
+  }
+}
+
+function stagedKey(ref: StagedRef): string {
+  return `${ref.infoHash}/${ref.piece}/${ref.attempt}`;
+}
+
+async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new StorageError(code === "ENOSPC" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
+      context: { op, path, errno: code ?? null },
+      retryable: code !== "ENOSPC" && code !== "EACCES" && code !== "ENOTDIR" && code !== "EISDIR",
+      cause: err,
+    });
+  }
+}

@@ -1,0 +1,3 @@
+export { FsObjectStore } from "./fs-object-store.js";
+export { spansOfRange } from "./file-spans.js";
+export type { Span } from "./file-spans.js";

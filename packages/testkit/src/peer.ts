@@ -1,0 +1,126 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { isIP } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./free-port.js";
+import type { ManagedProcess } from "./managed-process.js";
+import { TestkitError } from "./testkit-error.js";
+import type { TorrentSummary } from "./torrent-file.js";
+import { trackerPeers } from "./tracker-probe.js";
+import { waitFor } from "./wait-for.js";
+
+/** A BitTorrent peer process the testkit started. */
+export interface Peer {
+  readonly ip: string;
+  readonly port: number;
+  readonly pid: number;
+  /** Resolves once the peer is seeding (or, as a leecher, running) and the tracker lists it. */
+  readonly ready: Promise<void>;
+  /** SIGTERM (clean shutdown, 'stopped' announce), SIGKILL after a grace period; removes its work dir. */
+  stop(): Promise<void>;
+  /** SIGKILL now, as a crash would; call stop() later to clean up. */
+  kill9(): void;
+  /** The child's stdout and stderr. */
+  readonly logPath: string;
+}
+
+export interface SeedOptions {
+  readonly torrentPath: string;
+  /** The parent directory of the payload root (the torrent's name lives inside it). */
+  readonly dataDir: string;
+  /** Any 127.x.y.z; default 127.0.0.1. A peer on its own address can be banned alone. */
+  readonly ip?: string;
+  /** Default: a free port on `ip`. */
+  readonly port?: number;
+  /** Bytes per second; 0 or absent means unlimited. */
+  readonly uploadRateLimit?: number;
+  /** Deadline for `ready`. */
+  readonly readyTimeoutMs?: number;
+}
+
+/** Hash-checking a few MiB and one announce take well under a second; slow CI gets headroom. */
+export const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+export async function peerAddress(opts: { ip?: string; port?: number }): Promise<{ ip: string; port: number }> {
+  const ip = opts.ip ?? "127.0.0.1";
+  if (isIP(ip) !== 4 || !ip.startsWith("127.")) {
+    throw new TestkitError("BAD_ARGUMENT", `peer address ${ip} is not in 127.0.0.0/8 (tests stay on loopback)`, {
+      context: { ip },
+    });
+  }
+  return { ip, port: opts.port ?? (await freePort(ip)) };
+}
+
+export function makeWorkDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `shoal-${prefix}-`));
+}
+
+/** The tracker URL readiness is checked against: the first http or udp URL of the torrent. */
+export function probeTracker(t: TorrentSummary): string | undefined {
+  return t.announceTiers.flat().find((u) => u.startsWith("http://") || u.startsWith("udp://"));
+}
+
+export interface ReadinessOptions {
+  readonly proc: ManagedProcess;
+  readonly torrent: TorrentSummary;
+  readonly ip: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  /** The client's own notion of "seeding" (or of "running" for a leecher). */
+  readonly clientReady: () => Promise<boolean>;
+  /** Extra text for a timeout error (the client's state). */
+  readonly describe?: () => Promise<string>;
+}
+
+/**
+ * Waits for the client to be ready and for the tracker to list ip:port. The returned promise
+ * is marked handled, so a test that never awaits it does not crash on an unhandled rejection;
+ * awaiting it still throws.
+ */
+export function awaitReadiness(o: ReadinessOptions): Promise<void> {
+  const tracker = probeTracker(o.torrent);
+  const self = `${o.ip}:${o.port}`;
+  let clientDone = false;
+  const ready = waitFor(
+    async () => {
+      o.proc.assertRunning("becoming ready");
+      if (!clientDone) clientDone = await o.clientReady();
+      if (!clientDone) return false;
+      if (tracker === undefined) return true;
+      const listed = await trackerPeers(tracker, o.torrent.infoHashHex).catch((): string[] => []);
+      return listed.includes(self);
+    },
+    {
+      timeoutMs: o.timeoutMs,
+      intervalMs: 100,
+      what: `${o.proc.name} to be ready${tracker === undefined ? "" : ` and listed by ${tracker}`}`,
+      describe: async () =>
+        `client ready: ${clientDone}${o.describe ? `; ${await o.describe()}` : ""}\nlog ${o.proc.logPath}:\n${o.proc.logTail()}`,
+    },
+  );
+  ready.catch(() => undefined);
+  return ready;
+}
+
+export function makePeer(p: {
+  ip: string;
+  port: number;
+  proc: ManagedProcess;
+  ready: Promise<void>;
+  workDir: string;
+  beforeStop?: () => Promise<void>;
+}): Peer {
+  return {
+    ip: p.ip,
+    port: p.port,
+    pid: p.proc.pid,
+    ready: p.ready,
+    logPath: p.proc.logPath,
+    kill9: () => p.proc.kill9(),
+    async stop() {
+      await p.beforeStop?.().catch(() => undefined);
+      await p.proc.stop();
+      await rm(p.workDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,35 @@
+export { WireError } from "./wire-error.js";
+export type { WireErrorCode } from "./wire-error.js";
+export {
+  BLOCK_SIZE_BYTES,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  MAX_PIECE_COUNT,
+} from "./limits.js";
+export type { DecoderLimits } from "./limits.js";
+export {
+  PROTOCOL_STRING,
+  HANDSHAKE_LENGTH_BYTES,
+  INFO_HASH_LENGTH_BYTES,
+  PEER_ID_LENGTH_BYTES,
+  RESERVED_LENGTH_BYTES,
+  encodeHandshake,
+  decodeHandshake,
+} from "./bep3-handshake.js";
+export type { Handshake } from "./bep3-handshake.js";
+export { RESERVED_BITS } from "./reserved-bits.js";
+export type { ReservedBitOptions } from "./reserved-bits.js";
+export { HandshakeDecoder } from "./handshake-decoder.js";
+export type { HandshakeResult } from "./handshake-decoder.js";
+export { MESSAGE_ID, LENGTH_PREFIX_BYTES } from "./message.js";
+export type { Message, MessageType } from "./message.js";
+export { MessageDecoder } from "./message-decoder.js";
+export {
+  KEEP_ALIVE,
+  PIECE_MESSAGE_HEADER_BYTES,
+  encodeMessage,
+  encodeRequest,
+  encodeHave,
+  encodePieceHeader,
+  encodePieceParts,
+} from "./message-encoder.js";
+export { Bitfield } from "./bitfield.js";

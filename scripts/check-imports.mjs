@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// Fails on import cycles between workspace packages and on pure packages importing adapters or
+// I/O. Pure protocol and domain packages must stay free of sockets, env and infrastructure
+// clients so they can be tested alone and reused anywhere.
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+
+const root = new URL("..", import.meta.url).pathname;
+const PURE = ["@shoal/errors", "@shoal/bencode", "@shoal/metainfo", "@shoal/wire", "@shoal/tracker-proto", "@shoal/coordination"];
+const FORBIDDEN_IN_PURE = [/^node:(net|dgram|http|https|tls|child_process|cluster)$/, /^(ioredis|nats|@nats-io\/.*|bullmq|minio|pino)$/];
+const ADAPTERS = ["@shoal/store-fs", "@shoal/coordination-redis", "@shoal/bus-nats", "@shoal/store-s3"];
+
+const pkgs = new Map();
+for (const dir of ["packages", "services"]) {
+  for (const name of readdirSync(join(root, dir))) {
+    const pj = join(root, dir, name, "package.json");
+    try {
+      const pkg = JSON.parse(readFileSync(pj, "utf8"));
+      pkgs.set(pkg.name, { dir: join(root, dir, name), deps: Object.keys(pkg.dependencies ?? {}) });
+    } catch {
+      // not a workspace
+    }
+  }
+}
+
+const problems = [];
+function walk(dir, out = []) {
+  for (const e of readdirSync(dir)) {
+    const p = join(dir, e);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (p.endsWith(".ts")) out.push(p);
+  }
+  return out;
+}
+const importRe = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+for (const [name, { dir, deps }] of pkgs) {
+  let files = [];
+  try {
+    files = walk(join(dir, "src"));
+  } catch {
+    continue;
+  }
+  for (const f of files) {
+    const text = readFileSync(f, "utf8");
+    for (const m of text.matchAll(importRe)) {
+      const spec = m[1] ?? m[2];
+      if (spec.startsWith("@shoal/") && !deps.includes(spec) && spec !== name) {
+        problems.push(`${f}: imports ${spec}, which is not in ${name}'s dependencies`);
+      }
+      if (/^@shoal\/[^/]+\/src/.test(spec)) problems.push(`${f}: deep import ${spec}`);
+      if (PURE.includes(name)) {
+        if (FORBIDDEN_IN_PURE.some((re) => re.test(spec))) problems.push(`${f}: pure package ${name} imports ${spec}`);
+        if (ADAPTERS.includes(spec)) problems.push(`${f}: pure package ${name} imports adapter ${spec}`);
+      }
+    }
+    if (PURE.includes(name) && /process\.env|console\./.test(text)) problems.push(`${f}: pure package ${name} reads process.env or logs`);
+  }
+}
+// Cycles in the package dependency graph.
+const state = new Map();
+function visit(n, stack) {
+  if (state.get(n) === 2) return;
+  if (state.get(n) === 1) {
+    problems.push(`import cycle: ${[...stack.slice(stack.indexOf(n)), n].join(" -> ")}`);
+    return;
+  }
+  state.set(n, 1);
+  for (const d of pkgs.get(n)?.deps ?? []) if (pkgs.has(d)) visit(d, [...stack, n]);
+  state.set(n, 2);
+}
+for (const n of pkgs.keys()) visit(n, []);
+if (problems.length) {
+  for (const p of problems) console.error(p);
+  process.exit(1);
+}
+console.log(`imports ok: ${pkgs.size} workspaces, no cycles, pure packages clean`);

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the real BitTorrent peers and tracker the test suite runs against (Debian packages).
+# Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
+set -euo pipefail
+pkgs=(opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "test dependencies present: ${pkgs[*]}"

@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The whole test suite: build (e2e tests spawn the built CLI), import rules, then vitest.
+// Prints a closing "N passed, N failed" line that CI tooling reads.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync } from "node:fs";
+
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 1;
+if (run("npx", ["tsc", "-b"]) !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+if (run("node", ["scripts/check-imports.mjs"]) !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+mkdirSync(".test-results", { recursive: true });
+const status = run("npx", [
+  "vitest",
+  "run",
+  "--reporter=default",
+  "--reporter=json",
+  "--outputFile.json=.test-results/vitest.json",
+  ...process.argv.slice(2),
+]);
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const r = JSON.parse(readFileSync(".test-results/vitest.json", "utf8"));
+  passed = r.numPassedTests;
+  failed = r.numFailedTests + (r.numFailedTestSuites ?? 0);
+  skipped = r.numPendingTests + (r.numTodoTests ?? 0);
+} catch {
+  failed = Math.max(failed, 1);
+}
+if (status !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(status === 0 && failed === 0 ? 0 : 1);

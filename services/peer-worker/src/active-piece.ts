@@ -1,0 +1,71 @@
+import type { PeerConnection } from "./connection.js";
+
+export const BLOCK_BYTES = 16 * 1024;
+/** Blocks per piece fit in 14 bits for pieces up to 256 MiB, so a block key is index * 2^14 + block. */
+const BLOCKS_PER_KEY = 16384;
+
+export const BLOCK_FREE = 0;
+export const BLOCK_REQUESTED = 1;
+export const BLOCK_RECEIVED = 2;
+
+/**
+ * A piece being downloaded by this worker: its claim, its buffer and the state of each block.
+ * `owned` is false for an end-game duplicate of a piece another worker holds.
+ */
+export class ActivePiece {
+  readonly blockCount: number;
+  /** Per block: BLOCK_FREE, BLOCK_REQUESTED or BLOCK_RECEIVED. */
+  readonly blocks: Uint8Array;
+  /** Connections a requested block was asked of (more than one only in end-game). */
+  readonly requesters = new Map<number, PeerConnection[]>();
+  /** Peers whose bytes are in the buffer: the ones blamed if the hash fails. */
+  readonly contributors = new Set<string>();
+  buf: Buffer | undefined;
+  received = 0;
+  requested = 0;
+  lastProgressAt: number;
+
+  constructor(
+    readonly index: number,
+    readonly attempt: number,
+    readonly length: number,
+    readonly owned: boolean,
+    now: number,
+  ) {
+    this.blockCount = Math.ceil(length / BLOCK_BYTES);
+    this.blocks = new Uint8Array(this.blockCount);
+    this.lastProgressAt = now;
+  }
+
+  blockLength(block: number): number {
+    return Math.min(BLOCK_BYTES, this.length - block * BLOCK_BYTES);
+  }
+
+  get complete(): boolean {
+    return this.received === this.blockCount;
+  }
+
+  /** Takes the request of `block` back from `conn`; the block is free again if nobody else asked. */
+  dropRequester(block: number, conn: PeerConnection): void {
+    const list = this.requesters.get(block);
+    if (!list) return;
+    const i = list.indexOf(conn);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) {
+      this.requesters.delete(block);
+      if (this.blocks[block] === BLOCK_REQUESTED) {
+        this.blocks[block] = BLOCK_FREE;
+        this.requested--;
+      }
+    }
+  }
+}
+
+export function blockKey(index: number, block: number): number {
+  return index * BLOCKS_PER_KEY + block;
+}
+
+export function splitBlockKey(key: number): { index: number; block: number } {
+  const index = Math.floor(key / BLOCKS_PER_KEY);
+  return { index, block: key - index * BLOCKS_PER_KEY };
+}

@@ -1,0 +1,337 @@
+import type { Bitfield } from "@shoal/wire";
+import type { Claim, ClaimTable } from "@shoal/coordination";
+import type { Logger } from "@shoal/service-kit";
+import { ActivePiece, BLOCK_BYTES, BLOCK_FREE, BLOCK_RECEIVED, BLOCK_REQUESTED, blockKey, splitBlockKey } from "./active-piece.js";
+import type { PeerConnection } from "./connection.js";
+import { pickPieces } from "./picker.js";
+
+export interface SchedulerOptions {
+  readonly infoHash: string;
+  readonly workerId: string;
+  readonly pieceCount: number;
+  readonly pieceLength: (index: number) => number;
+  /** Memory for pieces in progress and staged; no new claims beyond it. */
+  readonly maxBufferedBytes: number;
+  /** Requests in flight per connection: at least this many once unchoked (deep pipelining). */
+  readonly minPipeline: number;
+  readonly maxPipeline: number;
+  /** Seconds of a connection's rate to keep in flight (the pipeline grows with the rate). */
+  readonly pipelineSeconds: number;
+  readonly requestTimeoutMs: number;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+export interface SchedulerHooks {
+  /** All blocks of a piece arrived: stage it (the scheduler has forgotten it already). */
+  onComplete(piece: ActivePiece): void;
+  connections(): Iterable<PeerConnection>;
+}
+
+/** End-game: at most this many connections are asked for the same block. */
+const MAX_DUPLICATE_REQUESTS = 2;
+
+/**
+ * Block-level scheduling for one torrent in one worker: which pieces to claim, which blocks to ask
+ * of which connection, pipelining, timeouts and end-game. Claims come from the shared ClaimTable;
+ * inside the worker, any connection that has a claimed piece may fetch its free blocks, and the
+ * connection that started a piece finishes it first.
+ */
+export class BlockScheduler {
+  readonly active = new Map<number, ActivePiece>();
+  /** Staged pieces of ours waiting for the verifier and writer: piece -> attempt. */
+  readonly pending = new Map<number, number>();
+  /** Pieces the claim table refused us recently (someone else holds them); retried later. */
+  private readonly elsewhere: Uint8Array;
+  /** Per piece, peers whose data for it failed the hash: never ask them for it again. */
+  private readonly failedFrom = new Map<number, Set<string>>();
+  readonly availability: Uint16Array;
+  private claiming = false;
+  private claimAgain = false;
+  endgame = false;
+  wastedBytes = 0;
+  stopped = false;
+
+  constructor(
+    private readonly opts: SchedulerOptions,
+    private readonly have: Bitfield,
+    private readonly claims: ClaimTable,
+    private readonly hooks: SchedulerHooks,
+    private readonly logger: Logger,
+  ) {
+    this.elsewhere = new Uint8Array(opts.pieceCount);
+    this.availability = new Uint16Array(opts.pieceCount);
+  }
+
+  bufferedBytes(): number {
+    let n = 0;
+    for (const p of this.active.values()) if (p.owned) n += p.length;
+    for (const index of this.pending.keys()) n += this.opts.pieceLength(index);
+    return n;
+  }
+
+  pipelineTarget(conn: PeerConnection): number {
+    if (conn.snubbed) return 1;
+    const byRate = Math.ceil((conn.download.rate() * this.opts.pipelineSeconds) / BLOCK_BYTES);
+    return Math.max(this.opts.minPipeline, Math.min(byRate, this.opts.maxPipeline, conn.peerRequestQueue));
+  }
+
+  /** Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry. */
+  fill(conn: PeerConnection): void {
+    if (this.stopped || conn.closed || conn.peerChoking || !conn.amInterested) return;
+    let room = this.pipelineTarget(conn) - conn.outstanding.size;
+    if (room <= 0) return;
+    if (conn.outstanding.size === 0) conn.lastBlockAt = this.opts.now();
+    conn.socket.cork();
+    try {
+      for (const index of conn.activePieces) {
+        room = this.requestFrom(conn, this.active.get(index), room);
+        if (room <= 0) break;
+      }
+      if (room > 0) {
+        // Partial pieces first, so finished pieces reach the verifier soon and buffers free up.
+        for (const p of this.active.values()) {
+          if (p.received > 0 || p.requested > 0) room = this.requestFrom(conn, p, room);
+          if (room <= 0) break;
+        }
+      }
+      if (room > 0) {
+        for (const p of this.active.values()) {
+          room = this.requestFrom(conn, p, room);
+          if (room <= 0) break;
+        }
+      }
+      if (room > 0 && this.endgame) room = this.requestDuplicates(conn, room);
+    } finally {
+      conn.socket.uncork();
+    }
+    if (room > 0 && !this.endgame) this.claimMore(Math.ceil((room * BLOCK_BYTES) / this.opts.pieceLength(0)) + 1);
+  }
+
+  fillAll(): void {
+    for (const c of this.hooks.connections()) this.fill(c);
+  }
+
+  onBlock(conn: PeerConnection, index: number, begin: number, block: Buffer): void {
+    const p = this.active.get(index);
+    const bi = begin / BLOCK_BYTES;
+    const key = blockKey(index, Math.floor(bi));
+    const requested = conn.outstanding.delete(key);
+    conn.download.add(block.length);
+    if (requested) {
+      conn.lastBlockAt = this.opts.now();
+      conn.snubbed = false;
+    }
+    if (!p || !Number.isInteger(bi) || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
+      this.wastedBytes += block.length;
+      if (p && Number.isInteger(bi) && bi < p.blockCount) p.dropRequester(bi, conn);
+      this.fill(conn);
+      return;
+    }
+    if (!p.buf) p.buf = Buffer.allocUnsafe(p.length);
+    block.copy(p.buf, begin);
+    if (p.blocks[bi] === BLOCK_REQUESTED) p.requested--;
+    p.blocks[bi] = BLOCK_RECEIVED;
+    p.received++;
+    p.contributors.add(conn.key);
+    p.lastProgressAt = this.opts.now();
+    const others = p.requesters.get(bi);
+    if (others) {
+      for (const other of others) {
+        if (other === conn) continue;
+        other.outstanding.delete(key);
+        other.send({ type: "cancel", index, begin, length: block.length });
+      }
+      p.requesters.delete(bi);
+    }
+    if (p.complete) this.finish(p);
+    this.fill(conn);
+  }
+
+  /** The peer will not send these (choked us, rejected, or the connection died). */
+  returnRequests(conn: PeerConnection, only?: number): void {
+    const keys = only === undefined ? [...conn.outstanding.keys()] : [only];
+    for (const key of keys) {
+      if (!conn.outstanding.delete(key)) continue;
+      const { index, block } = splitBlockKey(key);
+      this.active.get(index)?.dropRequester(block, conn);
+    }
+  }
+
+  onConnectionLost(conn: PeerConnection): void {
+    this.returnRequests(conn);
+    conn.activePieces.clear();
+    for (const i of conn.bitfield.indices()) this.availability[i]!--;
+    this.fillAll();
+  }
+
+  /** The piece was stored (by anyone): forget it here. */
+  onStored(index: number): void {
+    this.pending.delete(index);
+    this.failedFrom.delete(index);
+    const p = this.active.get(index);
+    if (p) this.forget(p, true);
+  }
+
+  /** The piece failed its hash: it is missing again; never ask the same peers for it. */
+  onFailed(index: number, peers: readonly string[]): void {
+    this.pending.delete(index);
+    this.elsewhere[index] = 0;
+    let set = this.failedFrom.get(index);
+    if (!set) this.failedFrom.set(index, (set = new Set()));
+    for (const p of peers) set.add(p);
+    this.endgame = false;
+    this.fillAll();
+  }
+
+  /** Periodic: request timeouts (snubbing), stalled pieces, refreshed claim knowledge. */
+  tick(refreshElsewhere: boolean): void {
+    const now = this.opts.now();
+    for (const conn of this.hooks.connections()) {
+      if (conn.outstanding.size > 0 && now - conn.lastBlockAt > this.opts.requestTimeoutMs) {
+        if (!conn.snubbed) this.logger.debug({ peer: conn.key }, "requests timed out; peer snubbed, blocks asked elsewhere");
+        conn.snubbed = true;
+        for (const key of [...conn.outstanding.keys()]) {
+          const { index, block } = splitBlockKey(key);
+          const p = this.active.get(index);
+          conn.send({ type: "cancel", index, begin: block * BLOCK_BYTES, length: p ? p.blockLength(block) : BLOCK_BYTES });
+        }
+        this.returnRequests(conn);
+        conn.lastBlockAt = now;
+      }
+    }
+    if (refreshElsewhere) {
+      this.elsewhere.fill(0);
+      this.endgame = false;
+    }
+    this.fillAll();
+  }
+
+  /** Gives every claim back (draining, or the torrent stopped). */
+  async releaseAll(): Promise<void> {
+    this.stopped = true;
+    const owned = [...this.active.values()].filter((p) => p.owned);
+    this.active.clear();
+    await Promise.allSettled(
+      owned.map((p) => this.claims.release(this.opts.infoHash, this.opts.workerId, { piece: p.index, attempt: p.attempt })),
+    );
+  }
+
+  private requestFrom(conn: PeerConnection, p: ActivePiece | undefined, room: number): number {
+    if (!p || p.requested + p.received >= p.blockCount || !conn.bitfield.has(p.index)) return room;
+    if (this.failedFrom.get(p.index)?.has(conn.key)) return room;
+    for (let b = 0; b < p.blockCount && room > 0; b++) {
+      if (p.blocks[b] !== BLOCK_FREE) continue;
+      p.blocks[b] = BLOCK_REQUESTED;
+      p.requested++;
+      p.requesters.set(b, [conn]);
+      conn.outstanding.set(blockKey(p.index, b), this.opts.now());
+      conn.activePieces.add(p.index);
+      conn.sendRequest(p.index, b * BLOCK_BYTES, p.blockLength(b));
+      room--;
+    }
+    if (p.requested + p.received >= p.blockCount) conn.activePieces.delete(p.index);
+    return room;
+  }
+
+  private requestDuplicates(conn: PeerConnection, room: number): number {
+    for (const p of this.active.values()) {
+      if (!conn.bitfield.has(p.index) || this.failedFrom.get(p.index)?.has(conn.key)) continue;
+      for (const [b, list] of p.requesters) {
+        if (room <= 0) return room;
+        if (p.blocks[b] !== BLOCK_REQUESTED || list.includes(conn) || list.length >= MAX_DUPLICATE_REQUESTS) continue;
+        list.push(conn);
+        conn.outstanding.set(blockKey(p.index, b), this.opts.now());
+        conn.sendRequest(p.index, b * BLOCK_BYTES, p.blockLength(b));
+        room--;
+      }
+    }
+    return room;
+  }
+
+  private claimMore(wanted: number): void {
+    if (this.claiming) {
+      this.claimAgain = true;
+      return;
+    }
+    const budget = Math.floor((this.opts.maxBufferedBytes - this.bufferedBytes()) / this.opts.pieceLength(0));
+    const max = Math.min(wanted, budget);
+    if (max <= 0) return;
+    // Pick for the connections that are hungry: the union of what they have, rarest first.
+    const hungry = [...this.hooks.connections()].filter((c) => !c.closed && !c.peerChoking && c.amInterested);
+    if (hungry.length === 0) return;
+    const candidates = pickPieces({
+      pieceCount: this.opts.pieceCount,
+      peerHas: (i) => hungry.some((c) => c.bitfield.has(i) && !this.failedFrom.get(i)?.has(c.key)),
+      skip: (i) => this.have.has(i) || this.active.has(i) || this.pending.has(i) || this.elsewhere[i] === 1,
+      availability: this.availability,
+      havePieces: this.have.count(),
+      max: Math.max(max * 4, 16),
+      random: this.opts.random,
+    });
+    if (candidates.length === 0) {
+      void this.enterEndgame();
+      return;
+    }
+    this.claiming = true;
+    this.claims
+      .claim(this.opts.infoHash, this.opts.workerId, candidates, max)
+      .then((got) => this.onClaimed(candidates, got))
+      .catch((err: unknown) => this.logger.error({ err, op: "claims.claim" }, "claiming pieces failed"))
+      .finally(() => {
+        this.claiming = false;
+        if (this.claimAgain) {
+          this.claimAgain = false;
+          this.fillAll();
+        }
+      });
+  }
+
+  private onClaimed(candidates: readonly number[], got: readonly Claim[]): void {
+    const gotSet = new Set(got.map((c) => c.piece));
+    const last = got.length > 0 ? candidates.indexOf(got[got.length - 1]!.piece) : candidates.length - 1;
+    // Candidates passed over before the last one granted were not missing: someone else has them.
+    for (let k = 0; k <= last; k++) if (!gotSet.has(candidates[k]!)) this.elsewhere[candidates[k]!] = 1;
+    if (this.stopped) {
+      for (const c of got) void this.claims.release(this.opts.infoHash, this.opts.workerId, c);
+      return;
+    }
+    const now = this.opts.now();
+    for (const c of got) this.active.set(c.piece, new ActivePiece(c.piece, c.attempt, this.opts.pieceLength(c.piece), true, now));
+    if (got.length === 0) void this.enterEndgame();
+    this.fillAll();
+  }
+
+  /** Nothing left to claim: take part in other workers' claimed pieces and duplicate slow blocks. */
+  private async enterEndgame(): Promise<void> {
+    if (this.endgame) return;
+    const counts = await this.claims.counts(this.opts.infoHash);
+    if (counts.missing > 0 || this.endgame) return;
+    this.endgame = true;
+    const now = this.opts.now();
+    for (const c of await this.claims.claimedBy(this.opts.infoHash, this.opts.workerId)) {
+      if (!this.active.has(c.piece) && !this.have.has(c.piece)) {
+        this.active.set(c.piece, new ActivePiece(c.piece, c.attempt, this.opts.pieceLength(c.piece), false, now));
+      }
+    }
+    this.fillAll();
+  }
+
+  private finish(p: ActivePiece): void {
+    this.forget(p, false);
+    this.pending.set(p.index, p.attempt);
+    this.hooks.onComplete(p);
+  }
+
+  private forget(p: ActivePiece, cancel: boolean): void {
+    this.active.delete(p.index);
+    for (const [b, list] of p.requesters) {
+      for (const conn of list) {
+        conn.outstanding.delete(blockKey(p.index, b));
+        if (cancel) conn.send({ type: "cancel", index: p.index, begin: b * BLOCK_BYTES, length: p.blockLength(b) });
+      }
+    }
+    p.requesters.clear();
+    for (const conn of this.hooks.connections()) conn.activePieces.delete(p.index);
+  }
+}

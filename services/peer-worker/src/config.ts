@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { envNumber } from "@shoal/service-kit";
+
+export const peerWorkerConfigSchema = z.object({
+  /** Identifies this worker: its claims live and die with its heartbeat. Random when empty. */
+  workerId: z.string().default(""),
+  /** Address to accept peer connections on. */
+  listenHost: z.string().default("0.0.0.0"),
+  /** TCP port for incoming peers; 0 picks a free one. */
+  listenPort: envNumber().int().min(0).max(65535).default(6881),
+  /** Live connections per torrent in this worker. */
+  maxConnections: envNumber().int().positive().default(80),
+  /** Dials in progress at once, so a long peer list does not flood the network. */
+  maxHalfOpen: envNumber().int().positive().default(16),
+  /** Memory for pieces in progress and awaiting verification, per torrent. */
+  maxBufferedMiB: envNumber().positive().default(96),
+  /** Requests in flight per unchoked peer, at least (BEP 3 pipelining). */
+  minPipeline: envNumber().int().positive().default(32),
+  /** Requests in flight per peer, at most (also capped by the peer's own `reqq`). */
+  maxPipeline: envNumber().int().positive().default(512),
+  /** Seconds of a peer's measured rate kept in flight: the pipeline grows with the rate. */
+  pipelineSeconds: envNumber().positive().default(2),
+  /** A peer that delivers none of its requested blocks for this long is snubbed and its blocks asked elsewhere. */
+  requestTimeoutSeconds: envNumber().positive().default(20),
+  connectTimeoutSeconds: envNumber().positive().default(10),
+  /** Silent connections are closed after this long (BEP 3 keep-alives come every 2 minutes). */
+  peerIdleSeconds: envNumber().positive().default(180),
+  keepAliveSeconds: envNumber().positive().default(60),
+  /** Peers we upload to at once, including the optimistic unchoke. */
+  uploadSlots: envNumber().int().positive().default(5),
+  /** Claim lease: a worker silent this long loses its claims. */
+  heartbeatTtlSeconds: envNumber().positive().default(15),
+  /** This worker dials only peers whose address hashes to its shard (peers are split across workers). */
+  shardIndex: envNumber().int().min(0).default(0),
+  shardCount: envNumber().int().positive().default(1),
+});
+
+export type PeerWorkerConfig = z.infer<typeof peerWorkerConfigSchema>;

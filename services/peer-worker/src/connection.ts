@@ -1,0 +1,137 @@
+import type { Socket } from "node:net";
+import {
+  Bitfield,
+  MessageDecoder,
+  encodeMessage,
+  encodePieceHeader,
+  encodeRequest,
+  KEEP_ALIVE,
+  type Message,
+} from "@shoal/wire";
+import { RateMeter } from "./rate-meter.js";
+
+/** Largest block a peer may send us or ask of us: the BEP 3 block size everybody uses. */
+export const MAX_BLOCK_BYTES = 16 * 1024;
+/** A length prefix above this closes the connection (bitfields of 2M pieces are 256 KiB; metadata pieces 16 KiB). */
+export const MAX_MESSAGE_BYTES = 1024 * 1024 + 13;
+
+export interface ConnectionHandlers {
+  onMessage(conn: PeerConnection, msg: Message): void;
+  onClose(conn: PeerConnection, reason: string): void;
+}
+
+/**
+ * One live socket to a peer after a successful handshake: wire state, request bookkeeping and
+ * rates. It decodes and encodes; what to do with messages is the swarm's decision.
+ */
+export class PeerConnection {
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  readonly bitfield: Bitfield;
+  /** Blocks requested from this peer and not yet received: block key -> time sent. */
+  readonly outstanding = new Map<number, number>();
+  /** Pieces this connection has blocks requested in (for finishing what it started). */
+  readonly activePieces = new Set<number>();
+  /** Max requests the peer says it queues (BEP 10 `reqq`); libtorrent's default when unknown. */
+  peerRequestQueue = 250;
+  readonly download: RateMeter;
+  readonly upload: RateMeter;
+  lastReceivedAt: number;
+  lastSentAt: number;
+  /** Last time a requested block arrived, or the time requests started waiting. */
+  lastBlockAt: number;
+  snubbed = false;
+  /** How many pieces it has that we lack: interest without scanning bitfields. */
+  interestingPieces = 0;
+  /** Requests the peer made of us, waiting to be served. */
+  readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
+  uploading = false;
+  closed = false;
+  private readonly decoder: MessageDecoder;
+
+  constructor(
+    readonly socket: Socket,
+    readonly key: string,
+    readonly peerId: Uint8Array,
+    readonly fast: boolean,
+    readonly extended: boolean,
+    readonly outgoing: boolean,
+    pieceCount: number,
+    private readonly handlers: ConnectionHandlers,
+    private readonly now: () => number,
+  ) {
+    this.bitfield = new Bitfield(pieceCount);
+    this.download = new RateMeter(now);
+    this.upload = new RateMeter(now);
+    this.lastReceivedAt = this.lastSentAt = this.lastBlockAt = now();
+    this.decoder = new MessageDecoder(
+      { pieceCount, maxBlockBytes: MAX_BLOCK_BYTES, maxMessageBytes: MAX_MESSAGE_BYTES },
+      (msg) => {
+        if (!this.closed) this.handlers.onMessage(this, msg);
+      },
+    );
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("error", (err) => this.close(`socket error: ${err.message}`));
+    socket.on("close", () => this.close("connection closed by peer"));
+  }
+
+  /** Feeds bytes that arrived together with the handshake. */
+  onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastReceivedAt = this.now();
+    try {
+      this.decoder.push(chunk);
+    } catch (err) {
+      this.close(`protocol violation: ${(err as Error).message}`);
+    }
+  }
+
+  send(msg: Message): void {
+    this.write(encodeMessage(msg));
+  }
+
+  sendRequest(index: number, begin: number, length: number): void {
+    this.write(encodeRequest(index, begin, length));
+  }
+
+  /** Sends a block we serve; returns false when the socket buffer is full (wait for drain). */
+  sendPiece(index: number, begin: number, block: Buffer): boolean {
+    if (this.closed) return false;
+    this.lastSentAt = this.now();
+    this.upload.add(block.length);
+    this.socket.write(encodePieceHeader(index, begin, block.length));
+    return this.socket.write(block);
+  }
+
+  keepAlive(): void {
+    this.write(KEEP_ALIVE);
+  }
+
+  setChoking(choke: boolean): void {
+    if (this.amChoking === choke) return;
+    this.amChoking = choke;
+    this.send({ type: choke ? "choke" : "unchoke" });
+    if (choke) this.uploadQueue.length = 0;
+  }
+
+  setInterested(interested: boolean): void {
+    if (this.amInterested === interested) return;
+    this.amInterested = interested;
+    this.send({ type: interested ? "interested" : "not_interested" });
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.handlers.onClose(this, reason);
+  }
+
+  private write(buf: Buffer): void {
+    if (this.closed) return;
+    this.lastSentAt = this.now();
+    this.socket.write(buf);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Which pieces to claim next, as plain data in and out (no sockets, no claim table).
+ *
+ * Policy (as in libtorrent and BEP 3's advice): the first few pieces are picked at random, so a
+ * new downloader gets complete pieces to trade quickly; after that, rarest first among the pieces
+ * the connection can serve, random among equals so workers and peers spread out. Finishing
+ * partial pieces first is the block scheduler's job, not this function's.
+ */
+export interface PickInput {
+  readonly pieceCount: number;
+  /** Whether the connection we pick for has the piece. */
+  readonly peerHas: (piece: number) => boolean;
+  /** True for pieces that must not be picked (stored, active here, known claimed elsewhere). */
+  readonly skip: (piece: number) => boolean;
+  /** How many connected peers have each piece. */
+  readonly availability: ArrayLike<number>;
+  /** Pieces we already have; below RANDOM_FIRST_PIECES the pick is random. */
+  readonly havePieces: number;
+  readonly max: number;
+  readonly random: () => number;
+}
+
+/** Pieces picked at random before switching to rarest first. */
+export const RANDOM_FIRST_PIECES = 4;
+
+export function pickPieces(input: PickInput): number[] {
+  const { pieceCount, peerHas, skip, availability, max, random } = input;
+  if (max <= 0) return [];
+  // Collect candidates grouped by availability in one pass; only the rarest groups are sorted.
+  const byAvail = new Map<number, number[]>();
+  for (let i = 0; i < pieceCount; i++) {
+    if (skip(i) || !peerHas(i)) continue;
+    const a = input.havePieces < RANDOM_FIRST_PIECES ? 0 : (availability[i] ?? 0);
+    let group = byAvail.get(a);
+    if (!group) byAvail.set(a, (group = []));
+    group.push(i);
+  }
+  const out: number[] = [];
+  for (const a of [...byAvail.keys()].sort((x, y) => x - y)) {
+    const group = byAvail.get(a)!;
+    // Partial Fisher-Yates: only as many draws as we still need.
+    for (let k = 0; k < group.length && out.length < max; k++) {
+      const j = k + Math.floor(random() * (group.length - k));
+      [group[k], group[j]] = [group[j]!, group[k]!];
+      out.push(group[k]!);
+    }
+    if (out.length >= max) break;
+  }
+  return out;
+}

@@ -1,0 +1,156 @@
+import { randomBytes } from "node:crypto";
+import { createServer, type Server, type Socket } from "node:net";
+import { Bitfield, encodeHandshake } from "@shoal/wire";
+import type { ClaimTable, ObjectStore, PieceBus, Subscription } from "@shoal/coordination";
+import type { TorrentInfoCache } from "@shoal/metainfo";
+import type { Logger, RunningService } from "@shoal/service-kit";
+import type { PeerWorkerConfig } from "./config.js";
+import { OUR_RESERVED, readHandshake } from "./handshake.js";
+import { TorrentSwarm } from "./swarm.js";
+
+export interface PeerWorkerDeps {
+  readonly claims: ClaimTable;
+  readonly store: ObjectStore;
+  readonly bus: PieceBus;
+  readonly torrents: TorrentInfoCache;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+export interface RunningPeerWorker extends RunningService {
+  /** The TCP port peers can reach this worker on (to announce). */
+  readonly port: number;
+  readonly workerId: string;
+  /** Per-torrent swarm status, for progress displays. */
+  swarmStatus(infoHash: string): Record<string, unknown> | undefined;
+}
+
+/** Client prefix of our peer id (Azureus style): "SH" and version 0.1.0.0. */
+const PEER_ID_PREFIX = "-SH0100-";
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** The peer-worker: a shard of peer connections for every running torrent. */
+export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
+  const workerId = config.workerId || `worker-${randomBytes(4).toString("hex")}`;
+  const logger = deps.logger.child({ component: "peer-worker", workerId });
+  const now = deps.now ?? (() => performance.now());
+  const random = deps.random ?? Math.random;
+  const peerId = Buffer.concat([Buffer.from(PEER_ID_PREFIX), Buffer.from(randomBytes(6).toString("hex"))]);
+  const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
+  const subs: Subscription[] = [];
+
+  const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.listenPort, config.listenHost, () => resolve());
+  });
+  server.on("error", (err) => logger.error({ err, op: "peer-worker.listen" }, "listener failed"));
+  const port = (server.address() as { port: number }).port;
+
+  const heartbeat = async () => {
+    try {
+      await deps.claims.heartbeat(workerId, config.heartbeatTtlSeconds * 1000);
+    } catch (err) {
+      logger.error({ err, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
+    }
+  };
+  await heartbeat();
+  const heartbeatTimer = setInterval(() => void heartbeat(), (config.heartbeatTtlSeconds * 1000) / 3);
+  heartbeatTimer.unref();
+
+  async function join(infoHash: string): Promise<TorrentSwarm | undefined> {
+    const info = await deps.torrents.get(infoHash);
+    const have = new Bitfield(info.metainfo.pieceCount);
+    for (const i of await deps.claims.piecesIn(infoHash, "stored")) have.set(i);
+    const swarm = new TorrentSwarm(info.metainfo, have, config, { ...deps, logger, workerId, peerId, now, random }, port);
+    for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
+    logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
+    return swarm;
+  }
+
+  function swarmOf(infoHash: string): Promise<TorrentSwarm | undefined> {
+    let p = swarms.get(infoHash);
+    if (!p) {
+      p = join(infoHash).catch((err: unknown) => {
+        logger.error({ err, infoHash, op: "peer-worker.join" }, "could not join torrent");
+        swarms.delete(infoHash);
+        return undefined;
+      });
+      swarms.set(infoHash, p);
+    }
+    return p;
+  }
+
+  async function accept(socket: Socket): Promise<void> {
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.on("error", () => socket.destroy());
+    try {
+      const { handshake, rest } = await readHandshake(socket, HANDSHAKE_TIMEOUT_MS);
+      const infoHash = Buffer.from(handshake.infoHash).toString("hex");
+      const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
+      if (!swarm) {
+        socket.destroy();
+        return;
+      }
+      socket.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash: handshake.infoHash, peerId }));
+      swarm.attach(socket, handshake, rest, key, false);
+    } catch (err) {
+      logger.debug({ peer: key, err: (err as Error).message }, "incoming handshake failed");
+      socket.destroy();
+    }
+  }
+
+  const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
+
+  subs.push(
+    await deps.bus.subscribe("torrent_started", "*", async (m) => void (await swarmOf(m.infoHash))),
+    await deps.bus.subscribe("torrent_finished", "*", async (m) => {
+      const s = await swarms.get(m.infoHash);
+      swarms.delete(m.infoHash);
+      await s?.close();
+    }),
+    await deps.bus.subscribe("peers_discovered", "*", async (m) => {
+      (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
+    }),
+    await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
+    await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.scheduler.onFailed(m.piece, m.peers)),
+    await deps.bus.subscribe("peer_banned", "*", async (m) => (await swarms.get(m.infoHash))?.ban(m.peer)),
+  );
+  logger.info({ port }, "peer-worker listening");
+
+  const swarmsNow = new Map<string, TorrentSwarm>();
+  const track = () => {
+    for (const [ih, p] of swarms) void p.then((s) => s && swarmsNow.set(ih, s));
+  };
+
+  return {
+    port,
+    workerId,
+    swarmStatus(infoHash) {
+      track();
+      return swarmsNow.get(infoHash)?.status();
+    },
+    async stop() {
+      clearInterval(heartbeatTimer);
+      for (const s of subs) await s.unsubscribe();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const p of swarms.values()) await (await p)?.close();
+      swarms.clear();
+    },
+    status() {
+      track();
+      return Object.fromEntries([...swarmsNow].map(([ih, s]) => [ih, s.status()]));
+    },
+  };
+}
+
+/** A small stable string hash for sharding peers across workers. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

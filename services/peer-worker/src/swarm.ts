@@ -1,0 +1,365 @@
+import type { Socket } from "node:net";
+import { Bitfield, RESERVED_BITS, type Handshake, type Message } from "@shoal/wire";
+import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coordination";
+import type { Metainfo } from "@shoal/metainfo";
+import { pieceLengthOf } from "@shoal/metainfo";
+import type { Logger } from "@shoal/service-kit";
+import { AddressBook } from "./address-book.js";
+import { BlockScheduler } from "./block-scheduler.js";
+import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
+import type { PeerWorkerConfig } from "./config.js";
+import { PeerConnection } from "./connection.js";
+import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
+import { dialPeer } from "./handshake.js";
+import { Uploader } from "./uploader.js";
+import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
+
+export interface SwarmDeps {
+  readonly claims: ClaimTable;
+  readonly store: ObjectStore;
+  readonly bus: PieceBus;
+  readonly logger: Logger;
+  readonly workerId: string;
+  readonly peerId: Uint8Array;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** How often the swarm checks timeouts, dials peers and keeps connections alive. */
+const TICK_MS = 1000;
+/** Every this many ticks, forget which pieces were claimed elsewhere and ask again. */
+const ELSEWHERE_REFRESH_TICKS = 10;
+
+/**
+ * One torrent inside one worker: its connections, what they have, and the scheduler that turns
+ * claims into block requests. Everything a peer sends is checked here before it changes state.
+ */
+export class TorrentSwarm {
+  readonly conns = new Map<string, PeerConnection>();
+  private readonly connecting = new Set<string>();
+  private readonly book: AddressBook;
+  readonly scheduler: BlockScheduler;
+  private readonly uploader: Uploader;
+  private readonly banned = new Set<string>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private optimistic: string | undefined;
+  private lastOptimisticAt = 0;
+  private ticks = 0;
+  private closed = false;
+  readonly logger: Logger;
+  uploadedBytes = 0;
+
+  constructor(
+    readonly meta: Metainfo,
+    readonly have: Bitfield,
+    private readonly config: PeerWorkerConfig,
+    private readonly deps: SwarmDeps,
+    private readonly listenPort: number,
+  ) {
+    this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
+    this.book = new AddressBook(deps.now);
+    const pieceLength = (i: number) => pieceLengthOf(meta, i);
+    this.scheduler = new BlockScheduler(
+      {
+        infoHash: meta.infoHashHex,
+        workerId: deps.workerId,
+        pieceCount: meta.pieceCount,
+        pieceLength,
+        maxBufferedBytes: Math.max(config.maxBufferedMiB * 1024 * 1024, 2 * meta.pieceLength),
+        minPipeline: config.minPipeline,
+        maxPipeline: config.maxPipeline,
+        pipelineSeconds: config.pipelineSeconds,
+        requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+        now: deps.now,
+        random: deps.random,
+      },
+      have,
+      deps.claims,
+      { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
+      this.logger,
+    );
+    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store);
+    this.timers.push(setInterval(() => this.tick(), TICK_MS));
+    this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
+    for (const t of this.timers) t.unref();
+  }
+
+  get complete(): boolean {
+    return this.have.isComplete();
+  }
+
+  addPeers(peers: readonly PeerAddress[]): void {
+    this.book.add(peers);
+    this.connectMore();
+  }
+
+  ban(peer: string): void {
+    this.banned.add(peer);
+    this.book.remove(peer);
+    this.conns.get(peer)?.close("banned for sending corrupt data");
+  }
+
+  /** A connection whose handshake named this torrent (dialled or accepted). */
+  attach(socket: Socket, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
+    const pid = Buffer.from(handshake.peerId);
+    if (this.closed || this.banned.has(key) || pid.equals(Buffer.from(this.deps.peerId))) {
+      socket.destroy();
+      return;
+    }
+    for (const c of this.conns.values()) {
+      if (Buffer.from(c.peerId).equals(pid) || c.key === key) {
+        socket.destroy(); // one connection per peer: a seed that also dials us is already here
+        return;
+      }
+    }
+    if (this.conns.size >= this.config.maxConnections) {
+      socket.destroy();
+      return;
+    }
+    const conn = new PeerConnection(
+      socket,
+      key,
+      pid,
+      RESERVED_BITS.fast(handshake.reserved),
+      RESERVED_BITS.extensionProtocol(handshake.reserved),
+      outgoing,
+      this.meta.pieceCount,
+      { onMessage: (c, m) => this.onMessage(c, m), onClose: (c, reason) => this.onClose(c, reason) },
+      this.deps.now,
+    );
+    this.conns.set(key, conn);
+    const [ip, port] = splitKey(key);
+    if (outgoing) this.book.markConnected(key, ip, port);
+    socket.setTimeout(0);
+    if (conn.extended) {
+      conn.send({
+        type: "extended",
+        id: 0,
+        payload: encodeExtensionHandshake({ listenPort: this.listenPort, requestQueue: 1000, client: "shoal/0.1" }),
+      });
+    }
+    if (conn.fast) {
+      if (this.have.count() === 0) conn.send({ type: "have_none" });
+      else if (this.have.isComplete()) conn.send({ type: "have_all" });
+      else conn.send({ type: "bitfield", bits: this.have.toBytes() });
+    } else if (this.have.count() > 0) {
+      conn.send({ type: "bitfield", bits: this.have.toBytes() });
+    }
+    this.logger.debug({ peer: key, outgoing }, "connected");
+    if (rest.length > 0) conn.onData(rest);
+  }
+
+  onStored(index: number): void {
+    if (this.have.has(index)) return;
+    this.have.set(index);
+    this.scheduler.onStored(index);
+    for (const c of this.conns.values()) {
+      if (c.bitfield.has(index)) {
+        c.interestingPieces--;
+        this.updateInterest(c);
+      } else {
+        c.send({ type: "have", index });
+      }
+    }
+    if (this.have.isComplete()) {
+      // Seeds have nothing to gain from a complete peer: free their slots.
+      for (const c of [...this.conns.values()]) if (c.bitfield.isComplete()) c.close("download complete");
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    await this.scheduler.releaseAll();
+    for (const c of [...this.conns.values()]) c.close("torrent stopped");
+  }
+
+  status(): Record<string, unknown> {
+    let down = 0;
+    let up = 0;
+    for (const c of this.conns.values()) {
+      down += c.download.rate();
+      up += c.upload.rate();
+    }
+    return {
+      peers: this.conns.size,
+      knownPeers: this.book.size,
+      activePieces: this.scheduler.active.size,
+      endgame: this.scheduler.endgame,
+      downloadRate: down,
+      uploadRate: up,
+      wastedBytes: this.scheduler.wastedBytes,
+    };
+  }
+
+  private connectMore(): void {
+    if (this.closed || this.complete) return;
+    const room = this.config.maxConnections - this.conns.size - this.connecting.size;
+    const halfOpenRoom = this.config.maxHalfOpen - this.connecting.size;
+    const n = Math.min(room, halfOpenRoom);
+    if (n <= 0) return;
+    for (const addr of this.book.take(n, (k) => this.conns.has(k) || this.connecting.has(k) || this.banned.has(k))) {
+      const key = `${addr.ip}:${addr.port}`;
+      this.connecting.add(key);
+      dialPeer(addr.ip, addr.port, this.meta.infoHash, this.deps.peerId, this.config.connectTimeoutSeconds * 1000)
+        .then(({ socket, handshake, rest }) => this.attach(socket, handshake, rest, key, true))
+        .catch((err: Error) => {
+          this.book.failed(key);
+          this.logger.debug({ peer: key, err: err.message }, "dial failed");
+        })
+        .finally(() => this.connecting.delete(key));
+    }
+  }
+
+  private onMessage(conn: PeerConnection, msg: Message): void {
+    switch (msg.type) {
+      case "piece":
+        this.scheduler.onBlock(conn, msg.index, msg.begin, msg.block);
+        return;
+      case "have":
+        this.gotPiece(conn, msg.index);
+        if (!conn.peerChoking) this.scheduler.fill(conn);
+        return;
+      case "bitfield":
+        for (const i of new Bitfield(this.meta.pieceCount, msg.bits).indices()) this.gotPiece(conn, i);
+        return;
+      case "have_all":
+        for (let i = 0; i < this.meta.pieceCount; i++) this.gotPiece(conn, i);
+        return;
+      case "have_none":
+      case "keep_alive":
+      case "port":
+      case "suggest":
+      case "allowed_fast":
+        return;
+      case "choke":
+        conn.peerChoking = true;
+        this.scheduler.returnRequests(conn);
+        this.scheduler.fillAll();
+        return;
+      case "unchoke":
+        conn.peerChoking = false;
+        this.scheduler.fill(conn);
+        return;
+      case "interested":
+        conn.peerInterested = true;
+        if (this.unchokedCount() < this.config.uploadSlots) conn.setChoking(false);
+        return;
+      case "not_interested":
+        conn.peerInterested = false;
+        return;
+      case "request":
+        if (!this.uploader.onRequest(conn, msg.index, msg.begin, msg.length)) {
+          this.logger.warn({ peer: conn.key, piece: msg.index }, "request outside the piece; dropping peer");
+          conn.close("request outside the piece");
+        }
+        return;
+      case "cancel":
+        this.uploader.onCancel(conn, msg.index, msg.begin, msg.length);
+        return;
+      case "reject":
+        if (msg.begin % BLOCK_BYTES === 0) this.scheduler.returnRequests(conn, blockKey(msg.index, msg.begin / BLOCK_BYTES));
+        return;
+      case "extended":
+        if (msg.id === 0) {
+          const info = decodeExtensionHandshake(msg.payload);
+          if (info.requestQueue) conn.peerRequestQueue = info.requestQueue;
+        }
+        return;
+    }
+  }
+
+  private gotPiece(conn: PeerConnection, index: number): void {
+    if (conn.bitfield.has(index)) return;
+    conn.bitfield.set(index);
+    this.scheduler.availability[index]!++;
+    if (!this.have.has(index)) {
+      conn.interestingPieces++;
+      if (conn.interestingPieces === 1) this.updateInterest(conn);
+    }
+  }
+
+  private updateInterest(conn: PeerConnection): void {
+    conn.setInterested(conn.interestingPieces > 0);
+    if (conn.amInterested && !conn.peerChoking) this.scheduler.fill(conn);
+    if (this.have.isComplete() && conn.bitfield.isComplete()) conn.close("both complete");
+  }
+
+  private onClose(conn: PeerConnection, reason: string): void {
+    if (this.conns.get(conn.key) !== conn) return;
+    this.conns.delete(conn.key);
+    this.book.disconnected(conn.key);
+    this.scheduler.onConnectionLost(conn);
+    this.logger.debug({ peer: conn.key, reason }, "disconnected");
+    if (reason.startsWith("protocol violation")) this.logger.warn({ peer: conn.key, reason }, "peer dropped");
+    this.connectMore();
+  }
+
+  private stage(p: ActivePiece): void {
+    const infoHash = this.meta.infoHashHex;
+    const ref = { infoHash, piece: p.index, attempt: p.attempt };
+    const buf = p.buf!;
+    p.buf = undefined;
+    void (async () => {
+      await this.deps.store.putStaged(ref, buf);
+      const r = await this.deps.claims.stage(infoHash, this.deps.workerId, ref);
+      if (r !== "ok") {
+        // Another worker staged this attempt first (end-game), or our claim expired.
+        this.scheduler.pending.delete(p.index);
+        await this.deps.store.deleteStaged(ref);
+        return;
+      }
+      await this.deps.bus.publish("piece_staged", { ...ref, workerId: this.deps.workerId, peers: [...p.contributors] });
+    })().catch((err: unknown) => {
+      this.scheduler.pending.delete(p.index);
+      this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
+      void this.deps.claims.release(infoHash, this.deps.workerId, ref).catch(() => undefined);
+    });
+  }
+
+  private unchokedCount(): number {
+    let n = 0;
+    for (const c of this.conns.values()) if (!c.amChoking) n++;
+    return n;
+  }
+
+  private choke(): void {
+    const now = this.deps.now();
+    const rotate = now - this.lastOptimisticAt >= OPTIMISTIC_INTERVAL_MS;
+    if (rotate) this.lastOptimisticAt = now;
+    const decision = decideUnchokes({
+      peers: [...this.conns.values()].map((c) => ({
+        id: c.key,
+        interested: c.peerInterested,
+        downloadRate: c.download.rate(),
+        uploadRate: c.upload.rate(),
+      })),
+      slots: this.config.uploadSlots,
+      seeding: this.have.isComplete(),
+      optimistic: this.optimistic,
+      rotate,
+      random: this.deps.random,
+    });
+    this.optimistic = decision.optimistic;
+    for (const c of this.conns.values()) c.setChoking(!decision.unchoke.has(c.key));
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    this.ticks++;
+    const now = this.deps.now();
+    const idleMs = this.config.peerIdleSeconds * 1000;
+    for (const c of [...this.conns.values()]) {
+      if (now - c.lastReceivedAt > idleMs) c.close(`silent for ${this.config.peerIdleSeconds} s`);
+      else if (now - c.lastSentAt > this.config.keepAliveSeconds * 1000) c.keepAlive();
+    }
+    this.scheduler.tick(this.ticks % ELSEWHERE_REFRESH_TICKS === 0);
+    this.connectMore();
+  }
+}
+
+function splitKey(key: string): [string, number] {
+  const i = key.lastIndexOf(":");
+  return [key.slice(0, i), Number(key.slice(i + 1))];
+}

@@ -1,0 +1,67 @@
+import type { ObjectStore } from "@shoal/coordination";
+import type { Bitfield } from "@shoal/wire";
+import type { PeerConnection } from "./connection.js";
+
+/** Requests queued per peer; more than any sane client pipelines (libtorrent's default is 500). */
+const MAX_QUEUED_REQUESTS = 1000;
+/** Whole pieces kept in memory for serving: peers usually ask for a piece block by block. */
+const PIECE_CACHE_ENTRIES = 8;
+
+/**
+ * Serves REQUESTs for pieces we have: validates them, reads through a small piece cache from the
+ * object store, and respects socket back-pressure.
+ */
+export class Uploader {
+  private readonly cache = new Map<number, Promise<Buffer | undefined>>();
+
+  constructor(
+    private readonly infoHash: string,
+    private readonly have: Bitfield,
+    private readonly pieceLength: (index: number) => number,
+    private readonly pieceLengthNominal: number,
+    private readonly store: ObjectStore,
+  ) {}
+
+  /** Returns false when the request is a protocol violation (the caller drops the peer). */
+  onRequest(conn: PeerConnection, index: number, begin: number, length: number): boolean {
+    if (begin + length > this.pieceLength(index)) return false;
+    if (conn.amChoking || !this.have.has(index) || conn.uploadQueue.length >= MAX_QUEUED_REQUESTS) {
+      if (conn.fast) conn.send({ type: "reject", index, begin, length });
+      return true;
+    }
+    conn.uploadQueue.push({ index, begin, length });
+    if (!conn.uploading) void this.pump(conn);
+    return true;
+  }
+
+  onCancel(conn: PeerConnection, index: number, begin: number, length: number): void {
+    const i = conn.uploadQueue.findIndex((r) => r.index === index && r.begin === begin && r.length === length);
+    if (i >= 0) conn.uploadQueue.splice(i, 1);
+  }
+
+  private async pump(conn: PeerConnection): Promise<void> {
+    conn.uploading = true;
+    try {
+      while (!conn.closed && !conn.amChoking && conn.uploadQueue.length > 0) {
+        const r = conn.uploadQueue.shift()!;
+        const piece = await this.read(r.index);
+        if (!piece) continue;
+        if (conn.closed || conn.amChoking) break;
+        const ok = conn.sendPiece(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+        if (!ok) await new Promise<void>((resolve) => conn.socket.once("drain", resolve).once("close", resolve));
+      }
+    } finally {
+      conn.uploading = false;
+    }
+  }
+
+  private read(index: number): Promise<Buffer | undefined> {
+    let p = this.cache.get(index);
+    if (!p) {
+      p = this.store.readRange(this.infoHash, index * this.pieceLengthNominal, this.pieceLength(index)).catch(() => undefined);
+      this.cache.set(index, p);
+      if (this.cache.size > PIECE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as number);
+    }
+    return p;
+  }
+}

@@ -1,0 +1,79 @@
+import { createHash } from "node:crypto";
+import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type SubjectPayloads } from "@shoal/coordination";
+import { pieceHash, type TorrentInfoCache } from "@shoal/metainfo";
+import type { Logger } from "@shoal/service-kit";
+
+export interface VerifyDeps {
+  readonly claims: ClaimTable;
+  readonly store: ObjectStore;
+  readonly bus: PieceBus;
+  readonly torrents: TorrentInfoCache;
+  readonly logger: Logger;
+}
+
+export interface VerifyStats {
+  verified: number;
+  failed: number;
+  stale: number;
+  hashedBytes: number;
+}
+
+/**
+ * Hashes one staged piece and moves it on: verified (and handed to the writer) or rejected (back
+ * to missing, its peers blamed, repeat offenders banned for the whole cluster). Idempotent: a
+ * message for an attempt that is no longer the staged one is dropped.
+ */
+export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece_staged"], stats: VerifyStats): Promise<void> {
+  const { claims, store, bus, logger } = deps;
+  const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt };
+  const rec = await claims.piece(msg.infoHash, msg.piece);
+  if (rec.attempt !== msg.attempt || rec.state !== "staged") {
+    stats.stale++;
+    // A redelivery after we already verified: make sure the writer still gets it.
+    if (rec.attempt === msg.attempt && rec.state === "verified") {
+      await bus.publish("piece_verified", ref);
+    }
+    return;
+  }
+  const info = await deps.torrents.get(msg.infoHash);
+  let data: Buffer;
+  try {
+    data = await store.getStaged(ref);
+  } catch (err) {
+    if (err instanceof StorageError && err.code === "NOT_FOUND") {
+      logger.warn({ infoHash: msg.infoHash, piece: msg.piece, op: "verify.getStaged" }, "staged bytes lost; piece goes back to missing");
+      await claims.unstage(msg.infoHash, ref);
+      return;
+    }
+    throw err;
+  }
+  const expected = pieceHash(info.metainfo, msg.piece);
+  const actual = createHash("sha1").update(data).digest();
+  stats.hashedBytes += data.length;
+  if (actual.equals(expected)) {
+    const r = await claims.verify(msg.infoHash, ref);
+    if (r === "ok") {
+      stats.verified++;
+      await bus.publish("piece_verified", ref);
+    } else {
+      stats.stale++;
+    }
+    return;
+  }
+  const outcome = await claims.reject(msg.infoHash, ref, msg.peers);
+  await store.deleteStaged(ref);
+  if (outcome.result !== "ok") {
+    stats.stale++;
+    return;
+  }
+  stats.failed++;
+  logger.warn(
+    { infoHash: msg.infoHash, piece: msg.piece, peer: msg.peers.join(","), op: "verify.sha1" },
+    `piece ${msg.piece} failed SHA-1: expected ${Buffer.from(expected).toString("hex")}, got ${actual.toString("hex")} from ${msg.peers.join(", ") || "unknown peers"}`,
+  );
+  await bus.publish("piece_failed", { ...ref, peers: msg.peers });
+  for (const peer of outcome.banned) {
+    logger.warn({ infoHash: msg.infoHash, peer }, `peer ${peer} banned after repeated hash failures`);
+    await bus.publish("peer_banned", { infoHash: msg.infoHash, peer });
+  }
+}

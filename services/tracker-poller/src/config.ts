@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { envNumber } from "@shoal/service-kit";
+
+export const pollerConfigSchema = z.object({
+  /** Port announced to trackers: where this torrent's peer-workers accept connections. */
+  announcePort: envNumber().int().min(1).max(65535).default(6881),
+  /** Peers asked of each tracker per announce. */
+  numwant: envNumber().int().positive().max(500).default(80),
+  /** HTTP tracker request timeout. */
+  trackerTimeoutSeconds: envNumber().positive().default(15),
+  /** UDP tracker retransmit base (BEP 15: 15 s doubling); lower only for tests. */
+  udpRetransmitBaseMs: envNumber().int().positive().default(15_000),
+  /** Largest .torrent accepted from a URL (30 MiB, as for metadata). */
+  maxTorrentMiB: envNumber().positive().default(30),
+  /** How often job progress is reported. */
+  progressIntervalMs: envNumber().int().positive().default(1000),
+  /** How often expired worker leases are swept (their claims go back to missing). */
+  leaseSweepIntervalMs: envNumber().int().positive().default(5000),
+  /** Seconds to wait for trackers to acknowledge `stopped` on exit. */
+  stopAnnounceSeconds: envNumber().positive().default(3),
+  /** Jobs (torrents) this poller owns at once. */
+  concurrency: envNumber().int().positive().default(4),
+});
+
+export type PollerConfig = z.infer<typeof pollerConfigSchema>;

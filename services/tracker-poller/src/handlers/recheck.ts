@@ -1,0 +1,24 @@
+import { createHash } from "node:crypto";
+import type { ObjectStore } from "@shoal/coordination";
+import { pieceHash, pieceLengthOf, type Metainfo } from "@shoal/metainfo";
+
+/**
+ * Hashes whatever data the destination already holds and returns the pieces that are intact.
+ * Files from an earlier run (or copied in by hand) are checked, never trusted: only pieces whose
+ * bytes match their SHA-1 count as stored, so a resumed download fetches exactly the rest.
+ */
+export async function recheckExisting(
+  store: ObjectStore,
+  meta: Metainfo,
+  signal: AbortSignal,
+  onProgress?: (checked: number) => void,
+): Promise<number[]> {
+  const intact: number[] = [];
+  for (let i = 0; i < meta.pieceCount; i++) {
+    if (signal.aborted) break;
+    const data = await store.readRange(meta.infoHashHex, i * meta.pieceLength, pieceLengthOf(meta, i));
+    if (data && createHash("sha1").update(data).digest().equals(Buffer.from(pieceHash(meta, i)))) intact.push(i);
+    if (onProgress && i % 64 === 0) onProgress(i);
+  }
+  return intact;
+}

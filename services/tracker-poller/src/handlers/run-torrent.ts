@@ -1,0 +1,124 @@
+import { randomBytes } from "node:crypto";
+import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
+import { parseMetainfo, relativeFilePath, torrentLayout } from "@shoal/metainfo";
+import type { Logger } from "@shoal/service-kit";
+import type { PollerConfig } from "../config.js";
+import { recheckExisting } from "./recheck.js";
+import { resolveSource } from "./resolve-source.js";
+import { startAnnouncing } from "./announce.js";
+
+export interface RunTorrentDeps {
+  readonly claims: ClaimTable;
+  readonly bus: PieceBus;
+  readonly store: ObjectStore;
+  readonly catalog: TorrentCatalog;
+  readonly logger: Logger;
+  readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The lifetime of one torrent job: metadata, piece table (with recheck of existing data),
+ * announces, progress, completion. Resolves when every piece is stored and every file has its
+ * exact size; rejects (after announcing `stopped`) when cancelled or on a permanent error.
+ */
+export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job: TorrentJobData, ctx: JobContext): Promise<JobResult> {
+  const { claims, bus, store, catalog } = deps;
+  const emit = deps.onEvent ?? (() => {});
+  const bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
+  const meta = parseMetainfo(bytes);
+  const infoHash = meta.infoHashHex;
+  const logger = deps.logger.child({ infoHash });
+  const files = meta.files.filter((f) => !f.padding);
+  emit("metadata", { infoHash, name: meta.name, totalBytes: meta.totalLength, files: files.length, pieces: meta.pieceCount });
+  logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength }, "torrent loaded");
+
+  await catalog.put({
+    infoHash,
+    infoBytes: meta.infoBytes,
+    announceTiers: meta.announceList,
+    destination: job.destination,
+    private: meta.private,
+  });
+  await store.openTorrent(torrentLayout(meta));
+  const intact = await recheckExisting(store, meta, ctx.signal);
+  ctx.signal.throwIfAborted();
+  await claims.createTorrent(infoHash, meta.pieceCount, intact);
+  emit("resumed", { infoHash, pieces: intact.length });
+
+  const pieceBytes = (i: number) => (i === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength);
+  let storedBytes = 0;
+  for (const i of await claims.piecesIn(infoHash, "stored")) storedBytes += pieceBytes(i);
+  const startBytes = storedBytes;
+  let storedPieces = intact.length;
+
+  let finish: (() => void) | undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const storedSub = await bus.subscribe("piece_stored", infoHash, (m) => {
+    storedBytes += pieceBytes(m.piece);
+    storedPieces++;
+    if (storedPieces >= meta.pieceCount) finish?.();
+  });
+  if (storedPieces >= meta.pieceCount) finish?.();
+
+  const peerId = Buffer.concat([Buffer.from("-SH0100-"), Buffer.from(randomBytes(6).toString("hex"))]);
+  const announcer = startAnnouncing(config, {
+    meta,
+    peerId,
+    logger,
+    stats: () => ({ uploaded: 0, downloaded: storedBytes - startBytes, left: meta.totalLength - storedBytes }),
+    onPeers: (peers, source) => void bus.publish("peers_discovered", { infoHash, peers, source }).catch(() => undefined),
+    onWarning: (url, message) => {
+      logger.warn({ op: "tracker.announce", url }, message);
+      emit("warning", { infoHash, message: `tracker ${url}: ${message}` });
+    },
+  });
+  await bus.publish("torrent_started", { infoHash });
+
+  const progress = () =>
+    ctx.reportProgress({
+      infoHash,
+      name: meta.name,
+      totalBytes: meta.totalLength,
+      storedBytes,
+      pieces: meta.pieceCount,
+      storedPieces,
+      peers: 0,
+      downloadRateBytesPerSec: 0,
+      uploadRateBytesPerSec: 0,
+      downloadedBytes: storedBytes - startBytes,
+      uploadedBytes: 0,
+    });
+  const progressTimer = setInterval(() => void progress(), config.progressIntervalMs);
+  const sweepTimer = setInterval(() => void claims.expireWorkers().catch(() => undefined), config.leaseSweepIntervalMs);
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));
+    if (ctx.signal.aborted) onAbort();
+    else ctx.signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
+  try {
+    await Promise.race([done, aborted]);
+    await store.finalize(infoHash);
+    await progress();
+    await announcer.completed();
+    logger.info({ bytes: meta.totalLength }, "torrent complete");
+    await bus.publish("torrent_finished", { infoHash, reason: "completed" });
+    return {
+      infoHash,
+      name: meta.name,
+      files: files.map((f) => ({ path: relativeFilePath(meta, f), length: f.length })),
+      totalBytes: meta.totalLength,
+      resumedPieces: intact.length,
+      downloadedBytes: storedBytes - startBytes,
+    };
+  } catch (err) {
+    await bus.publish("torrent_finished", { infoHash, reason: ctx.signal.aborted ? "stopped" : "failed" }).catch(() => undefined);
+    throw err;
+  } finally {
+    clearInterval(progressTimer);
+    clearInterval(sweepTimer);
+    await storedSub.unsubscribe();
+    await announcer.stop();
+    await store.closeTorrent(infoHash);
+  }
+}

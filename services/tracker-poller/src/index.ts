@@ -1,0 +1,5 @@
+export { start } from "./service.js";
+export type { PollerDeps } from "./service.js";
+export { pollerConfigSchema } from "./config.js";
+export type { PollerConfig } from "./config.js";
+export { recheckExisting } from "./handlers/recheck.js";

@@ -1,0 +1,36 @@
+import type { ClaimTable, JobQueue, ObjectStore, PieceBus, TorrentCatalog } from "@shoal/coordination";
+import type { Logger, RunningService } from "@shoal/service-kit";
+import type { PollerConfig } from "./config.js";
+import { runTorrent } from "./handlers/run-torrent.js";
+
+export interface PollerDeps {
+  readonly queue: JobQueue;
+  readonly claims: ClaimTable;
+  readonly bus: PieceBus;
+  readonly store: ObjectStore;
+  readonly catalog: TorrentCatalog;
+  readonly logger: Logger;
+  /** Lifecycle events (metadata, resumed, warning) for a CLI to show. */
+  readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
+}
+
+/** The tracker-poller: owns each torrent job from metadata to completion. */
+export async function start(config: PollerConfig, deps: PollerDeps): Promise<RunningService> {
+  const logger = deps.logger.child({ component: "tracker-poller" });
+  let running = 0;
+  const processor = await deps.queue.process(
+    async (job, ctx) => {
+      running++;
+      try {
+        return await runTorrent(config, { ...deps, logger }, job, ctx);
+      } finally {
+        running--;
+      }
+    },
+    { concurrency: config.concurrency },
+  );
+  return {
+    stop: () => processor.close(),
+    status: () => ({ runningTorrents: running }),
+  };
+}

@@ -1,0 +1,53 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./cli-process.js";
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "shoal-bad-"));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function torrentFile(name: string, bytes: string | Buffer): Promise<string> {
+  const p = join(dir, name);
+  await writeFile(p, bytes);
+  return p;
+}
+
+describe("malformed input gets a clear error and exit status 2", () => {
+  const cases: [string, string | Buffer, RegExp][] = [
+    ["not bencode", "hello world", /bencode|torrent/i],
+    ["truncated", "d8:announce3:abc4:info", /end|truncat/i],
+    ["negative string length", "l-3:e", /length|negative|invalid/i],
+    ["deep nesting", "l".repeat(100_000), /depth|nest/i],
+    ["no info dict", "d8:announce14:http://x/anncee", /info/],
+    ["path traversal", `d4:infod5:filesld6:lengthi5e4:pathl2:..6:passwdee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /\.\./],
+    ["pieces length mismatch", "d4:infod6:lengthi99999e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /pieces/],
+    ["duplicate keys in info", "d4:infod6:lengthi5e6:lengthi5e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /duplicate/i],
+  ];
+  for (const [what, bytes, message] of cases) {
+    it(`rejects a torrent with ${what}`, async () => {
+      const p = await torrentFile(`${what.replace(/\W/g, "_")}.torrent`, bytes);
+      const r = await runCli(["get", p, "--out", join(dir, "out"), "--port", "0"], 30_000);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    });
+  }
+
+  it("names a missing torrent file", async () => {
+    const r = await runCli(["get", join(dir, "nope.torrent"), "--out", dir, "--port", "0"], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/nope\.torrent: no such file/);
+  });
+
+  it("explains usage errors", async () => {
+    const r = await runCli(["get", "x.torrent"], 30_000);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--out DIR is required/);
+  });
+});

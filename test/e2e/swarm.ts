@@ -1,0 +1,91 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  makePayload,
+  makeTorrent,
+  sha256File,
+  startLibtorrentSeed,
+  startOpentracker,
+  type Opentracker,
+  type Payload,
+  type PayloadSpec,
+  type Peer,
+  type TorrentTool,
+} from "@shoal/testkit";
+
+export interface Swarm {
+  readonly dir: string;
+  readonly out: string;
+  readonly payload: Payload;
+  readonly torrentPath: string;
+  readonly infoHashHex: string;
+  readonly tracker: Opentracker;
+  readonly seeds: Peer[];
+  /** Every payload file is at `out/<path>` with the source's SHA-256. */
+  mismatches(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export interface SwarmOptions {
+  readonly payload: PayloadSpec;
+  readonly pieceLength: number;
+  readonly tracker: "http" | "udp";
+  readonly tool?: TorrentTool;
+  /** Honest libtorrent seeds to start (each on 127.0.0.1). */
+  readonly seeds: number;
+  readonly seedUploadRateLimit?: number;
+}
+
+/** A real swarm on loopback: opentracker, a payload, its .torrent and libtorrent seeds. */
+export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
+  const dir = await mkdtemp(join(tmpdir(), "shoal-e2e-"));
+  const data = join(dir, "data");
+  const out = join(dir, "out");
+  const payload = await makePayload(data, opts.payload);
+  // The tracker needs the info hash and the torrent needs the tracker's URL: make the torrent
+  // twice, the second time with the real announce URL (same info dict, same hash).
+  const probe = await makeTorrent({ path: payload.root, out: join(dir, "probe.torrent"), pieceLength: opts.pieceLength, tool: opts.tool ?? "mktorrent" });
+  const tracker = await startOpentracker({ infoHashes: probe.announceHashes });
+  const made = await makeTorrent({
+    path: payload.root,
+    out: join(dir, "test.torrent"),
+    pieceLength: opts.pieceLength,
+    tool: opts.tool ?? "mktorrent",
+    announce: [[opts.tracker === "udp" ? tracker.udpAnnounce : tracker.httpAnnounce]],
+  });
+  await tracker.allow(made.announceHashes);
+  const seeds: Peer[] = [];
+  for (let i = 0; i < opts.seeds; i++) {
+    seeds.push(
+      await startLibtorrentSeed({
+        torrentPath: made.torrentPath,
+        dataDir: data,
+        ...(opts.seedUploadRateLimit ? { uploadRateLimit: opts.seedUploadRateLimit } : {}),
+      }),
+    );
+  }
+  await Promise.all(seeds.map((s) => s.ready));
+  return {
+    dir,
+    out,
+    payload,
+    torrentPath: made.torrentPath,
+    infoHashHex: made.infoHashHex,
+    tracker,
+    seeds,
+    async mismatches() {
+      const bad: string[] = [];
+      for (const f of payload.files) {
+        const got = await sha256File(join(out, f.path)).catch(() => "missing");
+        if (got !== f.sha256) bad.push(`${f.path}: ${got === "missing" ? "missing" : "content differs"}`);
+      }
+      return bad;
+    },
+    async close() {
+      await Promise.allSettled(seeds.map((s) => s.stop()));
+      await tracker.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
