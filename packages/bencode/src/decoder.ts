@@ -67,8 +67,11 @@ function showKey(key: string): string {
  * over an explicit stack, so nesting depth costs heap, not call stack, and the depth limit is a
  * plain counter. Strings are `subarray` views, so large strings cost no copy.
  */
-export function decodeOne(bytes: Uint8Array, start: number, settings: DecoderSettings): DecodedPrefix {
+export function decodeOne(input: Uint8Array, start: number, settings: DecoderSettings): DecodedPrefix {
   const { limits, strictKeyOrder, spanKeys } = settings;
+  // A Buffer's subarray is a Buffer; a plain view over the same memory makes every decoded
+  // string a plain Uint8Array whatever the caller passed in.
+  const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const length = bytes.length;
   const stack: Frame[] = [];
   const spans = new Map<string, Span>();
@@ -111,8 +114,8 @@ export function decodeOne(bytes: Uint8Array, start: number, settings: DecoderSet
   for (;;) {
     const top = stack[stack.length - 1];
     if (pos >= length) {
-      const inside = top === undefined ? "" : ` (inside the ${top.dict ? "dict" : "list"} opened at byte ${top.start})`;
-      fail("UNEXPECTED_END", `unexpected end of input${inside}`, pos);
+      const unclosed = top === undefined ? "" : `${top.dict ? "dict" : "list"} opened at byte ${top.start} is not closed: `;
+      fail("UNEXPECTED_END", `${unclosed}unexpected end of input`, pos);
     }
     const byte = bytes[pos]!;
     let value: BValue;
@@ -136,9 +139,9 @@ export function decodeOne(bytes: Uint8Array, start: number, settings: DecoderSet
       const contentStart = readString(pos);
       const contentEnd = stringEnd;
       const key = bytesToLatin1(bytes, contentStart, contentEnd);
-      if (top.dict.has(key)) fail("DUPLICATE_KEY", `duplicate dict key ${showKey(key)}`, pos, { key });
+      if (top.dict.has(key)) fail("DUPLICATE_KEY", `duplicate dict key ${showKey(key)}`, pos, { key: key.slice(0, 64) });
       if (strictKeyOrder && top.previousKey !== undefined && key < top.previousKey) {
-        fail("UNSORTED_KEY", `dict key ${showKey(key)} is not sorted after ${showKey(top.previousKey)}`, pos, { key });
+        fail("UNSORTED_KEY", `dict key ${showKey(key)} is not sorted after ${showKey(top.previousKey)}`, pos, { key: key.slice(0, 64) });
       }
       top.key = key;
       top.keyStart = pos;

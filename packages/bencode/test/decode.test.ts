@@ -71,6 +71,13 @@ describe("decode vectors (BEP 3)", () => {
     expect(new TextDecoder().decode(spam)).toBe("Spam");
   });
 
+  it("returns plain Uint8Array views even for Buffer input", () => {
+    const input = Buffer.from("l4:spame");
+    const [spam] = decode(input) as [Uint8Array];
+    expect(spam.constructor).toBe(Uint8Array);
+    expect(spam.buffer).toBe(input.buffer);
+  });
+
   it("decodes a 2 MB pieces string as a view, quickly", () => {
     const pieces = new Uint8Array(2 * 1024 * 1024).fill(7);
     const input = encode(new Map<string, BValue>([["pieces", pieces]]));

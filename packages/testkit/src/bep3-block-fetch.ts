@@ -29,9 +29,9 @@ const MSG = { choke: 0, unchoke: 1, interested: 2, request: 6, piece: 7 } as con
 
 /**
  * Downloads raw blocks from a peer over the BEP 3 wire protocol, without checking them: a
- * minimal leecher to look at exactly what a (possibly hostile) seed sends. It handshakes,
- * says interested, waits for unchoke, sends every request, and returns the blocks in request
- * order.
+ * minimal leecher to look at exactly what a (possibly hostile) seed sends. It handshakes, says
+ * interested once the peer's handshake arrived, waits for unchoke, sends every request at once,
+ * and returns the blocks in request order.
  */
 export function fetchBlocks(opts: FetchBlocksOptions): Promise<Buffer[]> {
   const infoHash = Buffer.from(opts.infoHashHex, "hex");
@@ -64,7 +64,6 @@ export function fetchBlocks(opts: FetchBlocksOptions): Promise<Buffer[]> {
     sock.on("connect", () => {
       const peerId = Buffer.concat([Buffer.from("-TK0001-"), randomBytes(12)]);
       sock.write(Buffer.concat([Buffer.from([PSTR.length]), PSTR, Buffer.alloc(8), infoHash, peerId]));
-      sock.write(message(MSG.interested, Buffer.alloc(0)));
     });
     sock.on("error", (err) => fail(err.message));
     sock.on("close", () => {
@@ -77,6 +76,8 @@ export function fetchBlocks(opts: FetchBlocksOptions): Promise<Buffer[]> {
         if (!buf.subarray(28, 48).equals(infoHash)) return fail(`handshake for another torrent ${buf.subarray(28, 48).toString("hex")}`);
         buf = buf.subarray(HANDSHAKE_BYTES);
         shook = true;
+        // Only now: aria2 drops (and bans) a peer whose first bytes hold more than the handshake.
+        sock.write(message(MSG.interested, Buffer.alloc(0)));
       }
       while (buf.length >= 4) {
         const len = buf.readUInt32BE(0);

@@ -95,7 +95,9 @@ function unsupportedReason(url: string): string | undefined {
 
 function shuffle<T>(items: T[], random: RandomFn): T[] {
   for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.min(i, Math.floor(random() * (i + 1)));
+    // A broken random source (NaN, out of range) must not lose or duplicate trackers.
+    const r = random();
+    const j = Number.isFinite(r) ? Math.min(i, Math.max(0, Math.floor(r * (i + 1)))) : i;
     [items[i], items[j]] = [items[j]!, items[i]!];
   }
   return items;

@@ -164,7 +164,9 @@ function expectResponse(bytes: Uint8Array, transactionId: number, action: UdpAct
     });
   }
   if (bytes.length < minBytes) {
-    throw new TrackerError("BAD_RESPONSE", `UDP response of ${bytes.length} bytes is shorter than ${minBytes} bytes`, {
+    // opentracker answers an announce for a torrent it does not serve with a bare header.
+    const hint = bytes.length === RESPONSE_HEADER_BYTES ? " (a bare header: trackers send this for torrents they do not serve)" : "";
+    throw new TrackerError("BAD_RESPONSE", `UDP response of ${bytes.length} bytes is shorter than ${minBytes} bytes${hint}`, {
       context: { field: "length", bytes: bytes.length },
     });
   }

@@ -44,9 +44,9 @@ describe("TrackerTiers", () => {
     ]);
   });
 
-  it("is a permutation of each tier for any random function (property)", () => {
+  it("is a permutation of each tier whatever the random function returns (property)", () => {
     fc.assert(
-      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 }), { maxLength: 5 }), fc.array(fc.double({ min: 0, max: 0.9999 }), { minLength: 1 }), (list, randoms) => {
+      fc.property(fc.array(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 6 }), { maxLength: 5 }), fc.array(fc.double(), { minLength: 1 }), (list, randoms) => {
         const urls = list.map((tier) => tier.map((n) => `http://t${n}/announce`));
         const tiers = TrackerTiers.fromAnnounceList(urls, sequence(randoms));
         const seen = new Set<string>();

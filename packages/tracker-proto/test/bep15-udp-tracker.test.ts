@@ -190,6 +190,21 @@ describe("parseUdpTrackerUrl", () => {
     expect(errorOf(() => parseUdpTrackerUrl(url)).code).toBe("INVALID_URL");
   });
 
+  it("maps any text to an address or a TrackerError (property)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.webUrl().map((u) => u.replace(/^https?/, "udp"))), (text) => {
+        try {
+          const address = parseUdpTrackerUrl(text);
+          expect(address.port).toBeGreaterThan(0);
+          expect(address.port).toBeLessThanOrEqual(65535);
+        } catch (err) {
+          expect(err).toBeInstanceOf(TrackerError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it("rejects other schemes", () => {
     expect(errorOf(() => parseUdpTrackerUrl("http://host:80/")).code).toBe("UNSUPPORTED_SCHEME");
   });

@@ -25,6 +25,18 @@ describe("scrapeUrlOf", () => {
   );
 });
 
+describe("scrapeUrlOf on any text", () => {
+  it("returns a URL ending like the announce URL's query or undefined, never throwing (property)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true })), (text) => {
+        const scrape = scrapeUrlOf(text);
+        if (scrape !== undefined) expect(scrape).toContain("/scrape");
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
 describe("buildScrapeUrl", () => {
   it("repeats info_hash once per torrent", () => {
     const url = buildScrapeUrl("http://t/scrape?k=1", [new Uint8Array(20), new Uint8Array(20).fill(0x41)]);

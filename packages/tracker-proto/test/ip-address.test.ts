@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { canonicalIp, decodeCompactPeers, encodeCompactPeers } from "@shoal/tracker-proto";
 
 describe("canonicalIp", () => {
@@ -25,5 +26,50 @@ describe("compact peers", () => {
       { ip: "255.254.0.9", port: 65535 },
     ];
     expect(decodeCompactPeers(encodeCompactPeers(peers), 4, 10)).toEqual(peers);
+  });
+});
+
+describe("decoder properties", () => {
+  it("canonicalIp returns undefined or a fixed point for any text (property)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.ipV4(), fc.ipV6()), (text) => {
+        const ip = canonicalIp(text);
+        if (ip !== undefined) expect(canonicalIp(ip)).toBe(ip);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("accepts every IPv4 and IPv6 literal (property)", () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), (text) => {
+        expect(canonicalIp(text)).toBeDefined();
+      }),
+    );
+  });
+
+  it("decodes any bytes into at most maxPeers dialable peers (property)", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.constantFrom<4 | 6>(4, 6), fc.integer({ min: 0, max: 40 }), (bytes, family, max) => {
+        const peers = decodeCompactPeers(bytes, family, max);
+        expect(peers.length).toBeLessThanOrEqual(max);
+        for (const peer of peers) {
+          expect(peer.port).toBeGreaterThan(0);
+          expect(canonicalIp(peer.ip)).toBe(peer.ip);
+        }
+      }),
+    );
+  });
+
+  it("round-trips dialable IPv4 peers through the compact form (property)", () => {
+    const peer = fc.record({ ip: fc.ipV4(), port: fc.integer({ min: 1, max: 65535 }) }).filter((p) => p.ip !== "0.0.0.0");
+    fc.assert(
+      fc.property(fc.array(peer, { maxLength: 20 }), (peers) => {
+        const canonical = peers.map((p) => ({ ip: canonicalIp(p.ip)!, port: p.port }));
+        const bytes = encodeCompactPeers(canonical);
+        expect(decodeCompactPeers(bytes, 4, 100)).toEqual(canonical);
+        expect(encodeCompactPeers(decodeCompactPeers(bytes, 4, 100))).toEqual(bytes);
+      }),
+    );
   });
 });

@@ -125,7 +125,7 @@ export class BlockScheduler {
     if (!p || !Number.isInteger(bi) || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
       this.wastedBytes += block.length;
       if (p && Number.isInteger(bi) && bi < p.blockCount) p.dropRequester(bi, conn);
-      this.fill(conn);
+      this.refill(conn);
       return;
     }
     if (!p.buf) p.buf = Buffer.allocUnsafe(p.length);
@@ -145,7 +145,16 @@ export class BlockScheduler {
       p.requesters.delete(bi);
     }
     if (p.complete) this.finish(p);
-    this.fill(conn);
+    this.refill(conn);
+  }
+
+  /**
+   * Tops up after a block arrived, but only once a few slots are free: one request per received
+   * block would cost a socket write each, batching them costs nothing in throughput.
+   */
+  private refill(conn: PeerConnection): void {
+    const target = this.pipelineTarget(conn);
+    if (target - conn.outstanding.size >= Math.max(1, Math.min(16, target >> 2))) this.fill(conn);
   }
 
   /** The peer will not send these (choked us, rejected, or the connection died). */

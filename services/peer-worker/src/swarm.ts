@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import { Bitfield, RESERVED_BITS, type Handshake, type Message } from "@shoal/wire";
 import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coordination";
-import type { Metainfo } from "@shoal/metainfo";
+import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { AddressBook } from "./address-book.js";
@@ -50,7 +50,7 @@ export class TorrentSwarm {
   uploadedBytes = 0;
 
   constructor(
-    readonly meta: Metainfo,
+    readonly meta: InfoDict,
     readonly have: Bitfield,
     private readonly config: PeerWorkerConfig,
     private readonly deps: SwarmDeps,

@@ -93,8 +93,8 @@ export async function startOpentracker(infoHashesHex: readonly string[]): Promis
   try {
     await waitUntil(async () => {
       if (exited) throw new Error(`opentracker exited early: ${spawnError?.message ?? output}`);
-      return canConnect(port);
-    }, "opentracker to listen");
+      return (await canConnect(port)) && (infoHashesHex.length === 0 || (await servesTorrent(port, infoHashesHex[0]!)));
+    }, "opentracker to listen and load its whitelist");
   } catch (err) {
     await stop();
     throw err;
@@ -110,6 +110,32 @@ function canConnect(port: number): Promise<boolean> {
       resolve(true);
     });
     socket.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * opentracker accepts connections before it has read its whitelist, and refuses every torrent
+ * until then. Only a real announce is checked against the whitelist (a `stopped` one never is),
+ * so the probe announces a throwaway peer and removes it again with `stopped`.
+ */
+async function servesTorrent(port: number, infoHashHex: string): Promise<boolean> {
+  const hash = infoHashHex.replace(/../g, "%$&");
+  const base = `http://${LOOPBACK}:${port}/announce?info_hash=${hash}&peer_id=-PROBE-0000000000000&port=1&uploaded=0&downloaded=0&left=0&compact=1`;
+  const served = await httpAnswerHasNoFailure(base);
+  if (served) await httpAnswerHasNoFailure(`${base}&event=stopped`);
+  return served;
+}
+
+function httpAnswerHasNoFailure(url: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let body = "";
+        res.on("data", (d: Buffer) => (body += d.toString("latin1")));
+        res.on("end", () => resolve(res.statusCode === 200 && !body.includes("failure reason")));
+        res.on("error", () => resolve(false));
+      })
+      .on("error", () => resolve(false));
   });
 }
 

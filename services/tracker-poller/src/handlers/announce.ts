@@ -1,11 +1,11 @@
 import type { PeerAddress } from "@shoal/coordination";
-import type { Metainfo } from "@shoal/metainfo";
+import type { InfoDict } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import type { PollerConfig } from "../config.js";
 import { Announcer, HttpTrackerClient, UdpTrackerClient, type AnnounceStats } from "../trackers/index.js";
 
 export interface AnnouncingDeps {
-  readonly meta: Metainfo;
+  readonly meta: InfoDict & { readonly announceList: string[][] };
   readonly peerId: Uint8Array;
   readonly logger: Logger;
   readonly stats: () => AnnounceStats;

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import type { ObjectStore } from "@shoal/coordination";
-import { pieceHash, pieceLengthOf, type Metainfo } from "@shoal/metainfo";
+import { pieceHash, pieceLengthOf, type InfoDict } from "@shoal/metainfo";
 
 /**
  * Hashes whatever data the destination already holds and returns the pieces that are intact.
@@ -9,7 +9,7 @@ import { pieceHash, pieceLengthOf, type Metainfo } from "@shoal/metainfo";
  */
 export async function recheckExisting(
   store: ObjectStore,
-  meta: Metainfo,
+  meta: InfoDict,
   signal: AbortSignal,
   onProgress?: (checked: number) => void,
 ): Promise<number[]> {

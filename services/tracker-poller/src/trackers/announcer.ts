@@ -196,8 +196,9 @@ export class Announcer {
         this.#options.onError?.(url, error);
         continue;
       }
-      if (this.#stopping && event !== "started") return;
+      // Recorded even when stop() raced this answer, so that tracker still gets `stopped`.
       this.#startedUrls.add(url);
+      if (this.#stopping) return;
       if (result.trackerId) this.#trackerIds.set(url, result.trackerId);
       if (event === "completed") this.#completed = "sent";
       this.#tiers.promote(url);

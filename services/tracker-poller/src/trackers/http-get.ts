@@ -138,7 +138,9 @@ function getOnce(target: URL, origin: string, options: LimitedGetOptions, signal
         succeed({ body: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) });
       });
       response.on("error", (err) => fail(networkError(origin, err)));
-      response.on("aborted", () => fail(networkError(origin, new Error("connection closed mid-response"))));
+      response.on("close", () => {
+        if (!response.complete) fail(networkError(origin, new Error("connection closed mid-response")));
+      });
     });
     request.on("error", (err) => fail(signal.aborted ? abortError(signal, `request to ${origin}`) : networkError(origin, err)));
     signal.addEventListener("abort", onAbort, { once: true });

@@ -239,10 +239,10 @@ export class UdpTrackerClient implements TrackerClient {
   }
 
   #newTransactionId(): number {
-    for (;;) {
-      const id = Math.floor(this.#random() * 0x1_0000_0000) >>> 0;
-      if (!this.#pending.has(id)) return id;
-    }
+    let id = Math.floor(this.#random() * 0x1_0000_0000) >>> 0;
+    // A clash with a request in flight (or a stuck random source) walks to the next free id.
+    while (this.#pending.has(id)) id = (id + 1) >>> 0;
+    return id;
   }
 
   #openSocket(): Promise<dgram.Socket> {

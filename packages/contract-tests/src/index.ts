@@ -1,0 +1,12 @@
+export type { PortHarness } from "./harness.js";
+export { claimTableContract } from "./claim-table-contract.js";
+export type { ClaimTableHarness } from "./claim-table-contract.js";
+export { pieceBusContract } from "./piece-bus-contract.js";
+export type { PieceBusHarness } from "./piece-bus-contract.js";
+export { objectStoreContract } from "./object-store-contract.js";
+export type { ObjectStoreHarness } from "./object-store-contract.js";
+export { jobQueueContract } from "./job-queue-contract.js";
+export type { JobQueueHarness } from "./job-queue-contract.js";
+export { torrentCatalogContract } from "./torrent-catalog-contract.js";
+export type { TorrentCatalogHarness } from "./torrent-catalog-contract.js";
+export { EVENT_DEADLINE_MS, Inbox } from "./inbox.js";

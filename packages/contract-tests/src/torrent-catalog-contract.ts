@@ -1,0 +1,53 @@
+import { describe, expect } from "vitest";
+import type { TorrentCatalog, TorrentRecord } from "@shoal/coordination";
+import { caseRegistry, type PortHarness } from "./harness.js";
+import { randomInfoHash } from "./ids.js";
+
+export type TorrentCatalogHarness = PortHarness<TorrentCatalog>;
+
+function record(infoHash: string): TorrentRecord {
+  return {
+    infoHash,
+    // Every byte value, so an adapter that stores text would show it.
+    infoBytes: Uint8Array.from({ length: 256 }, (_, i) => i),
+    announceTiers: [["http://127.0.0.1:6969/announce", "udp://127.0.0.1:6969"], ["http://127.0.0.2:80/announce"]],
+    destination: "bucket/prefix",
+    private: true,
+  };
+}
+
+/** Compares a record read back, with the bytes as plain bytes whatever view the adapter returns. */
+function plain(r: TorrentRecord | undefined) {
+  return r && { ...r, infoBytes: Buffer.from(r.infoBytes.buffer, r.infoBytes.byteOffset, r.infoBytes.byteLength).toString("hex") };
+}
+
+/** Cases every TorrentCatalog adapter must pass. */
+export function torrentCatalogContract(harness: TorrentCatalogHarness): void {
+  describe(`TorrentCatalog contract: ${harness.name}`, () => {
+    const { scenario, done } = caseRegistry(harness);
+
+    scenario("put then get returns the record intact", async (catalog) => {
+      const r = record(randomInfoHash());
+      await catalog.put(r);
+      expect(plain(await catalog.get(r.infoHash))).toEqual(plain(r));
+      const open = { ...record(randomInfoHash()), announceTiers: [], private: false };
+      await catalog.put(open);
+      expect(plain(await catalog.get(open.infoHash))).toEqual(plain(open));
+    });
+
+    scenario("get of an unknown torrent resolves undefined", async (catalog) => {
+      expect(await catalog.get(randomInfoHash())).toBeUndefined();
+    });
+
+    scenario("delete forgets one record and keeps the others", async (catalog) => {
+      const [gone, kept] = [record(randomInfoHash()), record(randomInfoHash())];
+      await catalog.put(gone);
+      await catalog.put(kept);
+      await catalog.delete(gone.infoHash);
+      expect(await catalog.get(gone.infoHash)).toBeUndefined();
+      expect(plain(await catalog.get(kept.infoHash))).toEqual(plain(kept));
+    });
+
+    done();
+  });
+}

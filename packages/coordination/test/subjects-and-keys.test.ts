@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { SUBJECTS, subjectOf, torrentKeys, workerKeys, type SubjectName } from "@shoal/coordination";
+
+const ih = "0123456789abcdef0123456789abcdef01234567";
+const names = Object.keys(SUBJECTS) as SubjectName[];
+
+describe("subjects", () => {
+  it("builds shoal.<infoHash>.<name with dots>", () => {
+    expect(subjectOf("piece_staged", ih)).toBe(`shoal.${ih}.piece.staged`);
+    expect(subjectOf("torrent_started", ih)).toBe(`shoal.${ih}.torrent.started`);
+  });
+
+  it("uses the NATS single-token wildcard for every torrent", () => {
+    expect(subjectOf("peer_banned", "*")).toBe("shoal.*.peer.banned");
+  });
+
+  it("keeps names a closed snake_case list with distinct subjects", () => {
+    for (const n of names) expect(n).toMatch(/^[a-z]+(_[a-z]+)+$/);
+    expect(new Set(names.map((n) => subjectOf(n, ih))).size).toBe(names.length);
+  });
+
+  it("makes exactly the work that must not be lost durable", () => {
+    expect(names.filter((n) => SUBJECTS[n].durable).sort()).toEqual(["piece_staged", "piece_verified"]);
+  });
+});
+
+describe("keys", () => {
+  it("puts every key of a torrent under the prefix and one hash tag", () => {
+    const keys = Object.values(torrentKeys("test-1", ih));
+    for (const k of keys) expect(k.startsWith(`test-1:t:{${ih}}:`), k).toBe(true);
+    expect(new Set(keys).size).toBe(keys.length);
+  });
+
+  it("keeps torrents and workers apart", () => {
+    const other = "f".repeat(40);
+    const a = Object.values(torrentKeys("p", ih));
+    const b = Object.values(torrentKeys("p", other));
+    expect(a.filter((k) => b.includes(k))).toEqual([]);
+    expect(workerKeys("p", "w1").lease).not.toBe(workerKeys("p", "w2").lease);
+    expect(workerKeys("p", "w1").lease).not.toBe(workerKeys("p", "w1").torrents);
+  });
+});

@@ -1,0 +1,14 @@
+export { MetainfoError, METAINFO_ERROR_CODES } from "./metainfo-error.js";
+export type { MetainfoErrorCode } from "./metainfo-error.js";
+export { DEFAULT_METAINFO_LIMITS } from "./limits.js";
+export type { MetainfoLimits } from "./limits.js";
+export type { FileSpan, InfoDict, Metainfo, TorrentFile } from "./types.js";
+export { parseMetainfo } from "./parse-metainfo.js";
+export { parseInfoDict } from "./info-dict.js";
+export { fileSpansOfPiece, fileSpansOfRange, pieceHash, pieceLengthOf, piecesOfFile } from "./piece-layout.js";
+export { sanitizePathComponent } from "./path-component.js";
+export { relativeFilePath } from "./relative-file-path.js";
+export { TorrentInfoCache } from "./torrent-info-cache.js";
+export type { TorrentInfo } from "./torrent-info-cache.js";
+export { torrentLayout } from "./torrent-layout.js";
+export type { StorageLayout } from "./torrent-layout.js";

@@ -1,0 +1,43 @@
+import { MetainfoError } from "./metainfo-error.js";
+import { parseInfoDict } from "./info-dict.js";
+import type { InfoDict } from "./types.js";
+
+export interface TorrentInfo {
+  readonly metainfo: InfoDict;
+}
+
+/**
+ * Parsed torrent metadata by info hash, loaded once per process from wherever the raw info dict
+ * is kept (the torrent catalog) and checked against the hash it is filed under.
+ */
+export class TorrentInfoCache {
+  private readonly entries = new Map<string, Promise<TorrentInfo>>();
+
+  constructor(private readonly loadInfoBytes: (infoHash: string) => Promise<Uint8Array | undefined>) {}
+
+  get(infoHash: string): Promise<TorrentInfo> {
+    let p = this.entries.get(infoHash);
+    if (!p) {
+      p = this.load(infoHash);
+      p.catch(() => this.entries.delete(infoHash));
+      this.entries.set(infoHash, p);
+    }
+    return p;
+  }
+
+  forget(infoHash: string): void {
+    this.entries.delete(infoHash);
+  }
+
+  private async load(infoHash: string): Promise<TorrentInfo> {
+    const bytes = await this.loadInfoBytes(infoHash);
+    if (!bytes) throw new MetainfoError("MISSING_FIELD", `no metadata is known for torrent ${infoHash}`, { context: { infoHash } });
+    const metainfo = parseInfoDict(bytes);
+    if (metainfo.infoHashHex !== infoHash) {
+      throw new MetainfoError("INVALID_FIELD", `metadata filed under ${infoHash} hashes to ${metainfo.infoHashHex}`, {
+        context: { infoHash, actual: metainfo.infoHashHex },
+      });
+    }
+    return { metainfo };
+  }
+}

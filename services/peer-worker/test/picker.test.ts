@@ -1,0 +1,93 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { RANDOM_FIRST_PIECES, pickPieces, type PickInput } from "../src/picker.js";
+import { seededRandom } from "./seeded-random.js";
+
+const availability = [5, 1, 3, 1, 2, 4, 2, 6, 1, 3];
+
+function input(overrides: Partial<PickInput> = {}): PickInput {
+  return {
+    pieceCount: availability.length,
+    peerHas: () => true,
+    skip: () => false,
+    availability,
+    havePieces: RANDOM_FIRST_PIECES,
+    max: availability.length,
+    random: seededRandom(1),
+    ...overrides,
+  };
+}
+
+describe("pickPieces", () => {
+  it("picks rarest first once it has RANDOM_FIRST_PIECES pieces", () => {
+    const picked = pickPieces(input());
+    expect(picked.map((i) => availability[i])).toEqual([1, 1, 1, 2, 2, 3, 3, 4, 5, 6]);
+    expect(new Set(picked.slice(0, 3))).toEqual(new Set([1, 3, 8]));
+  });
+
+  it("ignores availability while it has fewer than RANDOM_FIRST_PIECES pieces", () => {
+    // A random source of 0 never swaps, so the order shows what the pick sorted by.
+    const noSwaps = () => 0;
+    expect(pickPieces(input({ havePieces: RANDOM_FIRST_PIECES - 1, random: noSwaps }))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(pickPieces(input({ havePieces: RANDOM_FIRST_PIECES, random: noSwaps }))).toEqual([1, 3, 8, 4, 6, 2, 9, 5, 0, 7]);
+    // Over many seeds the first random pick lands on common pieces as often as on rare ones.
+    const firsts = new Set<number>();
+    for (let seed = 0; seed < 200; seed++) firsts.add(pickPieces(input({ havePieces: 0, max: 1, random: seededRandom(seed) }))[0]!);
+    expect(firsts.size).toBe(availability.length);
+  });
+
+  it("breaks ties among equally rare pieces at random", () => {
+    const firsts = new Set<number>();
+    for (let seed = 0; seed < 100; seed++) firsts.add(pickPieces(input({ max: 1, random: seededRandom(seed) }))[0]!);
+    expect(firsts).toEqual(new Set([1, 3, 8]));
+  });
+
+  it("never picks a skipped piece or one the peer lacks", () => {
+    const picked = pickPieces(input({ skip: (i) => i === 1 || i === 3, peerHas: (i) => i !== 8 && i !== 0 }));
+    expect([...picked].sort((a, b) => a - b)).toEqual([2, 4, 5, 6, 7, 9]);
+    expect(availability[picked[0]!]).toBe(2);
+  });
+
+  it("honours max, and max 0 or less picks nothing", () => {
+    expect(pickPieces(input({ max: 4 }))).toHaveLength(4);
+    expect(pickPieces(input({ max: 0 }))).toEqual([]);
+    expect(pickPieces(input({ max: -1 }))).toEqual([]);
+    expect(pickPieces(input({ max: 100 }))).toHaveLength(availability.length);
+  });
+
+  it("gives the same picks for the same random source", () => {
+    const a = pickPieces(input({ random: seededRandom(42), havePieces: 0 }));
+    const b = pickPieces(input({ random: seededRandom(42), havePieces: 0 }));
+    const c = pickPieces(input({ random: seededRandom(43), havePieces: 0 }));
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(c);
+  });
+
+  it("picks distinct allowed pieces, as many as it may, rarest first", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.nat(8), { minLength: 1, maxLength: 60 }),
+        fc.func(fc.boolean()),
+        fc.func(fc.boolean()),
+        fc.nat(70),
+        fc.nat(2 * RANDOM_FIRST_PIECES),
+        fc.integer(),
+        (avail, skipFn, hasFn, max, havePieces, seed) => {
+          const skip = (i: number) => skipFn(i);
+          const peerHas = (i: number) => hasFn(i);
+          const picked = pickPieces({ pieceCount: avail.length, peerHas, skip, availability: avail, havePieces, max, random: seededRandom(seed) });
+          const allowed = avail.map((_, i) => i).filter((i) => !skip(i) && peerHas(i));
+          expect(new Set(picked).size).toBe(picked.length);
+          for (const i of picked) expect(allowed).toContain(i);
+          expect(picked).toHaveLength(Math.min(max, allowed.length));
+          if (havePieces >= RANDOM_FIRST_PIECES && picked.length > 0) {
+            const ranks = picked.map((i) => avail[i]!);
+            expect(ranks).toEqual([...ranks].sort((x, y) => x - y));
+            const rarestLeftOut = Math.min(...allowed.filter((i) => !picked.includes(i)).map((i) => avail[i]!));
+            expect(rarestLeftOut).toBeGreaterThanOrEqual(Math.max(...ranks));
+          }
+        },
+      ),
+    );
+  });
+});
