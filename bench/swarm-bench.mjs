@@ -139,8 +139,15 @@ async function runOnce(ctx, client, run) {
     if (missing.length > 0) throw new Error(`tracker does not list seeds ${missing.join(", ")}`);
 
     checkInterrupted();
-    const port = await tk.freePort("127.0.0.1");
-    const { command, args } = recipes[client].command({ torrent: torrentPath, out: outDir, port, timeoutMs: opts.timeoutMs });
+    const { command, args } = recipes[client].command({
+      torrent: torrentPath,
+      out: outDir,
+      runDir,
+      port: await tk.freePort("127.0.0.1"),
+      udpPort: await tk.freePort("127.0.0.1"),
+      tracker: opts.tracker,
+      timeoutMs: opts.timeoutMs,
+    });
     const logPath = join(runDir, "client.log");
     log(`run ${run}/${opts.runs} ${client}: ${command} ${args.join(" ")}`);
     const seedCpu0 = seeds.reduce((t, s) => t + cpuSeconds(s.pid), 0);

@@ -45,7 +45,7 @@ export function clientRecipes(repoRoot) {
     aria2: {
       requires: ["/usr/bin/aria2c"],
       hint: "apt-get install aria2",
-      command: ({ torrent, out, port }) => ({
+      command: ({ torrent, out, port, udpPort, tracker, runDir }) => ({
         command: "/usr/bin/aria2c",
         args: [
           `--dir=${out}`,
@@ -54,7 +54,11 @@ export function clientRecipes(repoRoot) {
           "--disable-ipv6=true",
           // Stop as soon as the data is complete and verified instead of seeding on.
           "--seed-time=0",
-          "--enable-dht=false",
+          // aria2 speaks UDP tracker only through its DHT socket. With an empty routing table of
+          // its own and no entry point, DHT has nobody to contact, so only the tracker is asked.
+          ...(tracker === "udp"
+            ? ["--enable-dht=true", `--dht-listen-port=${udpPort}`, `--dht-file-path=${join(runDir, "aria2-dht.dat")}`]
+            : ["--enable-dht=false"]),
           "--enable-dht6=false",
           "--bt-enable-lpd=false",
           "--enable-peer-exchange=false",

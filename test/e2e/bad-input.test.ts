@@ -25,7 +25,7 @@ describe("malformed input gets a clear error and exit status 2", () => {
     ["negative string length", "l-3:e", /length|negative|invalid/i],
     ["deep nesting", "l".repeat(100_000), /depth|nest/i],
     ["no info dict", "d8:announce14:http://x/anncee", /info/],
-    ["path traversal", `d4:infod5:filesld6:lengthi5e4:pathl2:..6:passwdee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /\.\./],
+    ["path traversal", `d4:infod5:filesld6:lengthi5e4:pathl2:..6:passwdeee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /\.\./],
     ["pieces length mismatch", "d4:infod6:lengthi99999e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /pieces/],
     ["duplicate keys in info", "d4:infod6:lengthi5e6:lengthi5e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /duplicate/i],
   ];

@@ -26,6 +26,7 @@ export interface ClaimTableHarness extends PortHarness<ClaimTable> {
   readonly propertyRuns?: number;
 }
 
+/** With a fake clock the length is arbitrary; one second is long enough that no call outlives it. */
 const DEFAULT_LEASE_TTL_MS = 1_000;
 
 /** Cases every ClaimTable adapter must pass; each ends with `checkInvariants` on every torrent it made. */

@@ -10,7 +10,9 @@ import { randomId, randomInfoHash } from "./ids.js";
 const PIECES = 6;
 const WORKERS = 3;
 const PEERS = ["10.1.0.1:6881", "10.1.0.2:6881", "10.1.0.3:6881"] as const;
+/** Long enough for a piece to go round the whole state machine a few times in one run. */
 const MAX_OPS = 40;
+/** Enough runs to cover many interleavings on every CI run while staying well under a second in memory. */
 const DEFAULT_RUNS = 100;
 
 type Op =

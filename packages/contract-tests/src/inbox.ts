@@ -33,7 +33,7 @@ export class Inbox<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiters.delete(waiter);
-        reject(new Error(`waited ${deadlineMs} ms for ${what}; got ${this.items.length} item(s): ${describe(this.items)}`));
+        reject(new Error(`waited ${deadlineMs} ms for ${what}; got ${this.items.length} item(s): ${preview(this.items)}`));
       }, deadlineMs);
       const waiter: Waiter<T> = {
         done,
@@ -52,7 +52,8 @@ export class Inbox<T> {
   }
 }
 
-function describe(items: readonly unknown[]): string {
+/** The first items as JSON, so a timeout shows what did arrive. */
+function preview(items: readonly unknown[]): string {
   const text = JSON.stringify(items.slice(0, 10));
   return items.length > 10 ? `${text.slice(0, -1)},...]` : text;
 }

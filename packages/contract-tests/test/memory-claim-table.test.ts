@@ -15,10 +15,4 @@ claimTableContract({
   advanceTime: async (ms) => {
     nowMs += ms;
   },
-  knownFailures: [
-    // Bug in MemoryClaimTable.claim: it validates each candidate inside the claiming loop, so an
-    // out-of-range index throws after the earlier candidates were already claimed. The caller gets
-    // an error and never learns of those claims, which a live worker then holds forever.
-    "claim checks every candidate before taking any",
-  ],
 });

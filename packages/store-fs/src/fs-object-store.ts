@@ -1,6 +1,6 @@
 import { constants, type promises as fsp } from "node:fs";
 import { mkdir, open, stat } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, resolve, sep } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
 
@@ -37,10 +37,16 @@ export class FsObjectStore implements ObjectStore {
   async openTorrent(layout: TorrentLayout): Promise<void> {
     if (this.torrents.has(layout.infoHash)) return;
     const base = resolve(this.root);
+    const top = resolve(base, layout.name);
+    if (!top.startsWith(base + sep)) {
+      throw new StorageError("IO", `torrent name ${JSON.stringify(layout.name)} leaves the destination ${base}`, {
+        context: { op: "fs.openTorrent", name: layout.name },
+      });
+    }
     const paths = layout.files.map((f) => {
-      const p = resolve(base, layout.name, ...f.path);
+      const p = resolve(top, ...f.path);
       // Metainfo sanitises every component already; this is the last line of defence.
-      if (p !== join(base, layout.name) && !p.startsWith(join(base, layout.name) + sep)) {
+      if (p !== top && !p.startsWith(top + sep)) {
         throw new StorageError("IO", `file path ${f.path.join("/")} leaves the destination ${base}`, {
           context: { op: "fs.openTorrent", path: f.path.join("/") },
         });

@@ -5,7 +5,8 @@ usage: leech.py --torrent T --out DIR [--ip IP] [--port P] [--peer IP:PORT]...
 
 Announces to the torrent's trackers unless --no-trackers; --peer dials a peer directly.
 --until every-piece-tried stops once each piece is either downloaded or has failed its hash
-check at least once (for a seed that serves bad pieces, which never complete).
+check once (for a seed that serves bad pieces, which never complete); a failed piece is not
+requested again.
 Prints one JSON line: {"complete", "seconds", "downloaded", "failed_bytes",
 "hash_failed_pieces", "have_pieces", "num_pieces", "max_peers", "errors", "timed_out"}.
 Exit status 0 when the --until condition was met, 1 otherwise.
@@ -56,6 +57,10 @@ def main():
         for al in ses.pop_alerts():
             if isinstance(al, lt.hash_failed_alert):
                 failed.add(al.piece_index)
+                if a.until == "every-piece-tried":
+                    # Do not fetch it again: each retry from a corrupting peer costs it trust,
+                    # and libtorrent would ban it before the good pieces are in.
+                    h.piece_priority(al.piece_index, 0)
             elif isinstance(al, (lt.torrent_error_alert, lt.file_error_alert, lt.tracker_error_alert,
                                  lt.listen_failed_alert, lt.peer_ban_alert)):
                 errors.append(al.message())

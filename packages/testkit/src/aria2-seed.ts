@@ -104,5 +104,5 @@ export async function startAria2Seed(opts: SeedOptions): Promise<Aria2Seed> {
     clientReady,
     describe: async () => `active downloads ${lastState}`,
   });
-  return { ...makePeer({ ip, port, proc, ready, workDir }), rpc };
+  return { ...makePeer({ ip, port, proc, ready, workDir, torrent }), rpc };
 }

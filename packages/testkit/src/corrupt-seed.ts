@@ -86,7 +86,7 @@ export async function startCorruptSeed(opts: CorruptSeedOptions): Promise<Corrup
     describe: async () => `state ${JSON.stringify(await state())}`,
   });
   return {
-    ...makePeer({ ip, port, proc, ready, workDir }),
+    ...makePeer({ ip, port, proc, ready, workDir, torrent }),
     servedBlocks: async () => (await state()).served_blocks ?? 0,
     corruptBlocks: async () => (await state()).corrupt_blocks ?? 0,
   };

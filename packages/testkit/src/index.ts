@@ -33,3 +33,5 @@ export { startTransmissionSeed } from "./transmission-seed.js";
 export type { TransmissionSeed } from "./transmission-seed.js";
 export { startAria2Seed } from "./aria2-seed.js";
 export type { Aria2Seed } from "./aria2-seed.js";
+export { startQbittorrentSeed } from "./qbittorrent-seed.js";
+export type { QbittorrentSeed } from "./qbittorrent-seed.js";

@@ -95,5 +95,5 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
     clientReady: async () => (await state()).ready,
     describe: async () => `state ${JSON.stringify(await state())}`,
   });
-  return { ...makePeer({ ip, port, proc, ready, workDir }), state };
+  return { ...makePeer({ ip, port, proc, ready, workDir, torrent }), state };
 }

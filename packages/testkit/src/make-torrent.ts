@@ -20,7 +20,7 @@ export interface MakeTorrentOptions {
   readonly out: string;
   /** Announce tiers (BEP 12): the outer list is tried in order, URLs in a tier are equals. */
   readonly announce?: readonly (readonly string[])[];
-  /** Bytes; a power of two from 16 KiB (the block size) to 64 MiB. */
+  /** Bytes; a power of two up to 64 MiB, from 32 KiB for mktorrent and 16 KiB for libtorrent. */
   readonly pieceLength: number;
   /** Default "mktorrent". */
   readonly tool?: TorrentTool;
@@ -40,6 +40,8 @@ export interface MadeTorrent {
 
 /** 16 KiB: a piece must hold at least one block. */
 const MIN_PIECE_BYTES = 16 * 1024;
+/** mktorrent 1.1 takes exponents 15..28 only. */
+const MKTORRENT_MIN_PIECE_BYTES = 32 * 1024;
 /** 64 MiB: beyond what any client accepts comfortably and far beyond test payloads. */
 const MAX_PIECE_BYTES = 64 * 1024 * 1024;
 /** Hashing a test payload takes well under a second; a minute means the tool hangs. */
@@ -47,17 +49,19 @@ const TOOL_TIMEOUT_MS = 60_000;
 
 export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent> {
   const { pieceLength } = opts;
+  const tool = opts.tool ?? "mktorrent";
+  const min = tool === "mktorrent" ? MKTORRENT_MIN_PIECE_BYTES : MIN_PIECE_BYTES;
   const powerOfTwo = Number.isSafeInteger(pieceLength) && pieceLength > 0 && (pieceLength & (pieceLength - 1)) === 0;
-  if (!powerOfTwo || pieceLength < MIN_PIECE_BYTES || pieceLength > MAX_PIECE_BYTES) {
+  if (!powerOfTwo || pieceLength < min || pieceLength > MAX_PIECE_BYTES) {
     throw new TestkitError(
       "BAD_ARGUMENT",
-      `piece length ${pieceLength} is not a power of two from ${MIN_PIECE_BYTES} to ${MAX_PIECE_BYTES}`,
-      { context: { pieceLength } },
+      `piece length ${pieceLength} is not a power of two from ${min} to ${MAX_PIECE_BYTES} (${tool})`,
+      { context: { pieceLength, tool } },
     );
   }
-  const tool = opts.tool ?? "mktorrent";
   const tiers = (opts.announce ?? []).filter((t) => t.length > 0);
   await rm(opts.out, { force: true });
+  let toolV1: string | undefined;
   if (tool === "mktorrent") {
     const args = ["-d", "-l", String(Math.log2(pieceLength)), "-o", opts.out];
     // mktorrent: one -a per tier, URLs of one tier separated by commas.
@@ -71,9 +75,17 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
     tiers.forEach((tier, i) => tier.forEach((url) => args.push("--tracker", String(i), url)));
     if (opts.private === true) args.push("--private");
     if (tool === "libtorrent-hybrid") args.push("--hybrid");
-    await runProcess(SYSTEM_PYTHON, args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
+    const res = await runProcess(SYSTEM_PYTHON, args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
+    toolV1 = (JSON.parse(res.stdout) as { v1: string }).v1;
   }
   const summary = await readTorrentFile(opts.out);
+  // libtorrent reports the hash it computed; a different one here would mean the info
+  // dictionary's bytes were read wrongly.
+  if (toolV1 !== undefined && toolV1 !== summary.infoHashHex) {
+    throw new TestkitError("BAD_INPUT", `info hash of ${opts.out}: libtorrent says ${toolV1}, the raw info bytes give ${summary.infoHashHex}`, {
+      context: { torrentPath: opts.out },
+    });
+  }
   return {
     torrentPath: opts.out,
     infoHashHex: summary.infoHashHex,

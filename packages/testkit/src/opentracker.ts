@@ -34,7 +34,7 @@ export interface Opentracker {
 
 /** opentracker starts in milliseconds; seconds mean it will not. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
-/** An info hash nobody whitelists: a 'stopped' announce for it gets an answer without side effects. */
+/** Any info hash: a 'stopped' announce for it is answered (whitelisted or not) without side effects. */
 const NOBODY_HASH = "00".repeat(20);
 
 /**
@@ -107,11 +107,12 @@ export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentr
       await writeWhitelist();
       // opentracker re-reads its whitelist on SIGHUP, in a thread of its own.
       process.kill(proc.pid, "SIGHUP");
+      // A 'stopped' announce is answered without a whitelist check, so the probe must be a
+      // real announce (taken back right away by trackerPeers).
       await waitFor(
         async () => {
           for (const h of added) {
-            const a = await announceProbe(httpAnnounce, h, { event: "stopped" });
-            if (a.failure !== undefined) return false;
+            if (!(await trackerPeers(httpAnnounce, h).then(() => true, () => false))) return false;
           }
           return true;
         },

@@ -6,7 +6,7 @@ import { freePort } from "./free-port.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { TestkitError } from "./testkit-error.js";
 import type { TorrentSummary } from "./torrent-file.js";
-import { trackerPeers } from "./tracker-probe.js";
+import { announceProbe, trackerPeers } from "./tracker-probe.js";
 import { waitFor } from "./wait-for.js";
 
 /** A BitTorrent peer process the testkit started. */
@@ -102,14 +102,18 @@ export function awaitReadiness(o: ReadinessOptions): Promise<void> {
   return ready;
 }
 
+/** A 'stopped' announce on a peer's behalf is best effort; the tracker is local. */
+const STOPPED_ANNOUNCE_TIMEOUT_MS = 1_000;
+
 export function makePeer(p: {
   ip: string;
   port: number;
   proc: ManagedProcess;
   ready: Promise<void>;
   workDir: string;
-  beforeStop?: () => Promise<void>;
+  torrent: TorrentSummary;
 }): Peer {
+  const tracker = probeTracker(p.torrent);
   return {
     ip: p.ip,
     port: p.port,
@@ -118,8 +122,18 @@ export function makePeer(p: {
     logPath: p.proc.logPath,
     kill9: () => p.proc.kill9(),
     async stop() {
-      await p.beforeStop?.().catch(() => undefined);
       await p.proc.stop();
+      // transmission-daemon and aria2c exit on SIGTERM without a 'stopped' announce that
+      // reaches the tracker. opentracker keys peers by address and port, so the same
+      // announce sent from the peer's address takes it off the list, as a clean stop should.
+      if (tracker !== undefined) {
+        await announceProbe(tracker, p.torrent.infoHashHex, {
+          event: "stopped",
+          port: p.port,
+          localAddress: p.ip,
+          timeoutMs: STOPPED_ANNOUNCE_TIMEOUT_MS,
+        }).catch(() => undefined);
+      }
       await rm(p.workDir, { recursive: true, force: true });
     },
   };

@@ -150,5 +150,5 @@ export async function startTransmissionSeed(opts: SeedOptions): Promise<Transmis
     clientReady,
     describe: async () => `torrent ${lastState}`,
   });
-  return { ...makePeer({ ip, port, proc, ready, workDir }), rpc };
+  return { ...makePeer({ ip, port, proc, ready, workDir, torrent }), rpc };
 }

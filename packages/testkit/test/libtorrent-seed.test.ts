@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runLibtorrentLeech, sha256File, startLibtorrentSeed } from "../src/index.js";
+import { runLibtorrentLeech, sha256File, startLibtorrentSeed, waitFor } from "../src/index.js";
 import type { Peer } from "../src/index.js";
 import { makeSwarm } from "./swarm-fixture.js";
 import type { Swarm } from "./swarm-fixture.js";
@@ -27,5 +27,61 @@ describe("libtorrent seed", () => {
     expect(report.complete).toBe(true);
     expect(await sha256File(join(out, "payload.bin"))).toBe(swarm.payload.files[0]?.sha256);
     expect((await seed.state()).uploaded).toBeGreaterThanOrEqual(swarm.payload.totalBytes);
+  });
+});
+
+describe("libtorrent peer modes and limits", () => {
+  let swarm: Swarm;
+  const peers: Peer[] = [];
+  beforeEach(async () => {
+    swarm = await makeSwarm({ sizeBytes: 1024 * 1024, pieceLength: 64 * 1024 });
+  });
+  afterEach(async () => {
+    await Promise.all(peers.splice(0).map((p) => p.stop()));
+    await swarm.close();
+  });
+
+  it("downloads in leech mode from another libtorrent seed found through the tracker", async () => {
+    const seed = await startLibtorrentSeed({ torrentPath: swarm.torrent.torrentPath, dataDir: swarm.dataDir });
+    peers.push(seed);
+    await seed.ready;
+    const out = join(swarm.dir, "leech");
+    const leech = await startLibtorrentSeed({
+      torrentPath: swarm.torrent.torrentPath,
+      dataDir: out,
+      ip: "127.0.0.31",
+      mode: "leech",
+    });
+    peers.push(leech);
+    await leech.ready;
+    await waitFor(async () => (await leech.state()).seeding, { timeoutMs: 20_000, what: "the leecher to complete" });
+    expect(await sha256File(join(out, "payload.bin"))).toBe(swarm.payload.files[0]?.sha256);
+  });
+
+  it("holds its upload rate limit on loopback", async () => {
+    const rate = 400 * 1024;
+    const seed = await startLibtorrentSeed({
+      torrentPath: swarm.torrent.torrentPath,
+      dataDir: swarm.dataDir,
+      uploadRateLimit: rate,
+    });
+    peers.push(seed);
+    await seed.ready;
+    const report = await runLibtorrentLeech({
+      torrentPath: swarm.torrent.torrentPath,
+      outDir: join(swarm.dir, "out"),
+      timeoutMs: 20_000,
+    });
+    expect(report.complete).toBe(true);
+    // 1 MiB at 400 KiB/s: well over a second even with an initial burst; unlimited takes ~0.1 s.
+    expect(report.seconds).toBeGreaterThan(1.2);
+  });
+
+  it("rejects `ready` with the exit and the log when the seed dies before it is ready", async () => {
+    const seed = await startLibtorrentSeed({ torrentPath: swarm.torrent.torrentPath, dataDir: swarm.dataDir });
+    peers.push(seed);
+    seed.kill9();
+    await expect(seed.ready).rejects.toMatchObject({ code: "EARLY_EXIT" });
+    await expect(seed.ready).rejects.toThrow(/signal SIGKILL/);
   });
 });

@@ -36,7 +36,7 @@ export class AddressBook {
         if (!e.connected && e.fails > 0) e.nextAttemptAt = Math.min(e.nextAttemptAt, this.now() + RETRY_BASE_MS);
         continue;
       }
-      if (this.entries.size >= MAX_ADDRESSES) return;
+      if (this.entries.size >= MAX_ADDRESSES) continue;
       this.entries.set(key, { ip: p.ip, port: p.port, fails: 0, nextAttemptAt: 0, connected: false });
     }
   }

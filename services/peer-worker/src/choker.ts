@@ -41,6 +41,7 @@ export function decideUnchokes(input: ChokeInput): ChokeDecision {
   const unchoke = new Set(regular.map((p) => p.id));
   const others = interested.filter((p) => !unchoke.has(p.id));
   let optimistic = input.optimistic;
+  if (input.slots < 1) return { unchoke, optimistic: undefined };
   if (input.rotate || !optimistic || !others.some((p) => p.id === optimistic)) {
     optimistic = others.length > 0 ? others[Math.floor(input.random() * others.length)]!.id : undefined;
   }

@@ -129,10 +129,7 @@ describe("AddressBook", () => {
     expect(b.size).toBe(4000);
   });
 
-  // Bug in address-book.ts add(): when the book is full it `return`s at the first unknown
-  // address instead of skipping it (`continue`), so known addresses later in the same tracker
-  // response are not forgiven. Skipping only the unknown address fixes it.
-  it.fails("forgives a known address listed again even when the book is full", () => {
+  it("forgives a known address listed again even when the book is full", () => {
     const { c, book: b } = book();
     b.add(Array.from({ length: 4000 }, (_, i) => ({ ip: `10.${i >> 8}.${i & 255}.1`, port: 6881 })));
     const known = { ip: "10.0.0.1", port: 6881 };

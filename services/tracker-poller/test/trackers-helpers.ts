@@ -69,7 +69,7 @@ export interface Opentracker {
  * 127.0.0.1, and waits until its TCP port accepts connections.
  */
 export async function startOpentracker(infoHashesHex: readonly string[]): Promise<Opentracker> {
-  const dir = mkdtempSync(join(tmpdir(), "shoal-opentracker-"));
+  const dir = mkdtempSync(join(tmpdir(), "shoal-trackers-test-"));
   chmodSync(dir, 0o755);
   writeFileSync(join(dir, "whitelist.txt"), infoHashesHex.map((h) => h + "\n").join(""));
   chmodSync(join(dir, "whitelist.txt"), 0o644);

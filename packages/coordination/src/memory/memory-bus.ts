@@ -28,7 +28,7 @@ export class MemoryBus implements PieceBus {
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
   /** Durable messages published while no group member existed are kept, as a stream would. */
-  private readonly backlog: { name: SubjectName; payload: unknown }[] = [];
+  private readonly backlog: { name: SubjectName; payload: unknown; group: string | undefined; deliveryNo: number }[] = [];
 
   constructor(private readonly onHandlerError: (err: unknown, name: SubjectName) => void = () => {}) {}
 
@@ -55,10 +55,12 @@ export class MemoryBus implements PieceBus {
     };
     this.subs.add(sub);
     if (SUBJECTS[name].durable) {
-      const waiting = this.backlog.filter((m) => m.name === name && matches(sub, m.payload));
+      const waiting = this.backlog.filter(
+        (m) => m.name === name && matches(sub, m.payload) && (m.group === undefined || m.group === sub.group),
+      );
       for (const m of waiting) {
         this.backlog.splice(this.backlog.indexOf(m), 1);
-        this.dispatch(m.name, m.payload, 1);
+        this.dispatch(m.name, m.payload, m.deliveryNo, sub.group);
       }
     }
     return { unsubscribe: async () => void this.subs.delete(sub) };
@@ -75,8 +77,11 @@ export class MemoryBus implements PieceBus {
     this.subs.clear();
   }
 
-  private dispatch(name: SubjectName, payload: unknown, deliveryNo: number): void {
-    const targets = [...this.subs].filter((s) => s.name === name && matches(s, payload));
+  /** Delivers to every subscriber and one member per group; with `onlyGroup`, to one member of that group only. */
+  private dispatch(name: SubjectName, payload: unknown, deliveryNo: number, onlyGroup?: string): void {
+    const targets = [...this.subs].filter(
+      (s) => s.name === name && matches(s, payload) && (onlyGroup === undefined || s.group === onlyGroup),
+    );
     const byGroup = new Map<string, Sub[]>();
     const chosen: Sub[] = [];
     for (const s of targets) {
@@ -90,7 +95,7 @@ export class MemoryBus implements PieceBus {
       chosen.push(members[n % members.length]!);
     }
     if (chosen.length === 0 && SUBJECTS[name].durable) {
-      this.backlog.push({ name, payload });
+      this.backlog.push({ name, payload, group: onlyGroup, deliveryNo });
       return;
     }
     for (const sub of chosen) this.run(sub, payload, deliveryNo);
@@ -104,7 +109,7 @@ export class MemoryBus implements PieceBus {
       } catch (err) {
         this.onHandlerError(err, sub.name);
         if (SUBJECTS[sub.name].durable && deliveryNo < sub.maxDeliveries && !this.closed) {
-          setTimeout(() => this.dispatch(sub.name, payload, deliveryNo + 1), REDELIVERY_DELAY_MS).unref();
+          setTimeout(() => this.dispatch(sub.name, payload, deliveryNo + 1, sub.group), REDELIVERY_DELAY_MS).unref();
         }
       }
     })();

@@ -46,10 +46,11 @@ export class MemoryClaimTable implements ClaimTable {
 
   async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
     const t = this.table(infoHash);
+    // Check every index before taking any, so an error never leaves claims the caller cannot see.
+    for (const i of candidates) checkIndex(infoHash, i, t.states.length);
     const out: Claim[] = [];
     for (const i of candidates) {
       if (out.length >= max) break;
-      checkIndex(infoHash, i, t.states.length);
       if (t.states[i] !== "missing") continue;
       t.states[i] = "claimed";
       t.attempts[i] = (t.attempts[i] ?? 0) + 1;

@@ -10,3 +10,5 @@ export {
 } from "./announcer.js";
 export type { AnnounceStats, AnnouncerOptions } from "./announcer.js";
 export type { RequestOptions, TrackerClient } from "./tracker-client.js";
+export { limitedGet } from "./http-get.js";
+export type { LimitedGetOptions } from "./http-get.js";
