@@ -229,6 +229,9 @@ async function main(argv) {
   });
 
   const payload = await ensurePayload(opts, onCleanup, log);
+  // A payload written just now is still in dirty pages; flushed during the first download, it
+  // would slow that client down (by a third for 1 GiB on a 2-core machine).
+  if (!payload.reused) spawnSync("sync");
   checkInterrupted();
   // The torrent needs the tracker's address and the tracker needs the torrent's info hash:
   // start it serving nothing, write the torrent, then whitelist the hash.

@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe("a seed that serves corrupt blocks", () => {
-  it("is caught by the hash check, banned, and the download completes from the honest seed", async () => {
+  it("is caught by the hash check, banned, and the download completes from the honest seed", { timeout: 150_000 }, async () => {
     // The honest seed is slow, so the fast corrupt seed is asked for many pieces.
     swarm = await startSwarm({
       payload: { name: "guarded.bin", size: 8 * MiB },
@@ -25,8 +25,8 @@ describe("a seed that serves corrupt blocks", () => {
     const corruptPieces = Array.from({ length: 64 }, (_, i) => i).filter((i) => i % 2 === 0);
     bad = await startCorruptSeed({ torrentPath: swarm.torrentPath, dataDir: `${swarm.dir}/data`, ip: "127.0.0.66", corruptPieces });
     await bad.ready;
-    const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json", "--log-level", "warn"], 120_000);
-    expect(r.code, r.stderr.slice(-3000)).toBe(0);
+    const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json", "--log-level", "warn"], 100_000);
+    expect(r.code, r.stderr.slice(-6000)).toBe(0);
     expect(await swarm.mismatches()).toEqual([]);
     expect(await bad.corruptBlocks()).toBeGreaterThan(0);
     expect(r.stderr).toMatch(/failed SHA-1/);

@@ -1,12 +1,13 @@
 """A python-libtorrent leecher for tests: downloads one torrent, prints a JSON report.
 
 usage: leech.py --torrent T --out DIR [--ip IP] [--port P] [--peer IP:PORT]...
-                [--no-trackers] [--timeout S] [--until complete|every-piece-tried]
+                [--no-trackers] [--timeout S] [--until complete|hash-failure|every-piece-tried]
 
 Announces to the torrent's trackers unless --no-trackers; --peer dials a peer directly.
---until every-piece-tried stops once each piece is either downloaded or has failed its hash
-check once (for a seed that serves bad pieces, which never complete); a failed piece is not
-requested again.
+--until hash-failure stops at the first piece that fails its hash check. --until
+every-piece-tried stops once each piece is either downloaded or has failed its hash check once
+(a failed piece is not requested again). Both are for seeds that serve bad pieces. Note that
+libtorrent bans a peer at once when it alone sent a piece that failed.
 Prints one JSON line: {"complete", "seconds", "downloaded", "failed_bytes",
 "hash_failed_pieces", "have_pieces", "num_pieces", "max_peers", "errors", "timed_out"}.
 Exit status 0 when the --until condition was met, 1 otherwise.
@@ -30,7 +31,7 @@ def main():
     ap.add_argument("--peer", action="append", default=[])
     ap.add_argument("--no-trackers", action="store_true")
     ap.add_argument("--timeout", type=float, default=60)
-    ap.add_argument("--until", choices=["complete", "every-piece-tried"], default="complete")
+    ap.add_argument("--until", choices=["complete", "hash-failure", "every-piece-tried"], default="complete")
     a = ap.parse_args()
 
     ses = make_session(a.ip, a.port)
@@ -66,7 +67,7 @@ def main():
                 errors.append(al.message())
         st = h.status()
         max_peers = max(max_peers, st.num_peers)
-        if st.is_seeding or st.is_finished:
+        if st.is_seeding or st.is_finished or (a.until == "hash-failure" and failed):
             done = True
             break
         if a.until == "every-piece-tried":

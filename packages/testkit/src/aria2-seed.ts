@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
 import { httpRequest } from "./http-json.js";
 import { startProcess } from "./managed-process.js";
@@ -18,6 +19,7 @@ export interface Aria2Seed extends Peer {
  * free loopback port tells when it is seeding.
  */
 export async function startAria2Seed(opts: SeedOptions): Promise<Aria2Seed> {
+  requireExecutable("aria2c");
   const torrent = await readTorrentFile(opts.torrentPath);
   const { ip, port } = await peerAddress(opts);
   const rpcPort = await freePort("127.0.0.1");

@@ -14,8 +14,13 @@ export interface LeechOptions {
   /** Listen address; default 127.0.0.1 on a port the kernel picks. */
   readonly ip?: string;
   readonly timeoutMs?: number;
-  /** "complete" (default), or stop once each piece is downloaded or has failed its hash once. */
-  readonly until?: "complete" | "every-piece-tried";
+  /**
+   * "complete" (default); "hash-failure": stop at the first piece that fails its hash;
+   * "every-piece-tried": stop once each piece is downloaded or has failed its hash once.
+   * libtorrent bans a peer at once when it alone sent a failed piece, so with a single
+   * corrupting peer only "hash-failure" ends early and reliably.
+   */
+  readonly until?: "complete" | "hash-failure" | "every-piece-tried";
 }
 
 export interface LeechReport {

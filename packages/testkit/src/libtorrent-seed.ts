@@ -81,7 +81,17 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
   const state = async (): Promise<LibtorrentPeerState> => {
     try {
       const raw = JSON.parse(await readFile(statePath, "utf8")) as Record<string, unknown>;
-      return { ...EMPTY_STATE, ...raw, failedBytes: Number(raw["failed_bytes"] ?? 0) } as LibtorrentPeerState;
+      return {
+        ready: raw["ready"] === true,
+        seeding: raw["seeding"] === true,
+        announced: raw["announced"] === true,
+        progress: Number(raw["progress"] ?? 0),
+        uploaded: Number(raw["uploaded"] ?? 0),
+        downloaded: Number(raw["downloaded"] ?? 0),
+        peers: Number(raw["peers"] ?? 0),
+        failedBytes: Number(raw["failed_bytes"] ?? 0),
+        errors: Array.isArray(raw["errors"]) ? raw["errors"].map(String) : [],
+      };
     } catch {
       return EMPTY_STATE;
     }

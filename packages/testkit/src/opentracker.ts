@@ -1,6 +1,7 @@
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
 import { startProcess } from "./managed-process.js";
 import type { ManagedProcess } from "./managed-process.js";
@@ -43,6 +44,7 @@ const NOBODY_HASH = "00".repeat(20);
  * nobody directly and its directory is world-readable.
  */
 export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentracker> {
+  requireExecutable("opentracker");
   const host = opts.host ?? "127.0.0.1";
   const hashes = new Set(opts.infoHashes.map(normaliseHash));
   const dir = await mkdtemp(join(tmpdir(), "shoal-opentracker-"));

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { TestkitError } from "./testkit-error.js";
 
 const PACKAGE_NAME = "@shoal/testkit";
 
@@ -20,7 +21,9 @@ export function packageRoot(): string {
       if (pkg.name === PACKAGE_NAME) return (cached = dir);
     }
     const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the ${PACKAGE_NAME} package root above ${import.meta.url}`);
+    if (parent === dir) {
+      throw new TestkitError("MISSING_BINARY", `cannot find the ${PACKAGE_NAME} package root (and py/) above ${import.meta.url}`);
+    }
     dir = parent;
   }
 }

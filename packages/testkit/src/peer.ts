@@ -81,21 +81,29 @@ export function awaitReadiness(o: ReadinessOptions): Promise<void> {
   const tracker = probeTracker(o.torrent);
   const self = `${o.ip}:${o.port}`;
   let clientDone = false;
+  let lastProbe = "not probed yet";
   const ready = waitFor(
     async () => {
       o.proc.assertRunning("becoming ready");
       if (!clientDone) clientDone = await o.clientReady();
       if (!clientDone) return false;
       if (tracker === undefined) return true;
-      const listed = await trackerPeers(tracker, o.torrent.infoHashHex).catch((): string[] => []);
-      return listed.includes(self);
+      try {
+        const listed = await trackerPeers(tracker, o.torrent.infoHashHex);
+        lastProbe = `tracker lists [${listed.join(", ")}]`;
+        return listed.includes(self);
+      } catch (err) {
+        // A tracker that is not up yet or refuses the hash: keep waiting, report it at the deadline.
+        lastProbe = `tracker probe failed: ${String(err)}`;
+        return false;
+      }
     },
     {
       timeoutMs: o.timeoutMs,
       intervalMs: 100,
       what: `${o.proc.name} to be ready${tracker === undefined ? "" : ` and listed by ${tracker}`}`,
       describe: async () =>
-        `client ready: ${clientDone}${o.describe ? `; ${await o.describe()}` : ""}\nlog ${o.proc.logPath}:\n${o.proc.logTail()}`,
+        `client ready: ${clientDone}; ${lastProbe}${o.describe ? `; ${await o.describe()}` : ""}\nlog ${o.proc.logPath}:\n${o.proc.logTail()}`,
     },
   );
   ready.catch(() => undefined);

@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
 import { httpRequest } from "./http-json.js";
 import { startProcess, tailOfFile } from "./managed-process.js";
@@ -23,6 +24,7 @@ const SEEDING_STATES = new Set(["uploading", "stalledUP", "forcedUP", "queuedUP"
  * without authentication for localhost.
  */
 export async function startQbittorrentSeed(opts: SeedOptions): Promise<QbittorrentSeed> {
+  requireExecutable("qbittorrent-nox");
   const torrent = await readTorrentFile(opts.torrentPath);
   const { ip, port } = await peerAddress(opts);
   const webPort = await freePort("127.0.0.1");

@@ -1,5 +1,6 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
 import { httpRequest } from "./http-json.js";
 import { startProcess } from "./managed-process.js";
@@ -24,6 +25,7 @@ export interface TransmissionSeed extends Peer {
  * torrent added over RPC with the data already present, verified, then seeding.
  */
 export async function startTransmissionSeed(opts: SeedOptions): Promise<TransmissionSeed> {
+  requireExecutable("transmission-daemon");
   const torrent = await readTorrentFile(opts.torrentPath);
   const { ip, port } = await peerAddress(opts);
   const rpcPort = await freePort("127.0.0.1");
@@ -104,6 +106,7 @@ export async function startTransmissionSeed(opts: SeedOptions): Promise<Transmis
 
   const stopOnError = async (err: unknown): Promise<never> => {
     await proc.stop();
+    await rm(workDir, { recursive: true, force: true });
     throw err;
   };
   await waitFor(

@@ -59,7 +59,7 @@ describe("libtorrent peer modes and limits", () => {
   });
 
   it("holds its upload rate limit on loopback", async () => {
-    const rate = 400 * 1024;
+    const rate = 800 * 1024;
     const seed = await startLibtorrentSeed({
       torrentPath: swarm.torrent.torrentPath,
       dataDir: swarm.dataDir,
@@ -73,8 +73,9 @@ describe("libtorrent peer modes and limits", () => {
       timeoutMs: 20_000,
     });
     expect(report.complete).toBe(true);
-    // 1 MiB at 400 KiB/s: well over a second even with an initial burst; unlimited takes ~0.1 s.
-    expect(report.seconds).toBeGreaterThan(1.2);
+    // 1 MiB at 800 KiB/s: about a second and a quarter, even with an initial burst; an
+    // unlimited loopback seed delivers it in about 0.1 s.
+    expect(report.seconds).toBeGreaterThan(0.9);
   });
 
   it("rejects `ready` with the exit and the log when the seed dies before it is ready", async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { makePayload, makeTorrent, startOpentracker } from "../src/index.js";
+import { liveChildCount, makePayload, makeTorrent, startOpentracker } from "../src/index.js";
 import type { MadeTorrent, Opentracker, Payload, TorrentTool } from "../src/index.js";
 
 /** A payload, its torrent announcing to a fresh opentracker, and a scratch directory. */
@@ -46,9 +46,12 @@ export async function makeSwarm(opts: SwarmOptions = {}): Promise<Swarm> {
       payload,
       torrent,
       tracker,
+      /** Stops the tracker, removes the files, and fails if any child of the test still runs. */
       async close() {
         await tracker.stop();
         await rm(dir, { recursive: true, force: true });
+        const left = liveChildCount();
+        if (left > 0) throw new Error(`${left} child process group(s) still running after the test`);
       },
     };
   } catch (err) {

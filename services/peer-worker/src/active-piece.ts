@@ -18,8 +18,8 @@ export class ActivePiece {
   readonly blocks: Uint8Array;
   /** Connections a requested block was asked of (more than one only in end-game). */
   readonly requesters = new Map<number, PeerConnection[]>();
-  /** Peers whose bytes are in the buffer: the ones blamed if the hash fails. */
-  readonly contributors = new Set<string>();
+  /** Per block, the peer whose bytes are in the buffer: the ones blamed if the hash fails. */
+  readonly blockFrom: (string | undefined)[];
   buf: Buffer | undefined;
   received = 0;
   requested = 0;
@@ -34,6 +34,7 @@ export class ActivePiece {
   ) {
     this.blockCount = Math.ceil(length / BLOCK_BYTES);
     this.blocks = new Uint8Array(this.blockCount);
+    this.blockFrom = new Array<string | undefined>(this.blockCount);
     this.lastProgressAt = now;
   }
 
@@ -43,6 +44,26 @@ export class ActivePiece {
 
   get complete(): boolean {
     return this.received === this.blockCount;
+  }
+
+  /** The distinct peers whose blocks are in the buffer. */
+  contributors(): string[] {
+    return [...new Set(this.blockFrom.filter((p): p is string => p !== undefined))];
+  }
+
+  /** Forgets every block `peer` sent (it was banned): they are downloaded again from others. */
+  discardFrom(peer: string): number {
+    let n = 0;
+    for (let b = 0; b < this.blockCount; b++) {
+      if (this.blockFrom[b] !== peer) continue;
+      this.blockFrom[b] = undefined;
+      if (this.blocks[b] === BLOCK_RECEIVED) {
+        this.blocks[b] = BLOCK_FREE;
+        this.received--;
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Takes the request of `block` back from `conn`; the block is free again if nobody else asked. */

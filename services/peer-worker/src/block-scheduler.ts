@@ -133,7 +133,7 @@ export class BlockScheduler {
     if (p.blocks[bi] === BLOCK_REQUESTED) p.requested--;
     p.blocks[bi] = BLOCK_RECEIVED;
     p.received++;
-    p.contributors.add(conn.key);
+    p.blockFrom[bi] = conn.key;
     p.lastProgressAt = this.opts.now();
     const others = p.requesters.get(bi);
     if (others) {
@@ -182,14 +182,28 @@ export class BlockScheduler {
     if (p) this.forget(p, true);
   }
 
-  /** The piece failed its hash: it is missing again; never ask the same peers for it. */
+  /**
+   * The piece failed its hash: it is missing again. A peer that sent the whole piece alone is
+   * certainly at fault and is never asked for it again; with several contributors the claim
+   * table's strikes sort out the culprit, and excluding them all could leave no source.
+   */
   onFailed(index: number, peers: readonly string[]): void {
     this.pending.delete(index);
     this.elsewhere[index] = 0;
-    let set = this.failedFrom.get(index);
-    if (!set) this.failedFrom.set(index, (set = new Set()));
-    for (const p of peers) set.add(p);
+    if (peers.length === 1) {
+      let set = this.failedFrom.get(index);
+      if (!set) this.failedFrom.set(index, (set = new Set()));
+      set.add(peers[0]!);
+    }
     this.endgame = false;
+    this.fillAll();
+  }
+
+  /** A banned peer's blocks in pieces still in progress are thrown away and fetched elsewhere. */
+  onBanned(peer: string): void {
+    let discarded = 0;
+    for (const p of this.active.values()) discarded += p.discardFrom(peer);
+    if (discarded > 0) this.logger.info({ peer, block: discarded }, "discarded blocks of a banned peer");
     this.fillAll();
   }
 

@@ -97,6 +97,7 @@ export class TorrentSwarm {
     this.banned.add(peer);
     this.book.remove(peer);
     this.conns.get(peer)?.close("banned for sending corrupt data");
+    this.scheduler.onBanned(peer);
   }
 
   /** A connection whose handshake named this torrent (dialled or accepted). */
@@ -298,6 +299,14 @@ export class TorrentSwarm {
 
   private stage(p: ActivePiece): void {
     const infoHash = this.meta.infoHashHex;
+    if (p.contributors().some((peer) => this.banned.has(peer))) {
+      // Bytes from a peer banned while the piece was in flight: not worth a verifier's time.
+      for (const peer of this.banned) p.discardFrom(peer);
+      this.scheduler.pending.delete(p.index);
+      this.scheduler.active.set(p.index, p);
+      this.scheduler.fillAll();
+      return;
+    }
     const ref = { infoHash, piece: p.index, attempt: p.attempt };
     const buf = p.buf!;
     p.buf = undefined;
@@ -310,7 +319,7 @@ export class TorrentSwarm {
         await this.deps.store.deleteStaged(ref);
         return;
       }
-      await this.deps.bus.publish("piece_staged", { ...ref, workerId: this.deps.workerId, peers: [...p.contributors] });
+      await this.deps.bus.publish("piece_staged", { ...ref, workerId: this.deps.workerId, peers: p.contributors() });
     })().catch((err: unknown) => {
       this.scheduler.pending.delete(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");

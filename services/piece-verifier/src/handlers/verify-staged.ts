@@ -60,7 +60,11 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     }
     return;
   }
-  const outcome = await claims.reject(msg.infoHash, ref, msg.peers);
+  // When a known offender contributed, the fault is most likely its alone: blame only it, so
+  // an honest peer that shared the piece does not collect strikes towards a ban.
+  const banned = new Set(await claims.bannedPeers(msg.infoHash));
+  const offenders = msg.peers.filter((p) => banned.has(p));
+  const outcome = await claims.reject(msg.infoHash, ref, offenders.length > 0 ? offenders : msg.peers);
   await store.deleteStaged(ref);
   if (outcome.result !== "ok") {
     stats.stale++;
