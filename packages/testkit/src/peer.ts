@@ -16,9 +16,12 @@ export interface Peer {
   readonly pid: number;
   /** Resolves once the peer is seeding (or, as a leecher, running) and the tracker lists it. */
   readonly ready: Promise<void>;
-  /** SIGTERM (clean shutdown, 'stopped' announce), SIGKILL after a grace period; removes its work dir. */
+  /**
+   * SIGTERM to its process group (a clean shutdown), SIGKILL after a grace period, then a
+   * 'stopped' announce on its behalf so the tracker forgets it; removes its work dir and log.
+   */
   stop(): Promise<void>;
-  /** SIGKILL now, as a crash would; call stop() later to clean up. */
+  /** SIGKILL now, as a crash would (the tracker keeps listing it); call stop() later to clean up. */
   kill9(): void;
   /** The child's stdout and stderr. */
   readonly logPath: string;
