@@ -44,17 +44,16 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   const bus = new MemoryBus((err, name) => logger.error({ err, op: `bus.${name}` }, "message handler failed; will retry"));
   const queue = new MemoryJobQueue();
   const catalog = new MemoryCatalog();
-  const store = new FsObjectStore(resolve(args.out));
+  const workerConfig = loadConfig(peerWorker.peerWorkerConfigSchema, {
+    prefix: "peer-worker",
+    env,
+    overrides: { listenPort: args.port, maxConnections: args.maxPeers },
+  });
+  const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);
+  const store = new FsObjectStore(resolve(args.out), (buf) => pool.release(buf));
   const torrents = new TorrentInfoCache(async (ih) => (await catalog.get(ih))?.infoBytes);
 
-  const worker = await peerWorker.start(
-    loadConfig(peerWorker.peerWorkerConfigSchema, {
-      prefix: "peer-worker",
-      env,
-      overrides: { listenPort: args.port, maxConnections: args.maxPeers },
-    }),
-    { claims, store, bus, torrents, logger, now },
-  ).catch((err: Error) => {
+  const worker = await peerWorker.start(workerConfig, { claims, store, bus, torrents, logger, now, pool }).catch((err: Error) => {
     throw new CliError(`cannot listen for peers on port ${args.port}: ${err.message} (choose another with --port, or 0 for any)`, 1);
   });
   const services = [

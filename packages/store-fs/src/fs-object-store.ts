@@ -27,7 +27,14 @@ export class FsObjectStore implements ObjectStore {
   private readonly handles = new Map<string, Promise<FileHandle>>();
   private stagedBytesTotal = 0;
 
-  constructor(private readonly root: string) {}
+  /**
+   * @param recycle receives each staged buffer once the store has dropped it, so the producer
+   *   can reuse the memory (embedded mode shares one process).
+   */
+  constructor(
+    private readonly root: string,
+    private readonly recycle: (buf: Buffer) => void = () => {},
+  ) {}
 
   /** Bytes held in staging right now (for back-pressure and status). */
   get stagedBytes(): number {
@@ -59,6 +66,7 @@ export class FsObjectStore implements ObjectStore {
   async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
     const key = stagedKey(ref);
     const prev = this.staged.get(key);
+    if (prev === data) return;
     if (prev) this.stagedBytesTotal -= prev.length;
     const buf = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     this.staged.set(key, buf);
@@ -81,6 +89,7 @@ export class FsObjectStore implements ObjectStore {
     if (buf) {
       this.stagedBytesTotal -= buf.length;
       this.staged.delete(key);
+      this.recycle(buf);
     }
   }
 
@@ -119,6 +128,11 @@ export class FsObjectStore implements ObjectStore {
     return out;
   }
 
+  /**
+   * Sizes every file exactly. No fsync: written bytes are in the kernel's page cache, which
+   * survives a crash of this process (the durability `stored` promises in embedded mode); an
+   * fsync of a whole torrent would cost seconds per GiB and no reference client pays it.
+   */
   async finalize(infoHash: string): Promise<void> {
     const t = this.torrent(infoHash);
     for (let i = 0; i < t.paths.length; i++) {
@@ -128,7 +142,6 @@ export class FsObjectStore implements ObjectStore {
       const fh = (await this.handle(path, true))!;
       const size = (await io("fs.finalize", path, () => fh.stat())).size;
       if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
-      await io("fs.finalize", path, () => fh.datasync());
     }
   }
 

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { freePort } from "./free-port.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { TestkitError } from "./testkit-error.js";
+import { announceHashes } from "./torrent-file.js";
 import type { TorrentSummary } from "./torrent-file.js";
 import { announceProbe, trackerPeers } from "./tracker-probe.js";
 import { waitFor } from "./wait-for.js";
@@ -138,12 +139,14 @@ export function makePeer(p: {
       // reaches the tracker. opentracker keys peers by address and port, so the same
       // announce sent from the peer's address takes it off the list, as a clean stop should.
       if (tracker !== undefined) {
-        await announceProbe(tracker, p.torrent.infoHashHex, {
-          event: "stopped",
-          port: p.port,
-          localAddress: p.ip,
-          timeoutMs: STOPPED_ANNOUNCE_TIMEOUT_MS,
-        }).catch(() => undefined);
+        for (const hash of announceHashes(p.torrent)) {
+          await announceProbe(tracker, hash, {
+            event: "stopped",
+            port: p.port,
+            localAddress: p.ip,
+            timeoutMs: STOPPED_ANNOUNCE_TIMEOUT_MS,
+          }).catch(() => undefined);
+        }
       }
       await rm(p.workDir, { recursive: true, force: true });
     },

@@ -30,7 +30,7 @@ describe("transmission-daemon seed", () => {
 
       const out = join(swarm.dir, "out");
       const report = await runLibtorrentLeech({ torrentPath: swarm.torrent.torrentPath, outDir: out, timeoutMs: 30_000 });
-      expect(report.complete).toBe(true);
+      expect(report).toMatchObject({ complete: true });
       expect(await sha256File(join(out, "payload.bin"))).toBe(swarm.payload.files[0]?.sha256);
     },
     TRANSMISSION_TEST_TIMEOUT_MS,

@@ -4,6 +4,7 @@ import type { Logger } from "@shoal/service-kit";
 import { ActivePiece, BLOCK_BYTES, BLOCK_FREE, BLOCK_RECEIVED, BLOCK_REQUESTED, blockKey, splitBlockKey } from "./active-piece.js";
 import type { PeerConnection } from "./connection.js";
 import { pickPieces } from "./picker.js";
+import type { PieceBufferPool } from "./piece-buffer-pool.js";
 
 export interface SchedulerOptions {
   readonly infoHash: string;
@@ -20,6 +21,7 @@ export interface SchedulerOptions {
   readonly requestTimeoutMs: number;
   readonly now: () => number;
   readonly random: () => number;
+  readonly pool: PieceBufferPool;
 }
 
 export interface SchedulerHooks {
@@ -128,7 +130,7 @@ export class BlockScheduler {
       this.refill(conn);
       return;
     }
-    if (!p.buf) p.buf = Buffer.allocUnsafe(p.length);
+    if (!p.buf) p.buf = this.opts.pool.acquire(p.length);
     block.copy(p.buf, begin);
     if (p.blocks[bi] === BLOCK_REQUESTED) p.requested--;
     p.blocks[bi] = BLOCK_RECEIVED;
@@ -154,7 +156,7 @@ export class BlockScheduler {
    */
   private refill(conn: PeerConnection): void {
     const target = this.pipelineTarget(conn);
-    if (target - conn.outstanding.size >= Math.max(1, Math.min(16, target >> 2))) this.fill(conn);
+    if (target - conn.outstanding.size >= Math.max(1, Math.min(64, target >> 1))) this.fill(conn);
   }
 
   /** The peer will not send these (choked us, rejected, or the connection died). */
@@ -234,6 +236,7 @@ export class BlockScheduler {
   async releaseAll(): Promise<void> {
     this.stopped = true;
     const owned = [...this.active.values()].filter((p) => p.owned);
+    for (const p of this.active.values()) if (p.buf) this.opts.pool.release(p.buf);
     this.active.clear();
     await Promise.allSettled(
       owned.map((p) => this.claims.release(this.opts.infoHash, this.opts.workerId, { piece: p.index, attempt: p.attempt })),
@@ -348,6 +351,10 @@ export class BlockScheduler {
 
   private forget(p: ActivePiece, cancel: boolean): void {
     this.active.delete(p.index);
+    if (cancel && p.buf) {
+      this.opts.pool.release(p.buf);
+      p.buf = undefined;
+    }
     for (const [b, list] of p.requesters) {
       for (const conn of list) {
         conn.outstanding.delete(blockKey(p.index, b));

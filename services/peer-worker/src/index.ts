@@ -4,3 +4,4 @@ export { peerWorkerConfigSchema } from "./config.js";
 export type { PeerWorkerConfig } from "./config.js";
 export { pickPieces, RANDOM_FIRST_PIECES } from "./picker.js";
 export { decideUnchokes } from "./choker.js";
+export { PieceBufferPool } from "./piece-buffer-pool.js";

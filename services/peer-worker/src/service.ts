@@ -7,6 +7,7 @@ import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
 import { OUR_RESERVED, readHandshake } from "./handshake.js";
 import { TorrentSwarm } from "./swarm.js";
+import { PieceBufferPool } from "./piece-buffer-pool.js";
 
 export interface PeerWorkerDeps {
   readonly claims: ClaimTable;
@@ -16,6 +17,8 @@ export interface PeerWorkerDeps {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Shared with the store in embedded mode, so staged buffers come back for reuse. */
+  readonly pool?: PieceBufferPool;
 }
 
 export interface RunningPeerWorker extends RunningService {
@@ -37,6 +40,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const now = deps.now ?? (() => performance.now());
   const random = deps.random ?? Math.random;
   const peerId = Buffer.concat([Buffer.from(PEER_ID_PREFIX), Buffer.from(randomBytes(6).toString("hex"))]);
+  const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
   const subs: Subscription[] = [];
 
@@ -63,7 +67,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     const info = await deps.torrents.get(infoHash);
     const have = new Bitfield(info.metainfo.pieceCount);
     for (const i of await deps.claims.piecesIn(infoHash, "stored")) have.set(i);
-    const swarm = new TorrentSwarm(info.metainfo, have, config, { ...deps, logger, workerId, peerId, now, random }, port);
+    const swarm = new TorrentSwarm(info.metainfo, have, config, { ...deps, logger, workerId, peerId, now, random, pool }, port);
     for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
     logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
     return swarm;

@@ -12,6 +12,7 @@ import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
 import { dialPeer } from "./handshake.js";
 import { Uploader } from "./uploader.js";
+import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
 
 export interface SwarmDeps {
@@ -23,6 +24,7 @@ export interface SwarmDeps {
   readonly peerId: Uint8Array;
   readonly now: () => number;
   readonly random: () => number;
+  readonly pool: PieceBufferPool;
 }
 
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
@@ -72,6 +74,7 @@ export class TorrentSwarm {
         requestTimeoutMs: config.requestTimeoutSeconds * 1000,
         now: deps.now,
         random: deps.random,
+        pool: deps.pool,
       },
       have,
       deps.claims,

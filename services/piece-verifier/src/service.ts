@@ -3,6 +3,7 @@ import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { VerifierConfig } from "./config.js";
 import { verifyStaged, type VerifyStats } from "./handlers/verify-staged.js";
+import { InlineHasher, ThreadedHasher } from "./hashing/piece-hasher.js";
 
 export interface VerifierDeps {
   readonly claims: ClaimTable;
@@ -16,15 +17,17 @@ export interface VerifierDeps {
 export async function start(config: VerifierConfig, deps: VerifierDeps): Promise<RunningService> {
   const logger = deps.logger.child({ component: "verifier" });
   const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0 };
+  const hasher = config.hashThreads > 0 ? new ThreadedHasher(config.hashThreads) : new InlineHasher();
   const sub = await deps.bus.subscribe(
     "piece_staged",
     "*",
-    (msg) => verifyStaged({ ...deps, logger }, msg, stats),
+    (msg) => verifyStaged({ ...deps, logger, hasher }, msg, stats),
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
   return {
     async stop() {
       await sub.unsubscribe();
+      await hasher.close();
     },
     status: () => ({ ...stats }),
   };

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
 import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type SubjectPayloads } from "@shoal/coordination";
 import { pieceHash, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
+import type { PieceHasher } from "../hashing/piece-hasher.js";
 
 export interface VerifyDeps {
   readonly claims: ClaimTable;
@@ -9,6 +9,7 @@ export interface VerifyDeps {
   readonly bus: PieceBus;
   readonly torrents: TorrentInfoCache;
   readonly logger: Logger;
+  readonly hasher: PieceHasher;
 }
 
 export interface VerifyStats {
@@ -48,7 +49,7 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     throw err;
   }
   const expected = pieceHash(info.metainfo, msg.piece);
-  const actual = createHash("sha1").update(data).digest();
+  const actual = await deps.hasher.sha1(data);
   stats.hashedBytes += data.length;
   if (actual.equals(expected)) {
     const r = await claims.verify(msg.infoHash, ref);
