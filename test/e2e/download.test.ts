@@ -62,3 +62,48 @@ describe("shoal get against real libtorrent seeds", () => {
     expect(await swarm.mismatches()).toEqual([]);
   });
 });
+
+describe("shoal get with other sources", () => {
+  it("downloads from the http URL of a .torrent", async () => {
+    const { createServer } = await import("node:http");
+    const { readFile } = await import("node:fs/promises");
+    swarm = await startSwarm({ payload: { name: "from-url.bin", size: 3 * MiB }, pieceLength: 64 * 1024, tracker: "http", seeds: 1 });
+    const bytes = await readFile(swarm.torrentPath);
+    const server = createServer((req, res) => {
+      if (req.url === "/old.torrent") {
+        res.writeHead(302, { location: "/files/x.torrent" }).end();
+      } else if (req.url === "/files/x.torrent") {
+        res.writeHead(200, { "content-type": "application/x-bittorrent" }).end(bytes);
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await runCli(["get", `http://127.0.0.1:${port}/old.torrent`, "--out", swarm.out, "--port", "0"], 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await swarm.mismatches()).toEqual([]);
+      const missing = await runCli(["get", `http://127.0.0.1:${port}/nope.torrent`, "--out", swarm.out, "--port", "0"], 60_000);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toMatch(/404/);
+    } finally {
+      server.close();
+    }
+  });
+
+  it("falls back to a free port when the requested one is taken", async () => {
+    const { createServer } = await import("node:net");
+    swarm = await startSwarm({ payload: { name: "port.bin", size: 1 * MiB }, pieceLength: 32 * 1024, tracker: "http", seeds: 1 });
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, "0.0.0.0", r));
+    const taken = (blocker.address() as { port: number }).port;
+    try {
+      const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", String(taken)], 60_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await swarm.mismatches()).toEqual([]);
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -77,6 +77,8 @@ export class SimCluster {
   /** Emits `stored` (piece) for every piece_stored, `failed` for piece_failed, `banned` for peer_banned. */
   readonly events = new EventEmitter();
   readonly storedOrder: number[] = [];
+  /** Which worker staged each piece attempt that reached the verifier, in order. */
+  readonly stagedBy: { piece: number; attempt: number; workerId: string }[] = [];
   readonly logger: Logger;
   private readonly services: RunningService[] = [];
   private readonly extraBuses: MemoryBus[] = [];
@@ -234,6 +236,10 @@ export class SimCluster {
     await this.bus.subscribe("piece_stored", ih, (m) => {
       this.storedOrder.push(m.piece);
       this.events.emit("stored", m.piece);
+    });
+    // A queue group of its own sees every staged piece, beside the verifier's group.
+    await this.bus.subscribe("piece_staged", ih, (m) => void this.stagedBy.push({ piece: m.piece, attempt: m.attempt, workerId: m.workerId }), {
+      group: "sim-observer",
     });
     await this.bus.subscribe("piece_failed", ih, (m) => void this.events.emit("failed", m.piece, m.peers));
     await this.bus.subscribe("peer_banned", ih, (m) => void this.events.emit("banned", m.peer));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envNumber } from "@shoal/service-kit";
+import { envBoolean, envNumber } from "@shoal/service-kit";
 
 export const peerWorkerConfigSchema = z.object({
   /** Identifies this worker: its claims live and die with its heartbeat. Random when empty. */
@@ -8,6 +8,8 @@ export const peerWorkerConfigSchema = z.object({
   listenHost: z.string().default("0.0.0.0"),
   /** TCP port for incoming peers; 0 picks a free one. */
   listenPort: envNumber().int().min(0).max(65535).default(6881),
+  /** When `listenPort` is taken, listen on any free port instead of failing. */
+  listenPortFallback: envBoolean().default(true),
   /** Live connections per torrent in this worker. */
   maxConnections: envNumber().int().positive().default(80),
   /** Dials in progress at once, so a long peer list does not flood the network. */

@@ -45,10 +45,22 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const subs: Subscription[] = [];
 
   const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(config.listenPort, config.listenHost, () => resolve());
-  });
+  const listen = (port: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, config.listenHost, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  try {
+    await listen(config.listenPort);
+  } catch (err) {
+    // Another client on the usual port is common; any free port works, trackers learn it.
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || !config.listenPortFallback) throw err;
+    logger.info({ port: config.listenPort }, "port in use; listening on a free port instead");
+    await listen(0);
+  }
   server.on("error", (err) => logger.error({ err, op: "peer-worker.listen" }, "listener failed"));
   const port = (server.address() as { port: number }).port;
 

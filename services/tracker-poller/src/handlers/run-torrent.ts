@@ -6,6 +6,7 @@ import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
+import { PollerError } from "../poller-error.js";
 
 export interface RunTorrentDeps {
   readonly claims: ClaimTable;
@@ -28,6 +29,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const meta = parseMetainfo(bytes);
   const infoHash = meta.infoHashHex;
   const logger = deps.logger.child({ infoHash });
+  if (!meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
+    throw new PollerError(
+      "NO_TRACKERS",
+      `torrent ${meta.name} names no HTTP or UDP tracker (${meta.announceList.flat().join(", ") || "none at all"}), and peers cannot be found without one (DHT is not supported yet)`,
+      { context: { infoHash: meta.infoHashHex } },
+    );
+  }
   const files = meta.files.filter((f) => !f.padding);
   emit("metadata", { infoHash, name: meta.name, totalBytes: meta.totalLength, files: files.length, pieces: meta.pieceCount });
   logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength }, "torrent loaded");

@@ -1,0 +1,8 @@
+import { ShoalError } from "@shoal/errors";
+
+export type PollerErrorCode = "NO_TRACKERS";
+
+/** Torrents the poller cannot run; permanent (retrying gives the same answer). */
+export class PollerError extends ShoalError<PollerErrorCode> {
+  static override readonly name = "PollerError";
+}
