@@ -85,7 +85,8 @@ function fail(err: unknown, reporter: ProgressReporter): number {
   reporter.event("failed", { error: isShoalError(err) ? err.toJSON() : { message } });
   process.stderr.write(`shoal: ${message}\n`);
   if (err instanceof CliError) return err.exitCode;
-  if (isShoalError(err) && ["DecodeError", "MetainfoError", "PollerError"].includes(err.name)) return EXIT_USAGE;
+  if (isShoalError(err) && ["DecodeError", "MetainfoError"].includes(err.name)) return EXIT_USAGE;
+  if (isShoalError(err) && err.code === "NO_TRACKERS") return EXIT_USAGE;
   return EXIT_FAILED;
 }
 
