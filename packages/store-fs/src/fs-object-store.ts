@@ -24,7 +24,7 @@ interface TorrentFiles {
 export class FsObjectStore implements ObjectStore {
   private readonly torrents = new Map<string, TorrentFiles>();
   private readonly staged = new Map<string, Buffer>();
-  private readonly handles = new Map<string, Promise<FileHandle>>();
+  private readonly handles = new Map<string, { opened: Promise<FileHandle>; busy: number; evicted: boolean }>();
   private stagedBytesTotal = 0;
 
   /**
@@ -98,14 +98,16 @@ export class FsObjectStore implements ObjectStore {
     const offset = piece * t.layout.pieceLength;
     for (const s of spansOfRange(t.layout.files, offset, data.length)) {
       if (t.layout.files[s.fileIndex]!.padding) continue;
-      const fh = await this.handle(t.paths[s.fileIndex]!, true);
-      let done = 0;
-      while (done < s.length) {
-        const { bytesWritten } = await io("fs.writePiece", t.paths[s.fileIndex]!, () =>
-          fh.write(data, s.rangeOffset + done, s.length - done, s.fileOffset + done),
-        );
-        done += bytesWritten;
-      }
+      const path = t.paths[s.fileIndex]!;
+      await this.withFile(path, true, async (fh) => {
+        let done = 0;
+        while (done < s.length) {
+          const { bytesWritten } = await io("fs.writePiece", path, () =>
+            fh.write(data, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+          );
+          done += bytesWritten;
+        }
+      });
     }
   }
 
@@ -114,16 +116,19 @@ export class FsObjectStore implements ObjectStore {
     const out = Buffer.alloc(length);
     for (const s of spansOfRange(t.layout.files, offset, length)) {
       if (t.layout.files[s.fileIndex]!.padding) continue;
-      const fh = await this.handle(t.paths[s.fileIndex]!, false);
-      if (!fh) return undefined;
-      let done = 0;
-      while (done < s.length) {
-        const { bytesRead } = await io("fs.readRange", t.paths[s.fileIndex]!, () =>
-          fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done),
-        );
-        if (bytesRead === 0) return undefined;
-        done += bytesRead;
-      }
+      const path = t.paths[s.fileIndex]!;
+      const complete = await this.withFile(path, false, async (fh) => {
+        let done = 0;
+        while (done < s.length) {
+          const { bytesRead } = await io("fs.readRange", path, () =>
+            fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+          );
+          if (bytesRead === 0) return false;
+          done += bytesRead;
+        }
+        return true;
+      });
+      if (!complete) return undefined;
     }
     return out;
   }
@@ -139,16 +144,17 @@ export class FsObjectStore implements ObjectStore {
       const f = t.layout.files[i]!;
       if (f.padding) continue;
       const path = t.paths[i]!;
-      const fh = (await this.handle(path, true))!;
-      const size = (await io("fs.finalize", path, () => fh.stat())).size;
-      if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
+      await this.withFile(path, true, async (fh) => {
+        const size = (await io("fs.finalize", path, () => fh.stat())).size;
+        if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
+      });
     }
   }
 
   async closeTorrent(infoHash: string): Promise<void> {
     const t = this.torrents.get(infoHash);
     if (!t) return;
-    for (const p of t.paths) await this.closeHandle(p);
+    for (const p of t.paths) this.evict(p);
     for (const key of [...this.staged.keys()]) {
       if (key.startsWith(`${infoHash}/`)) {
         this.stagedBytesTotal -= this.staged.get(key)!.length;
@@ -168,45 +174,64 @@ export class FsObjectStore implements ObjectStore {
     return t;
   }
 
-  private async handle(path: string, create: true): Promise<FileHandle>;
-  private async handle(path: string, create: false): Promise<FileHandle | undefined>;
-  private async handle(path: string, create: boolean): Promise<FileHandle | undefined> {
-    const cached = this.handles.get(path);
-    if (cached) {
+  /**
+   * Runs `fn` with the open file at `path` (opened, and created when `create`, on first use).
+   * Resolves undefined without calling `fn` when the file does not exist and `create` is false.
+   * Handles stay open for reuse; past MAX_OPEN_FILES the least recently used one is closed, but
+   * only once no operation is using it, so eviction never breaks a write in flight.
+   */
+  private async withFile<T>(path: string, create: boolean, fn: (fh: FileHandle) => Promise<T>): Promise<T | undefined> {
+    let entry = this.handles.get(path);
+    if (entry) {
       // Re-insert to keep the map in least-recently-used order.
       this.handles.delete(path);
-      this.handles.set(path, cached);
-      return cached;
-    }
-    if (!create) {
-      try {
-        if (!(await stat(path)).isFile()) return undefined;
-      } catch {
-        return undefined;
+      this.handles.set(path, entry);
+    } else {
+      if (!create) {
+        try {
+          if (!(await stat(path)).isFile()) return undefined;
+        } catch {
+          return undefined;
+        }
+        entry = this.handles.get(path);
+      }
+      if (!entry) {
+        const opened = (async () => {
+          if (create) await io("fs.mkdir", dirname(path), () => mkdir(dirname(path), { recursive: true }));
+          return io("fs.open", path, () => open(path, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o644));
+        })();
+        entry = { opened, busy: 0, evicted: false };
+        const e = entry;
+        opened.catch(() => {
+          if (this.handles.get(path) === e) this.handles.delete(path);
+        });
+        this.handles.set(path, entry);
+        if (this.handles.size > MAX_OPEN_FILES) this.evict(this.handles.keys().next().value as string);
       }
     }
-    const p = (async () => {
-      if (create) await io("fs.mkdir", dirname(path), () => mkdir(dirname(path), { recursive: true }));
-      return io("fs.open", path, () => open(path, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o644));
-    })();
-    this.handles.set(path, p);
-    p.catch(() => this.handles.delete(path));
-    if (this.handles.size > MAX_OPEN_FILES) {
-      const oldest = this.handles.keys().next().value as string;
-      void this.closeHandle(oldest);
+    entry.busy++;
+    try {
+      return await fn(await entry.opened);
+    } finally {
+      entry.busy--;
+      if (entry.evicted && entry.busy === 0) void closeQuietly(entry.opened);
     }
-    return p;
   }
 
-  private async closeHandle(path: string): Promise<void> {
-    const p = this.handles.get(path);
-    if (!p) return;
+  private evict(path: string): void {
+    const entry = this.handles.get(path);
+    if (!entry) return;
     this.handles.delete(path);
-    try {
-      await (await p).close();
-    } catch {
-      // A handle that failed to open has nothing to close.
-    }
+    entry.evicted = true;
+    if (entry.busy === 0) void closeQuietly(entry.opened);
+  }
+}
+
+async function closeQuietly(opened: Promise<FileHandle>): Promise<void> {
+  try {
+    await (await opened).close();
+  } catch {
+    // A handle that failed to open has nothing to close.
   }
 }
 
