@@ -35,22 +35,6 @@ describe("downloading from honest fake seeds", () => {
     await expectCompleteAndSound(c);
   });
 
-  it("splits one torrent between two workers sharing the claim table, each piece fetched by one of them", async () => {
-    const fixture = makeFixture({ pieceLength: 32 * KiB, size: 2048 * KiB, seed: 14 });
-    const c = await kit.cluster({ fixture, workers: 2 });
-    // Slow enough that both workers are connected before the pieces run out.
-    const seeds = await Promise.all(["127.0.0.18", "127.0.0.19"].map((ip) => kit.seed(fixture, ip, { serveIntervalMs: 2 })));
-    await c.begin();
-    await c.announce(seeds.map((s) => s.address));
-    await c.waitComplete(COMPLETE_WITHIN_MS);
-    await expectCompleteAndSound(c);
-    const byWorker = new Map<string, number>();
-    for (const s of c.stagedBy) byWorker.set(s.workerId, (byWorker.get(s.workerId) ?? 0) + 1);
-    expect([...byWorker.keys()].sort()).toEqual(c.workers.map((w) => w.workerId).sort());
-    // Each seed has one connection per worker.
-    for (const s of seeds) expect(s.stats.connections).toBe(2);
-  });
-
   // BUG (block-scheduler.ts requestDuplicates): end-game duplicates every outstanding block of other connections at once, so waste is about (peers - 1) x pipeline.
   it.fails("wastes little in end-game with the default pipeline (under a tenth of the payload)", async () => {
     const fixture = makeFixture({ pieceLength: 64 * KiB, size: 2 * 1024 * KiB, seed: 13 });

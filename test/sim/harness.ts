@@ -9,6 +9,7 @@ import {
   checkInvariants,
   type PeerAddress,
   type PieceBus,
+  type StagedRef,
 } from "@shoal/coordination";
 import { TorrentInfoCache, torrentLayout } from "@shoal/metainfo";
 import * as peerWorker from "@shoal/peer-worker";
@@ -25,9 +26,34 @@ const LOG_LINES_KEPT = 4000;
 /** Log lines shown when a wait times out. */
 const LOG_LINES_SHOWN = 60;
 
-/** The filesystem store, counting how often each piece is written into the final files. */
+/**
+ * The filesystem store, counting how often each piece is staged and written into the final
+ * files, with a gate that holds readers of staged bytes (a verifier with a backlog).
+ */
 export class CountingStore extends FsObjectStore {
   readonly writes = new Map<number, number>();
+  readonly stagings = new Map<number, number>();
+  private gate: Promise<void> | undefined;
+
+  /** Until the returned function is called, `getStaged` waits: staged pieces stay staged. */
+  holdStagedReads(): () => void {
+    let release!: () => void;
+    this.gate = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.gate = undefined;
+      release();
+    };
+  }
+
+  override async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
+    this.stagings.set(ref.piece, (this.stagings.get(ref.piece) ?? 0) + 1);
+    await super.putStaged(ref, data);
+  }
+
+  override async getStaged(ref: StagedRef): Promise<Buffer> {
+    if (this.gate) await this.gate;
+    return super.getStaged(ref);
+  }
 
   override async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
     this.writes.set(piece, (this.writes.get(piece) ?? 0) + 1);
