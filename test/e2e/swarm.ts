@@ -5,8 +5,11 @@ import {
   makePayload,
   makeTorrent,
   sha256File,
+  startAria2Seed,
   startLibtorrentSeed,
   startOpentracker,
+  startQbittorrentSeed,
+  startTransmissionSeed,
   type Opentracker,
   type Payload,
   type PayloadSpec,
@@ -35,6 +38,8 @@ export interface SwarmOptions {
   /** Honest libtorrent seeds to start (each on 127.0.0.1). */
   readonly seeds: number;
   readonly seedUploadRateLimit?: number;
+  /** Seeds of other clients, each on its own 127.0.0.x address. */
+  readonly otherSeeds?: readonly ("transmission" | "aria2" | "qbittorrent")[];
 }
 
 /** A real swarm on loopback: opentracker, a payload, its .torrent and libtorrent seeds. */
@@ -64,6 +69,11 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
         ...(opts.seedUploadRateLimit ? { uploadRateLimit: opts.seedUploadRateLimit } : {}),
       }),
     );
+  }
+  let ipSuffix = 30;
+  for (const kind of opts.otherSeeds ?? []) {
+    const start = { transmission: startTransmissionSeed, aria2: startAria2Seed, qbittorrent: startQbittorrentSeed }[kind];
+    seeds.push(await start({ torrentPath: made.torrentPath, dataDir: data, ip: `127.0.0.${ipSuffix++}`, readyTimeoutMs: 60_000 }));
   }
   await Promise.all(seeds.map((s) => s.ready));
   return {

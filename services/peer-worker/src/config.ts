@@ -18,8 +18,11 @@ export const peerWorkerConfigSchema = z.object({
   maxBufferedMiB: envNumber().positive().default(96),
   /** Requests in flight per unchoked peer, at least (BEP 3 pipelining). */
   minPipeline: envNumber().int().positive().default(32),
-  /** Requests in flight per peer, at most (also capped by the peer's own `reqq`). */
-  maxPipeline: envNumber().int().positive().default(512),
+  /**
+   * Requests in flight per peer, at most (also capped by the peer's own `reqq`). Transmission
+   * honours 511 and silently drops the rest; libtorrent and qBittorrent about 2000.
+   */
+  maxPipeline: envNumber().int().positive().default(500),
   /** Seconds of a peer's measured rate kept in flight: the pipeline grows with the rate. */
   pipelineSeconds: envNumber().positive().default(2),
   /** A peer that delivers none of its requested blocks for this long is snubbed and its blocks asked elsewhere. */
