@@ -16,6 +16,8 @@ export const pollerConfigSchema = z.object({
   progressIntervalMs: envNumber().int().positive().default(1000),
   /** How often expired worker leases are swept (their claims go back to missing). */
   leaseSweepIntervalMs: envNumber().int().positive().default(5000),
+  /** With no piece stored for this long, trackers are asked for peers again (within their min interval). */
+  stallAnnounceSeconds: envNumber().positive().default(30),
   /** Seconds to wait for trackers to acknowledge `stopped` on exit. */
   stopAnnounceSeconds: envNumber().positive().default(3),
   /** Jobs (torrents) this poller owns at once. */

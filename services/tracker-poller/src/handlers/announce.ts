@@ -14,6 +14,8 @@ export interface AnnouncingDeps {
 }
 
 export interface Announcing {
+  /** Asks the trackers for more peers now, as early as their minimum interval allows. */
+  morePeers(): void;
   completed(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -48,6 +50,7 @@ export function startAnnouncing(config: PollerConfig, deps: AnnouncingDeps): Ann
   if (deps.meta.announceList.length === 0) deps.logger.warn({}, "torrent has no trackers: no peers can be found");
   void announcer.start().catch((err: unknown) => deps.logger.warn({ err, op: "tracker.start" }, "first announce failed"));
   return {
+    morePeers: () => void announcer.announceNow().catch(() => undefined),
     completed: () => announcer.completed(),
     async stop() {
       await announcer.stop();

@@ -97,6 +97,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: 0,
     });
   const progressTimer = setInterval(() => void progress(), config.progressIntervalMs);
+  // No piece stored for a while: the peers we know may be gone, so ask the trackers again
+  // instead of waiting out a long announce interval.
+  let lastStoredSeen = storedPieces;
+  const stallTimer = setInterval(() => {
+    if (storedPieces === lastStoredSeen) announcer.morePeers();
+    lastStoredSeen = storedPieces;
+  }, config.stallAnnounceSeconds * 1000);
   const sweepTimer = setInterval(() => void claims.expireWorkers().catch(() => undefined), config.leaseSweepIntervalMs);
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));
@@ -124,6 +131,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     throw err;
   } finally {
     clearInterval(progressTimer);
+    clearInterval(stallTimer);
     clearInterval(sweepTimer);
     await storedSub.unsubscribe();
     await announcer.stop();
