@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
 import { Bitfield, encodeMessage, type Message } from "@shoal/wire";
 import type { TorrentFixture } from "./torrent-fixture.js";
-import { WireSession, ourHandshake, readHandshake } from "./wire-session.js";
+import { WireSession, dialWorker, ourHandshake, readHandshake } from "./wire-session.js";
 
 /** What a fake seed does besides serving honestly. Every knob is off by default. */
 export interface SeedBehavior {
@@ -18,6 +18,8 @@ export interface SeedBehavior {
   readonly stall?: boolean;
   /** After serving this many blocks it chokes, drops its queue and never unchokes again. */
   readonly chokeAfterBlocks?: number;
+  /** After serving this many blocks it hangs up. */
+  readonly closeAfterBlocks?: number;
   /** Answers each request with BEP 6 reject instead of the block. */
   readonly rejectRequests?: boolean;
   /** Serves one block per this many milliseconds (a slow uplink), oldest request first. */
@@ -30,6 +32,8 @@ export interface SeedBehavior {
   readonly oversizeMessage?: boolean;
   /** Hostile: answers the first request with a block longer than 16 KiB. */
   readonly oversizeBlock?: boolean;
+  /** Answers the first request with its bytes shifted by one (begin + 1), then serves honestly. */
+  readonly misalignedBlock?: boolean;
   /** Hostile: right after its bitfield, a have for the index one past the last piece. */
   readonly haveOutOfRange?: boolean;
 }
@@ -115,6 +119,20 @@ export class FakeSeed extends EventEmitter {
     return this.sessions.flatMap((s) => s.received);
   }
 
+  /** Dials the worker as an incoming peer would (from its own address) and seeds over that connection. */
+  async dialInto(host: string, port: number): Promise<WireSession> {
+    const session = await dialWorker(host, port, this.fixture.meta.infoHash, this.fixture.pieceCount, {
+      fast: this.behavior.fast ?? true,
+      localAddress: this.ip,
+    });
+    this.sockets.add(session.socket);
+    session.socket.on("close", () => this.sockets.delete(session.socket));
+    this.stats.connections++;
+    this.sessions.push(session);
+    new SeedConnection(this, session, this.fixture, this.corrupt, this.timers).begin();
+    return session;
+  }
+
   async close(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
@@ -152,6 +170,7 @@ class SeedConnection {
   private chokedForGood = false;
   private served = 0;
   private sentOversizeBlock = false;
+  private sentMisalignedBlock = false;
   private readonly queue: PendingRequest[] = [];
   private timer: NodeJS.Timeout | undefined;
 
@@ -236,6 +255,11 @@ class SeedConnection {
       this.session.send({ type: "piece", index: r.index, begin: r.begin, block: Buffer.alloc(OVERSIZE_BLOCK_BYTES, 0x5a) });
       return;
     }
+    if (b.misalignedBlock && !this.sentMisalignedBlock) {
+      this.sentMisalignedBlock = true;
+      this.sendBlock(r.index, r.begin + 1, r.length - 1);
+      return;
+    }
     this.queue.push(r);
     if (b.serveIntervalMs === undefined) this.drain();
     else this.schedule(b.serveIntervalMs);
@@ -268,6 +292,12 @@ class SeedConnection {
   private serve(r: PendingRequest): void {
     this.sendBlock(r.index, r.begin, r.length);
     this.served++;
+    if (this.served === this.seed.behavior.closeAfterBlocks) {
+      this.queue.length = 0;
+      this.stopTimer();
+      this.session.close();
+      return;
+    }
     const limit = this.seed.behavior.chokeAfterBlocks;
     if (limit !== undefined && this.served >= limit) {
       this.choking = true;

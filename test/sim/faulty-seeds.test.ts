@@ -97,6 +97,20 @@ describe("seeds that fail the worker", () => {
     expect(choker.stats.requests).toBeGreaterThan(5);
   });
 
+  it("completes from the others when a seed hangs up mid-download", async () => {
+    const fixture = makeFixture({ pieceLength: 64 * KiB, size: 1024 * KiB, seed: 26 });
+    const c = await kit.cluster({ fixture });
+    const quitter = await kit.seed(fixture, "127.0.0.46", { closeAfterBlocks: 6 });
+    await c.begin();
+    await c.announce([quitter.address]);
+    await until(() => quitter.sessions[0]?.closed === true, { timeoutMs: 5_000, what: "the seed to serve six blocks and hang up" });
+    const honest = await kit.seed(fixture, "127.0.0.47");
+    await c.announce([honest.address]);
+    await c.waitComplete(COMPLETE_WITHIN_MS);
+    await expectCompleteAndSound(c);
+    expect(quitter.stats.blocksServed).toBe(6);
+  });
+
   it("asks other seeds for blocks a seed rejects (BEP 6)", async () => {
     const fixture = makeFixture({ pieceLength: 64 * KiB, size: 512 * KiB, seed: 25 });
     const c = await kit.cluster({ fixture });

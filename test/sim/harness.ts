@@ -9,11 +9,14 @@ import {
   checkInvariants,
   type PeerAddress,
   type PieceBus,
+  type Claim,
   type StagedRef,
+  type TransitionResult,
 } from "@shoal/coordination";
 import { TorrentInfoCache, torrentLayout } from "@shoal/metainfo";
 import * as peerWorker from "@shoal/peer-worker";
 import type { PeerWorkerConfig, RunningPeerWorker } from "@shoal/peer-worker";
+import type { VerifierConfig } from "@shoal/piece-verifier";
 import * as verifier from "@shoal/piece-verifier";
 import { createLogger, type Logger, type RunningService } from "@shoal/service-kit";
 import * as writer from "@shoal/storage-writer";
@@ -34,20 +37,30 @@ export class CountingStore extends FsObjectStore {
   readonly writes = new Map<number, number>();
   readonly stagings = new Map<number, number>();
   private gate: Promise<void> | undefined;
+  private openGate: (() => void) | undefined;
 
-  /** Until the returned function is called, `getStaged` waits: staged pieces stay staged. */
-  holdStagedReads(): () => void {
-    let release!: () => void;
-    this.gate = new Promise<void>((resolve) => (release = resolve));
-    return () => {
-      this.gate = undefined;
-      release();
-    };
+  /** Until `releaseStagedReads`, `getStaged` waits: staged pieces stay staged. */
+  holdStagedReads(): void {
+    this.gate = new Promise<void>((resolve) => (this.openGate = resolve));
+  }
+
+  releaseStagedReads(): void {
+    this.gate = undefined;
+    this.openGate?.();
+    this.openGate = undefined;
   }
 
   override async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
     this.stagings.set(ref.piece, (this.stagings.get(ref.piece) ?? 0) + 1);
     await super.putStaged(ref, data);
+  }
+
+  /** Whether staged bytes for `ref` exist, past the gate. */
+  async hasStaged(ref: StagedRef): Promise<boolean> {
+    return super.getStaged(ref).then(
+      () => true,
+      () => false,
+    );
   }
 
   override async getStaged(ref: StagedRef): Promise<Buffer> {
@@ -58,6 +71,17 @@ export class CountingStore extends FsObjectStore {
   override async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
     this.writes.set(piece, (this.writes.get(piece) ?? 0) + 1);
     await super.writePiece(infoHash, piece, data);
+  }
+}
+
+/** The in-memory claim table, recording the outcome of every `stage` call. */
+export class RecordingClaimTable extends MemoryClaimTable {
+  readonly stageResults: { workerId: string; piece: number; attempt: number; result: TransitionResult }[] = [];
+
+  override async stage(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
+    const result = await super.stage(infoHash, workerId, claim);
+    this.stageResults.push({ workerId, piece: claim.piece, attempt: claim.attempt, result });
+    return result;
   }
 }
 
@@ -77,6 +101,7 @@ export interface ClusterOptions {
   readonly fixture: TorrentFixture;
   /** Peer-worker config for every worker (over SIM_WORKER_DEFAULTS). */
   readonly worker?: Partial<PeerWorkerConfig>;
+  readonly verifier?: Partial<VerifierConfig>;
   /** Workers started with the cluster; more can join with `startWorker`. */
   readonly workers?: number;
   /** The claim table's clock (lease expiry); real time when absent. */
@@ -92,7 +117,9 @@ export interface ClusterOptions {
  * `torrent_started`, then `peers_discovered` with the fakes' addresses.
  */
 export class SimCluster {
-  readonly claims: MemoryClaimTable;
+  readonly claims: RecordingClaimTable;
+  /** Piece buffers shared by the workers and the store, as embedded mode shares them. */
+  readonly pool: peerWorker.PieceBufferPool;
   readonly bus: MemoryBus;
   readonly catalog = new MemoryCatalog();
   readonly store: CountingStore;
@@ -115,9 +142,11 @@ export class SimCluster {
     readonly dir: string,
     private readonly opts: ClusterOptions,
   ) {
-    this.claims = new MemoryClaimTable(opts.claimsNow);
+    this.claims = new RecordingClaimTable(opts.claimsNow);
     this.bus = new MemoryBus((err) => this.busErrors.push(err));
-    this.store = new CountingStore(dir);
+    const workerDefaults = peerWorker.peerWorkerConfigSchema.parse({ ...SIM_WORKER_DEFAULTS, ...opts.worker });
+    this.pool = new peerWorker.PieceBufferPool(workerDefaults.maxBufferedMiB * 1024 * 1024);
+    this.store = new CountingStore(dir, (buf) => this.pool.release(buf));
     this.torrents = new TorrentInfoCache(async (ih) => (await this.catalog.get(ih))?.infoBytes);
     this.logger = createLogger({
       service: "sim",
@@ -156,6 +185,7 @@ export class SimCluster {
       bus,
       torrents: this.torrents,
       logger: this.logger,
+      pool: this.pool,
       ...(this.opts.random ? { random: this.opts.random } : {}),
     });
     this.workers.push(w);
@@ -240,6 +270,8 @@ export class SimCluster {
     this.closed = true;
     for (const w of this.workers) await w.stop().catch(() => undefined);
     for (const s of this.services) await s.stop().catch(() => undefined);
+    // A held verifier would keep the bus from draining.
+    this.store.releaseStagedReads();
     await this.bus.close();
     for (const b of this.extraBuses) await b.close();
     await this.store.close();
@@ -257,7 +289,7 @@ export class SimCluster {
     this.store.writes.clear();
     await this.claims.createTorrent(ih, fixture.pieceCount, stored);
     const deps = { claims: this.claims, store: this.store, bus: this.bus, torrents: this.torrents, logger: this.logger };
-    this.services.push(await verifier.start(verifier.verifierConfigSchema.parse({}), deps));
+    this.services.push(await verifier.start(verifier.verifierConfigSchema.parse({ ...this.opts.verifier }), deps));
     this.services.push(await writer.start(writer.writerConfigSchema.parse({}), deps));
     await this.bus.subscribe("piece_stored", ih, (m) => {
       this.storedOrder.push(m.piece);
@@ -271,6 +303,19 @@ export class SimCluster {
     await this.bus.subscribe("peer_banned", ih, (m) => void this.events.emit("banned", m.peer));
     for (let i = 0; i < (this.opts.workers ?? 1); i++) await this.startWorker();
   }
+}
+
+/** Sockets and servers take a turn or two of the event loop to close after `destroy`. */
+const SOCKETS_CLOSE_WITHIN_MS = 2_000;
+
+/** Resolves once this process holds no TCP socket or server: what a clean test leaves behind. */
+export function allSocketsClosed(): Promise<void> {
+  const open = () => process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP"));
+  return until(() => open().length === 0, {
+    timeoutMs: SOCKETS_CLOSE_WITHIN_MS,
+    what: "every socket and server of the test to close",
+    describe: () => `still open: ${open().join(", ")}`,
+  });
 }
 
 /** Runs registered clean-ups in reverse order; one failing does not stop the others. */

@@ -56,6 +56,17 @@ describe("hostile peers", () => {
     if (bad[2]!.stats.requests > 0) expect(bad[2]!.stats.closedByRemote).toBe(1);
   });
 
+  it("asks again for a block answered at an unaligned offset, even with a single seed", async () => {
+    const fixture = makeFixture({ pieceLength: 32 * KiB, size: 8 * 32 * KiB, seed: 54 });
+    const c = await kit.cluster({ fixture });
+    const shifty = await kit.seed(fixture, "127.0.0.58", { misalignedBlock: true });
+    await c.begin();
+    await c.announce([shifty.address]);
+    // The whole download takes milliseconds; seconds mean the block is lost for good.
+    await c.waitComplete(2_500);
+    await expectCompleteAndSound(c);
+  });
+
   it("tolerates a block nobody asked for: it is counted as waste or checked by the hash, never trusted", async () => {
     const fixture = makeFixture({ pieceLength: 32 * KiB, size: 8 * 32 * KiB, seed: 53 });
     const c = await kit.cluster({ fixture });

@@ -1,6 +1,6 @@
 import { afterEach, expect } from "vitest";
 import { FakeSeed, type SeedBehavior } from "./fake-seed.js";
-import { Cleanup, SimCluster, type ClusterOptions } from "./harness.js";
+import { Cleanup, SimCluster, allSocketsClosed, type ClusterOptions } from "./harness.js";
 import type { TorrentFixture } from "./torrent-fixture.js";
 
 export const KiB = 1024;
@@ -14,7 +14,10 @@ export const COMPLETE_WITHIN_MS = 12_000;
  */
 export function scenarioKit() {
   const cleanup = new Cleanup();
-  afterEach(() => cleanup.run());
+  afterEach(async () => {
+    await cleanup.run();
+    await allSocketsClosed();
+  });
   return {
     cleanup,
     async cluster(opts: ClusterOptions): Promise<SimCluster> {

@@ -29,10 +29,12 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
     scenario("staged bytes round-trip per torrent, piece and attempt", async (store) => {
       const [ih, other] = [randomInfoHash(), randomInfoHash()];
       const refs: StagedRef[] = [
-        { infoHash: ih, piece: 3, attempt: 1 },
-        { infoHash: ih, piece: 3, attempt: 2 },
-        { infoHash: ih, piece: 4, attempt: 1 },
-        { infoHash: other, piece: 3, attempt: 1 },
+        { infoHash: ih, piece: 3, attempt: 1, workerId: "w1" },
+        { infoHash: ih, piece: 3, attempt: 2, workerId: "w1" },
+        { infoHash: ih, piece: 4, attempt: 1, workerId: "w1" },
+        { infoHash: other, piece: 3, attempt: 1, workerId: "w1" },
+        // End-game: another worker staging the same attempt gets its own copy.
+        { infoHash: ih, piece: 3, attempt: 1, workerId: "w2" },
       ];
       const bytes = refs.map((_, i) => Buffer.alloc(100 + i, i + 1));
       for (const [i, ref] of refs.entries()) await store.putStaged(ref, new Uint8Array(bytes[i]!));
@@ -42,14 +44,14 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
     });
 
     scenario("getStaged of bytes never staged fails with NOT_FOUND", async (store) => {
-      const ref = { infoHash: randomInfoHash(), piece: 0, attempt: 1 };
+      const ref = { infoHash: randomInfoHash(), piece: 0, attempt: 1, workerId: "w1" };
       await expectRejection(() => store.getStaged(ref), StorageError, "NOT_FOUND", "getStaged of nothing");
       await store.putStaged(ref, Buffer.from("abc"));
       await expectRejection(() => store.getStaged({ ...ref, attempt: 2 }), StorageError, "NOT_FOUND", "getStaged of another attempt");
     });
 
     scenario("deleteStaged removes the bytes and is idempotent", async (store) => {
-      const ref = { infoHash: randomInfoHash(), piece: 1, attempt: 1 };
+      const ref = { infoHash: randomInfoHash(), piece: 1, attempt: 1, workerId: "w1" };
       const kept = { ...ref, attempt: 2 };
       await store.putStaged(ref, Buffer.from("first attempt"));
       await store.putStaged(kept, Buffer.from("second attempt"));

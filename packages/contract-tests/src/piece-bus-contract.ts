@@ -19,7 +19,7 @@ type Stored = SubjectPayloads["piece_stored"];
 type Verified = SubjectPayloads["piece_verified"];
 
 const stored = (infoHash: string, piece: number): Stored => ({ infoHash, piece, attempt: 1 });
-const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1 });
+const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1, workerId: "w1" });
 
 /**
  * Cases every PieceBus adapter must pass. A subscription is live once `subscribe` resolves.

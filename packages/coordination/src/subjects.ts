@@ -19,7 +19,8 @@ export interface SubjectPayloads {
   /** Durable: a piece's bytes are in staging; the verifier takes it from here. */
   piece_staged: { infoHash: string; piece: number; attempt: number; workerId: string; peers: string[] };
   /** Durable: the piece hashed correctly; the writer takes it from here. */
-  piece_verified: { infoHash: string; piece: number; attempt: number };
+  piece_verified: { infoHash: string; piece: number; attempt: number; workerId: string };
+  /** The piece is missing again: its hash failed (peers blamed) or its staged bytes were lost (no peers). */
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };
   peer_banned: { infoHash: string; peer: string };

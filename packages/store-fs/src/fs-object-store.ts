@@ -236,7 +236,7 @@ async function closeQuietly(opened: Promise<FileHandle>): Promise<void> {
 }
 
 function stagedKey(ref: StagedRef): string {
-  return `${ref.infoHash}/${ref.piece}/${ref.attempt}`;
+  return `${ref.infoHash}/${ref.piece}/${ref.attempt}/${ref.workerId}`;
 }
 
 async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {

@@ -32,6 +32,8 @@ export interface SchedulerHooks {
 
 /** End-game: at most this many connections are asked for the same block. */
 const MAX_DUPLICATE_REQUESTS = 2;
+/** End-game: duplicate requests an idle connection sends at once. */
+const ENDGAME_DUPLICATES_PER_CONNECTION = 4;
 
 /**
  * Block-level scheduling for one torrent in one worker: which pieces to claim, which blocks to ask
@@ -118,7 +120,9 @@ export class BlockScheduler {
     const p = this.active.get(index);
     const bi = begin / BLOCK_BYTES;
     const key = blockKey(index, Math.floor(bi));
-    const requested = conn.outstanding.delete(key);
+    // Only a block-aligned message can answer one of our requests; anything else is waste and
+    // must not take a request's place (that block would then never time out).
+    const requested = begin % BLOCK_BYTES === 0 && conn.outstanding.delete(key);
     conn.download.add(block.length);
     if (requested) {
       conn.lastBlockAt = this.opts.now();
@@ -260,19 +264,29 @@ export class BlockScheduler {
     return room;
   }
 
+  /**
+   * End-game duplicates, libtorrent's strict way: only a connection with nothing else in flight
+   * asks for blocks another connection is fetching, and only a few at a time, so the waste stays
+   * a few blocks per connection instead of a whole pipeline.
+   */
   private requestDuplicates(conn: PeerConnection, room: number): number {
+    if (conn.outstanding.size > 0) return room;
+    const budget = Math.min(room, ENDGAME_DUPLICATES_PER_CONNECTION);
+    room -= budget;
+    let left = budget;
     for (const p of this.active.values()) {
+      if (left <= 0) break;
       if (!conn.bitfield.has(p.index) || this.failedFrom.get(p.index)?.has(conn.key)) continue;
       for (const [b, list] of p.requesters) {
-        if (room <= 0) return room;
+        if (left <= 0) break;
         if (p.blocks[b] !== BLOCK_REQUESTED || list.includes(conn) || list.length >= MAX_DUPLICATE_REQUESTS) continue;
         list.push(conn);
         conn.outstanding.set(blockKey(p.index, b), this.opts.now());
         conn.sendRequest(p.index, b * BLOCK_BYTES, p.blockLength(b));
-        room--;
+        left--;
       }
     }
-    return room;
+    return room + left;
   }
 
   private claimMore(wanted: number): void {

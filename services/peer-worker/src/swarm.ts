@@ -43,6 +43,8 @@ export class TorrentSwarm {
   readonly scheduler: BlockScheduler;
   private readonly uploader: Uploader;
   private readonly banned = new Set<string>();
+  /** IPs of banned peers: an incoming connection from one is refused (its port means nothing). */
+  private readonly bannedIps = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private optimistic: string | undefined;
   private lastOptimisticAt = 0;
@@ -98,6 +100,7 @@ export class TorrentSwarm {
 
   ban(peer: string): void {
     this.banned.add(peer);
+    this.bannedIps.add(splitKey(peer)[0]);
     this.book.remove(peer);
     this.conns.get(peer)?.close("banned for sending corrupt data");
     this.scheduler.onBanned(peer);
@@ -106,7 +109,8 @@ export class TorrentSwarm {
   /** A connection whose handshake named this torrent (dialled or accepted). */
   attach(socket: Socket, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
     const pid = Buffer.from(handshake.peerId);
-    if (this.closed || this.banned.has(key) || pid.equals(Buffer.from(this.deps.peerId))) {
+    const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitKey(key)[0]));
+    if (this.closed || refused || pid.equals(Buffer.from(this.deps.peerId))) {
       socket.destroy();
       return;
     }
@@ -310,23 +314,24 @@ export class TorrentSwarm {
       this.scheduler.fillAll();
       return;
     }
-    const ref = { infoHash, piece: p.index, attempt: p.attempt };
+    const ref = { infoHash, piece: p.index, attempt: p.attempt, workerId: this.deps.workerId };
+    const claim = { piece: p.index, attempt: p.attempt };
     const buf = p.buf!;
     p.buf = undefined;
     void (async () => {
       await this.deps.store.putStaged(ref, buf);
-      const r = await this.deps.claims.stage(infoHash, this.deps.workerId, ref);
+      const r = await this.deps.claims.stage(infoHash, this.deps.workerId, claim);
       if (r !== "ok") {
         // Another worker staged this attempt first (end-game), or our claim expired.
         this.scheduler.pending.delete(p.index);
         await this.deps.store.deleteStaged(ref);
         return;
       }
-      await this.deps.bus.publish("piece_staged", { ...ref, workerId: this.deps.workerId, peers: p.contributors() });
+      await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors() });
     })().catch((err: unknown) => {
       this.scheduler.pending.delete(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
-      void this.deps.claims.release(infoHash, this.deps.workerId, ref).catch(() => undefined);
+      void this.deps.claims.release(infoHash, this.deps.workerId, claim).catch(() => undefined);
     });
   }
 

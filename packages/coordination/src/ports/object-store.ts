@@ -22,6 +22,11 @@ export interface StagedRef {
   readonly infoHash: string;
   readonly piece: number;
   readonly attempt: number;
+  /**
+   * The worker that staged the bytes. In end-game two workers can finish the same attempt; each
+   * stages under its own key, so the loser can never overwrite or delete the winner's bytes.
+   */
+  readonly workerId: string;
 }
 
 /**

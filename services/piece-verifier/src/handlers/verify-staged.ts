@@ -26,7 +26,8 @@ export interface VerifyStats {
  */
 export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece_staged"], stats: VerifyStats): Promise<void> {
   const { claims, store, bus, logger } = deps;
-  const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt };
+  const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, workerId: msg.workerId };
+  const claim = { piece: msg.piece, attempt: msg.attempt };
   const rec = await claims.piece(msg.infoHash, msg.piece);
   if (rec.attempt !== msg.attempt || rec.state !== "staged") {
     stats.stale++;
@@ -43,7 +44,9 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
   } catch (err) {
     if (err instanceof StorageError && err.code === "NOT_FOUND") {
       logger.warn({ infoHash: msg.infoHash, piece: msg.piece, op: "verify.getStaged" }, "staged bytes lost; piece goes back to missing");
-      await claims.unstage(msg.infoHash, ref);
+      if ((await claims.unstage(msg.infoHash, claim)) === "ok") {
+        await bus.publish("piece_failed", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, peers: [] });
+      }
       return;
     }
     throw err;
@@ -52,7 +55,7 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
   const actual = await deps.hasher.sha1(data);
   stats.hashedBytes += data.length;
   if (actual.equals(expected)) {
-    const r = await claims.verify(msg.infoHash, ref);
+    const r = await claims.verify(msg.infoHash, claim);
     if (r === "ok") {
       stats.verified++;
       await bus.publish("piece_verified", ref);
@@ -65,7 +68,7 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
   // an honest peer that shared the piece does not collect strikes towards a ban.
   const banned = new Set(await claims.bannedPeers(msg.infoHash));
   const offenders = msg.peers.filter((p) => banned.has(p));
-  const outcome = await claims.reject(msg.infoHash, ref, offenders.length > 0 ? offenders : msg.peers);
+  const outcome = await claims.reject(msg.infoHash, claim, offenders.length > 0 ? offenders : msg.peers);
   await store.deleteStaged(ref);
   if (outcome.result !== "ok") {
     stats.stale++;
@@ -76,7 +79,7 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     { infoHash: msg.infoHash, piece: msg.piece, peer: msg.peers.join(","), op: "verify.sha1" },
     `piece ${msg.piece} failed SHA-1: expected ${Buffer.from(expected).toString("hex")}, got ${actual.toString("hex")} from ${msg.peers.join(", ") || "unknown peers"}`,
   );
-  await bus.publish("piece_failed", { ...ref, peers: msg.peers });
+  await bus.publish("piece_failed", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, peers: msg.peers });
   for (const peer of outcome.banned) {
     logger.warn({ infoHash: msg.infoHash, peer }, `peer ${peer} banned after repeated hash failures`);
     await bus.publish("peer_banned", { infoHash: msg.infoHash, peer });

@@ -22,7 +22,8 @@ export interface WriteStats {
  */
 export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece_verified"], stats: WriteStats): Promise<void> {
   const { claims, store, bus } = deps;
-  const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt };
+  const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, workerId: msg.workerId };
+  const claim = { piece: msg.piece, attempt: msg.attempt };
   const rec = await claims.piece(msg.infoHash, msg.piece);
   if (rec.attempt !== msg.attempt || rec.state !== "verified") {
     stats.stale++;
@@ -36,13 +37,15 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
   } catch (err) {
     if (err instanceof StorageError && err.code === "NOT_FOUND") {
       deps.logger.warn({ infoHash: msg.infoHash, piece: msg.piece, op: "write.getStaged" }, "verified bytes lost; piece goes back to missing");
-      await claims.unstage(msg.infoHash, ref);
+      if ((await claims.unstage(msg.infoHash, claim)) === "ok") {
+        await bus.publish("piece_failed", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, peers: [] });
+      }
       return;
     }
     throw err;
   }
   await store.writePiece(msg.infoHash, msg.piece, data);
-  const r = await claims.store(msg.infoHash, ref);
+  const r = await claims.store(msg.infoHash, claim);
   await store.deleteStaged(ref);
   if (r !== "ok") {
     stats.stale++;
@@ -50,5 +53,5 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
   }
   stats.stored++;
   stats.writtenBytes += data.length;
-  await bus.publish("piece_stored", ref);
+  await bus.publish("piece_stored", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt });
 }
