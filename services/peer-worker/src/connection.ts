@@ -9,6 +9,7 @@ import {
   type Message,
 } from "@shoal/wire";
 import { RateMeter } from "./rate-meter.js";
+import type { SocketInput } from "./socket-input.js";
 
 /** Largest block a peer may send us or ask of us: the BEP 3 block size everybody uses. */
 export const MAX_BLOCK_BYTES = 16 * 1024;
@@ -53,6 +54,7 @@ export class PeerConnection {
 
   constructor(
     readonly socket: Socket,
+    input: SocketInput,
     readonly key: string,
     readonly peerId: Uint8Array,
     readonly fast: boolean,
@@ -72,12 +74,12 @@ export class PeerConnection {
         if (!this.closed) this.handlers.onMessage(this, msg);
       },
     );
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    input.setHandler((chunk) => this.onData(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
     socket.on("close", () => this.close("connection closed by peer"));
   }
 
-  /** Feeds bytes that arrived together with the handshake. */
+  /** Bytes from the socket (possibly in a reused read buffer: the decoders copy what they keep). */
   onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastReceivedAt = this.now();

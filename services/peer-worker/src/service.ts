@@ -7,6 +7,7 @@ import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
 import { OUR_RESERVED, readHandshake } from "./handshake.js";
 import { TorrentSwarm } from "./swarm.js";
+import { SocketInput } from "./socket-input.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
 
 export interface PeerWorkerDeps {
@@ -102,7 +103,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.on("error", () => socket.destroy());
     try {
-      const { handshake, rest } = await readHandshake(socket, HANDSHAKE_TIMEOUT_MS);
+      const input = SocketInput.fromDataEvents(socket);
+      const { handshake, rest } = await readHandshake(socket, input, HANDSHAKE_TIMEOUT_MS);
       const infoHash = Buffer.from(handshake.infoHash).toString("hex");
       const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
       if (!swarm) {
@@ -110,7 +112,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
         return;
       }
       socket.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash: handshake.infoHash, peerId }));
-      swarm.attach(socket, handshake, rest, key, false);
+      swarm.attach(socket, input, handshake, rest, key, false);
     } catch (err) {
       logger.debug({ peer: key, err: (err as Error).message }, "incoming handshake failed");
       socket.destroy();

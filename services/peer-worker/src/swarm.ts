@@ -12,6 +12,7 @@ import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
 import { dialPeer } from "./handshake.js";
 import { Uploader } from "./uploader.js";
+import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
 
@@ -107,7 +108,7 @@ export class TorrentSwarm {
   }
 
   /** A connection whose handshake named this torrent (dialled or accepted). */
-  attach(socket: Socket, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
+  attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
     const pid = Buffer.from(handshake.peerId);
     const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitKey(key)[0]));
     if (this.closed || refused || pid.equals(Buffer.from(this.deps.peerId))) {
@@ -126,6 +127,7 @@ export class TorrentSwarm {
     }
     const conn = new PeerConnection(
       socket,
+      input,
       key,
       pid,
       RESERVED_BITS.fast(handshake.reserved),
@@ -211,7 +213,7 @@ export class TorrentSwarm {
       const key = `${addr.ip}:${addr.port}`;
       this.connecting.add(key);
       dialPeer(addr.ip, addr.port, this.meta.infoHash, this.deps.peerId, this.config.connectTimeoutSeconds * 1000)
-        .then(({ socket, handshake, rest }) => this.attach(socket, handshake, rest, key, true))
+        .then(({ socket, input, handshake, rest }) => this.attach(socket, input, handshake, rest, key, true))
         .catch((err: Error) => {
           this.book.failed(key);
           this.logger.debug({ peer: key, err: err.message }, "dial failed");
