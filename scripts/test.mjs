@@ -1,11 +1,17 @@
 #!/usr/bin/env node
-// The whole test suite: build (e2e tests spawn the built CLI), import rules, then vitest.
+// The whole test suite: build (e2e tests spawn the built CLI), type-check the tests, import
+// rules, then vitest.
 // Prints a closing "N passed, N failed" line that CI tooling reads.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 1;
 if (run("npx", ["tsc", "-b"]) !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(1);
+}
+// Test files are not part of the build: type-check them (and the sources they import) here.
+if (run("npx", ["tsc", "-p", "tsconfig.tests.json"]) !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(1);
 }

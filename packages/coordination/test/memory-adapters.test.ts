@@ -38,7 +38,7 @@ describe("MemoryBus", () => {
       },
       { group: "writers", maxDeliveries: 2 },
     );
-    await bus.publish("piece_verified", { infoHash: ih, piece: 0, attempt: 1 });
+    await bus.publish("piece_verified", { infoHash: ih, piece: 0, attempt: 1, workerId: "w1" });
     await bus.drain();
     expect(deliveries).toBe(1);
     await vi.advanceTimersByTimeAsync(1_000);

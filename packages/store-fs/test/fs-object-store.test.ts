@@ -95,13 +95,13 @@ describe("FsObjectStore", () => {
 
   it("counts staged bytes through overwrite, delete and closeTorrent", async () => {
     await store.openTorrent(layoutOf("s", [[["a"], 64]]));
-    await store.putStaged({ infoHash: ih, piece: 0, attempt: 1 }, Buffer.alloc(10));
-    await store.putStaged({ infoHash: ih, piece: 1, attempt: 1 }, Buffer.alloc(20));
+    await store.putStaged({ infoHash: ih, piece: 0, attempt: 1, workerId: "w1" }, Buffer.alloc(10));
+    await store.putStaged({ infoHash: ih, piece: 1, attempt: 1, workerId: "w1" }, Buffer.alloc(20));
     expect(store.stagedBytes).toBe(30);
-    await store.putStaged({ infoHash: ih, piece: 0, attempt: 1 }, Buffer.alloc(5));
+    await store.putStaged({ infoHash: ih, piece: 0, attempt: 1, workerId: "w1" }, Buffer.alloc(5));
     expect(store.stagedBytes).toBe(25);
-    await store.deleteStaged({ infoHash: ih, piece: 1, attempt: 1 });
-    await store.deleteStaged({ infoHash: ih, piece: 1, attempt: 1 });
+    await store.deleteStaged({ infoHash: ih, piece: 1, attempt: 1, workerId: "w1" });
+    await store.deleteStaged({ infoHash: ih, piece: 1, attempt: 1, workerId: "w1" });
     expect(store.stagedBytes).toBe(5);
     await store.closeTorrent(ih);
     expect(store.stagedBytes).toBe(0);
