@@ -18,7 +18,16 @@ export interface PickInput {
   readonly havePieces: number;
   readonly max: number;
   readonly random: () => number;
+  /**
+   * Eligible pieces looked at, from a random starting point: rarest first within that window.
+   * Bounds the cost of a pick on torrents with hundreds of thousands of pieces; torrents with
+   * fewer eligible pieces get exact rarest first.
+   */
+  readonly window?: number;
 }
+
+/** Eligible pieces considered per pick by default. */
+export const PICK_WINDOW = 4096;
 
 /** Pieces picked at random before switching to rarest first. */
 export const RANDOM_FIRST_PIECES = 4;
@@ -28,8 +37,13 @@ export function pickPieces(input: PickInput): number[] {
   if (max <= 0) return [];
   // Collect candidates grouped by availability in one pass; only the rarest groups are sorted.
   const byAvail = new Map<number, number[]>();
-  for (let i = 0; i < pieceCount; i++) {
+  const window = input.window ?? PICK_WINDOW;
+  const start = pieceCount > window ? Math.floor(random() * pieceCount) : 0;
+  let seen = 0;
+  for (let k = 0; k < pieceCount && seen < window; k++) {
+    const i = start + k < pieceCount ? start + k : start + k - pieceCount;
     if (skip(i) || !peerHas(i)) continue;
+    seen++;
     const a = input.havePieces < RANDOM_FIRST_PIECES ? 0 : (availability[i] ?? 0);
     let group = byAvail.get(a);
     if (!group) byAvail.set(a, (group = []));

@@ -91,3 +91,29 @@ describe("pickPieces", () => {
     );
   });
 });
+
+describe("pickPieces on very large torrents", () => {
+  it("looks at a bounded window of eligible pieces, rarest first within it", () => {
+    const pieceCount = 2_000_000;
+    const availability = new Uint16Array(pieceCount).fill(5);
+    // Rare pieces everywhere: whichever window is scanned contains some.
+    for (let i = 0; i < pieceCount; i += 1000) availability[i] = 1;
+    let looked = 0;
+    const picked = pickPieces({
+      pieceCount,
+      peerHas: () => {
+        looked++;
+        return true;
+      },
+      skip: () => false,
+      availability,
+      havePieces: 100,
+      max: 3,
+      random: () => 0.5,
+      window: 4096,
+    });
+    expect(looked).toBe(4096);
+    expect(picked).toHaveLength(3);
+    for (const i of picked) expect(availability[i]).toBe(1);
+  });
+});
