@@ -53,3 +53,29 @@ describe("interrupted downloads", () => {
     expect(await swarm.mismatches()).toEqual([]);
   });
 });
+
+describe("data already at the destination", () => {
+  it("is rechecked, not trusted: damaged pieces are downloaded again, intact ones are kept", async () => {
+    const { open } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    swarm = await startSwarm({ payload: { name: "present.bin", size: 4 * MiB }, pieceLength: 256 * 1024, tracker: "http", seeds: 1 });
+    const first = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json"], 60_000);
+    expect(first.code, first.stderr).toBe(0);
+
+    // Running again over complete data downloads nothing.
+    const again = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json"], 60_000);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.events.find((e) => e["event"] === "completed")?.["downloadedBytes"]).toBe(0);
+
+    // Damage two pieces in place (same size, wrong bytes): the file looks complete but is not.
+    const fh = await open(join(swarm.out, "present.bin"), "r+");
+    await fh.write(Buffer.alloc(100, 0xee), 0, 100, 3 * 256 * 1024 + 17);
+    await fh.write(Buffer.alloc(1, 0x00), 0, 1, 4 * MiB - 1);
+    await fh.close();
+    const repaired = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json"], 60_000);
+    expect(repaired.code, repaired.stderr).toBe(0);
+    expect(Number(repaired.events.find((e) => e["event"] === "resumed")?.["pieces"])).toBe(14);
+    expect(repaired.events.find((e) => e["event"] === "completed")?.["downloadedBytes"]).toBe(2 * 256 * 1024);
+    expect(await swarm.mismatches()).toEqual([]);
+  });
+});
