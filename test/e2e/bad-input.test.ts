@@ -61,3 +61,27 @@ describe("torrents that cannot be downloaded", () => {
     expect(r.stderr).toMatch(/no HTTP or UDP tracker/);
   });
 });
+
+describe("a destination that cannot be written", () => {
+  it("fails with the storage error instead of hanging, and says which path", async () => {
+    const { startSwarm } = await import("./swarm.js");
+    const { mkdir } = await import("node:fs/promises");
+    const s = await startSwarm({
+      payload: { name: "blocked", files: [{ path: "a/one.bin", size: 300_000 }, { path: "two.bin", size: 5000 }] },
+      pieceLength: 32 * 1024,
+      tracker: "http",
+      seeds: 1,
+    });
+    try {
+      // A regular file where the torrent's directory must go.
+      await mkdir(s.out, { recursive: true });
+      await writeFile(join(s.out, "blocked"), "in the way");
+      const r = await runCli(["get", s.torrentPath, "--out", s.out, "--port", "0"], 60_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/blocked/);
+      expect(r.stderr).toMatch(/ENOTDIR|EEXIST|not a directory/i);
+    } finally {
+      await s.close();
+    }
+  });
+});

@@ -1,3 +1,5 @@
+import type { ShoalErrorJson } from "@shoal/errors";
+
 /**
  * Bus subjects and their payloads: the only place either is defined. Work that must not be lost
  * (a staged piece to verify, a verified piece to write) is `durable`: delivered to one member of a
@@ -24,6 +26,8 @@ export interface SubjectPayloads {
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };
   peer_banned: { infoHash: string; peer: string };
+  /** The store refused a write for good (disk full, no permission, a file in the way): the torrent cannot finish. */
+  storage_failed: { infoHash: string; piece: number; error: ShoalErrorJson };
 }
 
 export type SubjectName = keyof SubjectPayloads;
@@ -37,6 +41,7 @@ export const SUBJECTS = {
   piece_failed: { durable: false },
   piece_stored: { durable: false },
   peer_banned: { durable: false },
+  storage_failed: { durable: false },
 } as const satisfies Record<SubjectName, { durable: boolean }>;
 
 /** The wire subject: `shoal.<infoHash>.<name with dots>`; `*` for every torrent. */

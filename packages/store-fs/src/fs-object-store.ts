@@ -235,6 +235,9 @@ async function closeQuietly(opened: Promise<FileHandle>): Promise<void> {
   }
 }
 
+/** Failures that doing the same thing again cannot fix. */
+const PERMANENT_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "EFBIG"]);
+
 function stagedKey(ref: StagedRef): string {
   return `${ref.infoHash}/${ref.piece}/${ref.attempt}/${ref.workerId}`;
 }
@@ -244,9 +247,9 @@ async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T>
     return await fn();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new StorageError(code === "ENOSPC" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
+    throw new StorageError(code === "ENOSPC" || code === "EDQUOT" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
       context: { op, path, errno: code ?? null },
-      retryable: code !== "ENOSPC" && code !== "EACCES" && code !== "ENOTDIR" && code !== "EISDIR",
+      retryable: code === undefined || !PERMANENT_ERRNOS.has(code),
       cause: err,
     });
   }

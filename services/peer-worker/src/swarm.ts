@@ -111,7 +111,13 @@ export class TorrentSwarm {
   attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
     const pid = Buffer.from(handshake.peerId);
     const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitKey(key)[0]));
-    if (this.closed || refused || pid.equals(Buffer.from(this.deps.peerId))) {
+    if (pid.equals(Buffer.from(this.deps.peerId))) {
+      // Our own address (trackers list the announcer too): never dial it again.
+      if (outgoing) this.book.remove(key);
+      socket.destroy();
+      return;
+    }
+    if (this.closed || refused) {
       socket.destroy();
       return;
     }

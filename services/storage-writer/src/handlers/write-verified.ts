@@ -44,7 +44,18 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     }
     throw err;
   }
-  await store.writePiece(msg.infoHash, msg.piece, data);
+  try {
+    await store.writePiece(msg.infoHash, msg.piece, data);
+  } catch (err) {
+    if (err instanceof StorageError && !err.retryable) {
+      // Retrying cannot help; tell the torrent's owner so the job fails with this reason. The
+      // piece stays verified and staged, so nothing already downloaded is lost.
+      deps.logger.error({ infoHash: msg.infoHash, piece: msg.piece, err, op: "write.writePiece" }, err.message);
+      await bus.publish("storage_failed", { infoHash: msg.infoHash, piece: msg.piece, error: err.toJSON() });
+      return;
+    }
+    throw err;
+  }
   const r = await claims.store(msg.infoHash, claim);
   await store.deleteStaged(ref);
   if (r !== "ok") {

@@ -7,6 +7,7 @@ import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
 import { PollerError } from "../poller-error.js";
+import { ShoalError } from "@shoal/errors";
 
 export interface RunTorrentDeps {
   readonly claims: ClaimTable;
@@ -105,6 +106,12 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     lastStoredSeen = storedPieces;
   }, config.stallAnnounceSeconds * 1000);
   const sweepTimer = setInterval(() => void claims.expireWorkers().catch(() => undefined), config.leaseSweepIntervalMs);
+  let storageFailure: ((err: Error) => void) | undefined;
+  const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
+  storageFailed.catch(() => undefined);
+  const storageSub = await bus.subscribe("storage_failed", infoHash, (m) => {
+    storageFailure?.(ShoalError.fromJSON(m.error));
+  });
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));
     if (ctx.signal.aborted) onAbort();
@@ -112,7 +119,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   });
   aborted.catch(() => undefined);
   try {
-    await Promise.race([done, aborted]);
+    await Promise.race([done, aborted, storageFailed]);
     await store.finalize(infoHash);
     await progress();
     await announcer.completed();
@@ -134,6 +141,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
     await storedSub.unsubscribe();
+    await storageSub.unsubscribe();
     await announcer.stop();
     await store.closeTorrent(infoHash);
   }
