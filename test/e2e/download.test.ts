@@ -63,6 +63,21 @@ describe("shoal get against real libtorrent seeds", () => {
   });
 });
 
+describe("torrents made by other tools", () => {
+  it("downloads a multi-file torrent made by transmission-create (one tier per tracker)", async () => {
+    swarm = await startSwarm({
+      payload: { name: "tc", files: [{ path: "d/a.bin", size: 1_500_000 }, { path: "b.bin", size: 70_000 }] },
+      pieceLength: 32 * 1024,
+      tracker: "http",
+      tool: "transmission",
+      seeds: 1,
+    });
+    const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0"], 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await swarm.mismatches()).toEqual([]);
+  });
+});
+
 describe("shoal get with other sources", () => {
   it("downloads from the http URL of a .torrent", async () => {
     const { createServer } = await import("node:http");

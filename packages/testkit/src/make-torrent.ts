@@ -10,7 +10,7 @@ import type { TorrentSummary } from "./torrent-file.js";
  * Which real tool writes the .torrent. Different writers order keys, place padding and name
  * things differently; e2e tests use several so the downloader meets each style.
  */
-export const TORRENT_TOOLS = ["mktorrent", "libtorrent", "libtorrent-hybrid"] as const;
+export const TORRENT_TOOLS = ["mktorrent", "libtorrent", "libtorrent-hybrid", "transmission"] as const;
 export type TorrentTool = (typeof TORRENT_TOOLS)[number];
 
 export interface MakeTorrentOptions {
@@ -69,6 +69,13 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
     if (opts.private === true) args.push("-p");
     args.push(opts.path);
     await runProcess("mktorrent", args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
+  } else if (tool === "transmission") {
+    // transmission-create: piece size in KiB; every -t URL becomes a tier of its own.
+    const args = ["-o", opts.out, "-s", String(pieceLength / 1024)];
+    for (const url of tiers.flat()) args.push("-t", url);
+    if (opts.private === true) args.push("-p");
+    args.push(opts.path);
+    await runProcess("transmission-create", args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
   } else {
     await requirePythonLibtorrent();
     const args = [pyScript("make_torrent.py"), "--path", opts.path, "--out", opts.out, "--piece-length", String(pieceLength)];
