@@ -77,7 +77,8 @@ export class BlockScheduler {
   pipelineTarget(conn: PeerConnection): number {
     if (conn.snubbed) return 1;
     const byRate = Math.ceil((conn.download.rate() * this.opts.pipelineSeconds) / BLOCK_BYTES);
-    return Math.max(this.opts.minPipeline, Math.min(byRate, this.opts.maxPipeline, conn.peerRequestQueue));
+    // The peer's own queue limit (`reqq`) wins over our minimum: requests beyond it are dropped.
+    return Math.max(1, Math.min(Math.max(this.opts.minPipeline, byRate), this.opts.maxPipeline, conn.peerRequestQueue));
   }
 
   /** Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry. */
