@@ -25,10 +25,6 @@ export class TorrentInfoCache {
     return p;
   }
 
-  forget(infoHash: string): void {
-    this.entries.delete(infoHash);
-  }
-
   private async load(infoHash: string): Promise<TorrentInfo> {
     const bytes = await this.loadInfoBytes(infoHash);
     if (!bytes) throw new MetainfoError("MISSING_FIELD", `no metadata is known for torrent ${infoHash}`, { context: { infoHash } });

@@ -4,5 +4,4 @@ export { createLogger, silentLogger } from "./logger.js";
 export type { Logger, LoggerOptions } from "./logger.js";
 export { systemClock } from "./clock.js";
 export type { Clock, TimerHandle, Random } from "./clock.js";
-export { once } from "./lifecycle.js";
 export type { RunningService } from "./lifecycle.js";
