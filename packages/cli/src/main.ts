@@ -7,6 +7,8 @@ import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js"
 /** Exit statuses: 0 complete and verified, 1 failed, 2 bad input, 130/143 interrupted. */
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+/** Errors about the content of a .torrent: bad input, exit status 2. */
+const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
 
 async function main(argv: readonly string[]): Promise<number> {
   let args;
@@ -53,7 +55,7 @@ async function get(args: GetArgs): Promise<number> {
       process.env,
     );
   } catch (err) {
-    return fail(err, reporter);
+    return fail(err, reporter, args.source);
   }
 
   let signalled: NodeJS.Signals | undefined;
@@ -73,19 +75,21 @@ async function get(args: GetArgs): Promise<number> {
     reporter.message(`done: ${result.name} (${formatBytes(result.totalBytes)}, ${result.files.length} file(s)) verified in ${args.out}`);
     code = 0;
   } catch (err) {
-    code = signalled ? 128 + (signalled === "SIGINT" ? 2 : 15) : fail(err, reporter);
+    code = signalled ? 128 + (signalled === "SIGINT" ? 2 : 15) : fail(err, reporter, args.source);
     if (signalled) reporter.event("stopped", { reason: signalled });
   }
   await run.shutdown();
   return code;
 }
 
-function fail(err: unknown, reporter: ProgressReporter): number {
+function fail(err: unknown, reporter: ProgressReporter, source?: string): number {
   const message = err instanceof Error ? err.message : String(err);
   reporter.event("failed", { error: isShoalError(err) ? err.toJSON() : { message } });
-  process.stderr.write(`shoal: ${message}\n`);
+  // Problems inside the .torrent name the file they are in.
+  const where = isShoalError(err) && TORRENT_ERRORS.includes(err.name) && source ? `${source}: ` : "";
+  process.stderr.write(`shoal: ${where}${message}\n`);
   if (err instanceof CliError) return err.exitCode;
-  if (isShoalError(err) && ["DecodeError", "MetainfoError"].includes(err.name)) return EXIT_USAGE;
+  if (isShoalError(err) && TORRENT_ERRORS.includes(err.name)) return EXIT_USAGE;
   if (isShoalError(err) && err.code === "NO_TRACKERS") return EXIT_USAGE;
   return EXIT_FAILED;
 }
