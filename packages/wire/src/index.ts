@@ -33,3 +33,4 @@ export {
   encodePieceParts,
 } from "./message-encoder.js";
 export { Bitfield } from "./bitfield.js";
+export { PEER_ID_PREFIX, makePeerId } from "./bep20-peer-id.js";

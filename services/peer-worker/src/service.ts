@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
-import { Bitfield, encodeHandshake } from "@shoal/wire";
+import { Bitfield, encodeHandshake, makePeerId } from "@shoal/wire";
 import type { ClaimTable, ObjectStore, PieceBus, Subscription } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
@@ -30,8 +30,6 @@ export interface RunningPeerWorker extends RunningService {
   swarmStatus(infoHash: string): Record<string, unknown> | undefined;
 }
 
-/** Client prefix of our peer id (Azureus style): "SH" and version 0.1.0.0. */
-const PEER_ID_PREFIX = "-SH0100-";
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The peer-worker: a shard of peer connections for every running torrent. */
@@ -40,7 +38,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const logger = deps.logger.child({ component: "peer-worker", workerId });
   const now = deps.now ?? (() => performance.now());
   const random = deps.random ?? Math.random;
-  const peerId = Buffer.concat([Buffer.from(PEER_ID_PREFIX), Buffer.from(randomBytes(6).toString("hex"))]);
+  const peerId = makePeerId(randomBytes(6));
   const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
   const subs: Subscription[] = [];

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
 import { parseMetainfo, relativeFilePath, torrentLayout } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
+import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
@@ -69,7 +70,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   });
   if (storedPieces >= meta.pieceCount) finish?.();
 
-  const peerId = Buffer.concat([Buffer.from("-SH0100-"), Buffer.from(randomBytes(6).toString("hex"))]);
+  const peerId = makePeerId(randomBytes(6));
   const announcer = startAnnouncing(config, {
     meta,
     peerId,
