@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
-import { parseMetainfo, relativeFilePath, torrentLayout } from "@shoal/metainfo";
+import { parseMetainfo, pieceLengthOf, relativeFilePath, torrentLayout } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
@@ -55,16 +55,15 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   await claims.createTorrent(infoHash, meta.pieceCount, intact);
   emit("resumed", { infoHash, pieces: intact.length });
 
-  const pieceBytes = (i: number) => (i === meta.pieceCount - 1 ? meta.lastPieceLength : meta.pieceLength);
   let storedBytes = 0;
-  for (const i of await claims.piecesIn(infoHash, "stored")) storedBytes += pieceBytes(i);
+  for (const i of await claims.piecesIn(infoHash, "stored")) storedBytes += pieceLengthOf(meta, i);
   const startBytes = storedBytes;
   let storedPieces = intact.length;
 
   let finish: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   const storedSub = await bus.subscribe("piece_stored", infoHash, (m) => {
-    storedBytes += pieceBytes(m.piece);
+    storedBytes += pieceLengthOf(meta, m.piece);
     storedPieces++;
     if (storedPieces >= meta.pieceCount) finish?.();
   });
