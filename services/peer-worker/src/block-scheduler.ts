@@ -206,6 +206,11 @@ export class BlockScheduler {
     this.fillAll();
   }
 
+  /** Staging did not go through (lost the end-game race, or failed): the piece is no longer ours to wait for. */
+  onStageFailed(index: number): void {
+    this.pending.delete(index);
+  }
+
   /** A banned peer's blocks in pieces still in progress are thrown away and fetched elsewhere. */
   onBanned(peer: string): void {
     let discarded = 0;

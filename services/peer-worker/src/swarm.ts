@@ -314,14 +314,6 @@ export class TorrentSwarm {
 
   private stage(p: ActivePiece): void {
     const infoHash = this.meta.infoHashHex;
-    if (p.contributors().some((peer) => this.banned.has(peer))) {
-      // Bytes from a peer banned while the piece was in flight: not worth a verifier's time.
-      for (const peer of this.banned) p.discardFrom(peer);
-      this.scheduler.pending.delete(p.index);
-      this.scheduler.active.set(p.index, p);
-      this.scheduler.fillAll();
-      return;
-    }
     const ref = { infoHash, piece: p.index, attempt: p.attempt, workerId: this.deps.workerId };
     const claim = { piece: p.index, attempt: p.attempt };
     const buf = p.buf!;
@@ -331,13 +323,13 @@ export class TorrentSwarm {
       const r = await this.deps.claims.stage(infoHash, this.deps.workerId, claim);
       if (r !== "ok") {
         // Another worker staged this attempt first (end-game), or our claim expired.
-        this.scheduler.pending.delete(p.index);
+        this.scheduler.onStageFailed(p.index);
         await this.deps.store.deleteStaged(ref);
         return;
       }
       await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors() });
     })().catch((err: unknown) => {
-      this.scheduler.pending.delete(p.index);
+      this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
       void this.deps.claims.release(infoHash, this.deps.workerId, claim).catch(() => undefined);
     });
