@@ -48,10 +48,9 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
   const data = join(dir, "data");
   const out = join(dir, "out");
   const payload = await makePayload(data, opts.payload);
-  // The tracker needs the info hash and the torrent needs the tracker's URL: make the torrent
-  // twice, the second time with the real announce URL (same info dict, same hash).
-  const probe = await makeTorrent({ path: payload.root, out: join(dir, "probe.torrent"), pieceLength: opts.pieceLength, tool: opts.tool ?? "mktorrent" });
-  const tracker = await startOpentracker({ infoHashes: probe.announceHashes });
+  // The torrent needs the tracker's URL and the tracker's whitelist needs the torrent's hashes:
+  // start the tracker first, whitelist once the torrent exists.
+  const tracker = await startOpentracker({ infoHashes: [] });
   const made = await makeTorrent({
     path: payload.root,
     out: join(dir, "test.torrent"),
