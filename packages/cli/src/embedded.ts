@@ -1,4 +1,3 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import {
   MemoryBus,
@@ -7,7 +6,6 @@ import {
   MemoryJobQueue,
   type JobProgress,
   type JobResult,
-  type TorrentSource,
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
@@ -18,6 +16,7 @@ import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { CliError } from "./cli-error.js";
 import type { GetArgs } from "./args.js";
+import { torrentSourceOf } from "./torrent-source.js";
 
 export interface EmbeddedHooks {
   onProgress(progress: JobProgress): void;
@@ -38,7 +37,7 @@ export interface EmbeddedRun {
  */
 export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: NodeJS.ProcessEnv): Promise<EmbeddedRun> {
   const logger: Logger = args.logLevel ? createLogger({ service: "shoal", level: args.logLevel }) : silentLogger();
-  const source = await resolveSource(args.source);
+  const source = await torrentSourceOf(args.source);
   const now = () => performance.now();
   const claims = new MemoryClaimTable(now);
   const bus = new MemoryBus((err, name) => logger.error({ err, op: `bus.${name}` }, "message handler failed; will retry"));
@@ -102,17 +101,4 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       await claims.close();
     },
   };
-}
-
-async function resolveSource(source: string): Promise<TorrentSource> {
-  if (/^magnet:/i.test(source)) {
-    throw new CliError("magnet links are not supported yet: pass a .torrent file or an http(s) URL of one", 2);
-  }
-  if (/^https?:\/\//i.test(source)) return { kind: "url", url: source };
-  try {
-    return { kind: "torrent", base64: (await readFile(source)).toString("base64") };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new CliError(`cannot read torrent file ${source}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`, 2);
-  }
 }

@@ -2,6 +2,7 @@ import { isShoalError } from "@shoal/errors";
 import { parseCommandLine, UsageError, USAGE, type GetArgs } from "./args.js";
 import { CliError } from "./cli-error.js";
 import { startEmbedded } from "./embedded.js";
+import { info } from "./info.js";
 import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js";
 
 /** Exit statuses: 0 complete and verified, 1 failed, 2 bad input, 130/143 interrupted. */
@@ -28,6 +29,14 @@ async function main(argv: readonly string[]): Promise<number> {
   if (args.command === "version") {
     process.stdout.write("shoal 0.1.0\n");
     return 0;
+  }
+  if (args.command === "info") {
+    try {
+      await info(args, process.stdout);
+      return 0;
+    } catch (err) {
+      return fail(err, new ProgressReporter("quiet", process.stderr), args.source);
+    }
   }
   return get(args);
 }

@@ -43,12 +43,30 @@ export function claimTableContract(harness: ClaimTableHarness): void {
 
     scenario("createTorrent makes every piece missing except the stored ones", async (fx, table) => {
       const ih = await fx.torrent(6, [1, 4]);
-      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 2 });
+      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 2, skipped: 0 });
       expect((await table.piecesIn(ih, "stored")).sort((a, b) => a - b)).toEqual([1, 4]);
       const pieces = await table.pieces(ih);
       expect(pieces.map((p) => p.state)).toEqual(["missing", "stored", "missing", "missing", "stored", "missing"]);
       for (const p of pieces) expect(p.holder).toBeUndefined();
       expect(await table.piece(ih, 0)).toEqual({ state: "missing", attempt: 0 });
+    });
+
+    scenario("skipped pieces are counted apart, never claimed, and stored wins over skipped", async (fx, table) => {
+      const ih = await fx.torrent(6, [1], [0, 1, 2]);
+      expect(await table.counts(ih)).toEqual({ missing: 3, claimed: 0, staged: 0, verified: 0, stored: 1, skipped: 2 });
+      expect((await table.piecesIn(ih, "skipped")).sort((a, b) => a - b)).toEqual([0, 2]);
+      const w = await fx.worker();
+      expect(await table.claim(ih, w, [0, 2, 3, 1, 4], 5)).toEqual([
+        { piece: 3, attempt: 1 },
+        { piece: 4, attempt: 1 },
+      ]);
+      expect(await table.piece(ih, 0)).toEqual({ state: "skipped", attempt: 0 });
+      expect(await table.claimedBy(ih)).toHaveLength(2);
+      for (const t of ["release", "stage", "verify", "store", "unstage"] as const) {
+        expect(await fx.apply(t, ih, { piece: 2, attempt: 0 }, w), `${t} of a skipped piece`).toBe("wrong_state");
+      }
+      expect((await table.reject(ih, { piece: 2, attempt: 0 }, [])).result).toBe("wrong_state");
+      expect(await table.piece(ih, 2)).toEqual({ state: "skipped", attempt: 0 });
     });
 
     scenario("createTorrent a second time keeps the first table", async (fx, table) => {
@@ -66,7 +84,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       fx.forget(ih);
       await expectRejection(() => table.counts(ih), CoordinationError, "UNKNOWN_TORRENT", "counts after deleteTorrent");
       await table.createTorrent(ih, 2, []);
-      expect(await table.counts(ih)).toEqual({ missing: 2, claimed: 0, staged: 0, verified: 0, stored: 0 });
+      expect(await table.counts(ih)).toEqual({ missing: 2, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 });
       await table.deleteTorrent(ih);
     });
 
@@ -103,7 +121,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       const ih = await fx.torrent(4);
       const w = await fx.worker();
       await expectRejection(() => table.claim(ih, w, [0, 1, 4], 3), CoordinationError, "PIECE_OUT_OF_RANGE", "claim of piece 4 of 4");
-      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 0 });
+      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 });
     });
 
     scenario("each claim of a piece raises its attempt", async (fx, table) => {
@@ -144,11 +162,13 @@ export function claimTableContract(harness: ClaimTableHarness): void {
 
     scenario("every transition from every state follows the TRANSITIONS table", async (fx, table) => {
       const transitions = Object.keys(TRANSITIONS) as Transition[];
-      const ih = await fx.torrent(transitions.length * PIECE_STATES.length);
+      // `skipped` is only ever set at creation; its own case checks that nothing moves it.
+      const states = PIECE_STATES.filter((s) => s !== "skipped");
+      const ih = await fx.torrent(transitions.length * states.length);
       const w = await fx.worker();
       let piece = 0;
       for (const transition of transitions) {
-        for (const from of PIECE_STATES) {
+        for (const from of states) {
           const label = `${transition} from ${from}`;
           const claim = await fx.driveTo(ih, piece, from, w);
           const before = await table.piece(ih, piece);
@@ -300,7 +320,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       await fx.driveTo(ih, 3, "verified", w);
       await fx.driveTo(ih, 4, "stored", w);
       await fx.driveTo(ih, 5, "missing", w);
-      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 1, staged: 1, verified: 1, stored: 2 });
+      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 1, staged: 1, verified: 1, stored: 2, skipped: 0 });
       const sorted = async (state: (typeof PIECE_STATES)[number]) => (await table.piecesIn(ih, state)).sort((a, b) => a - b);
       expect(await sorted("missing")).toEqual([0, 5, 6, 7]);
       expect(await sorted("claimed")).toEqual([1]);
@@ -358,7 +378,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
           await expectRejection(call, CoordinationError, "PIECE_OUT_OF_RANGE", `${name} of piece ${bad}`);
         }
       }
-      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 0 });
+      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 });
     });
 
     claimTableProperty(portScenario, harness, leaseTtlMs);

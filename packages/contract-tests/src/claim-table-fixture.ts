@@ -62,9 +62,9 @@ export class ClaimTableFixture {
     readonly advanceTime: (ms: number) => Promise<void>,
   ) {}
 
-  async torrent(pieceCount: number, stored: readonly number[] = []): Promise<string> {
+  async torrent(pieceCount: number, stored: readonly number[] = [], skipped: readonly number[] = []): Promise<string> {
     const infoHash = randomInfoHash();
-    await this.table.createTorrent(infoHash, pieceCount, stored);
+    await this.table.createTorrent(infoHash, pieceCount, stored, skipped);
     this.torrents.add(infoHash);
     return infoHash;
   }
@@ -91,11 +91,11 @@ export class ClaimTableFixture {
    * returns its current claim. `missing` is reached by claiming and releasing, so the piece has an
    * attempt of at least one in every state.
    */
-  async driveTo(infoHash: string, piece: number, state: PieceState, worker: string): Promise<Claim> {
+  async driveTo(infoHash: string, piece: number, state: Exclude<PieceState, "skipped">, worker: string): Promise<Claim> {
     const claims = await this.table.claim(infoHash, worker, [piece], 1);
     expect(claims, `claiming piece ${piece} on the way to ${state}`).toHaveLength(1);
     const claim = claims[0]!;
-    const path: Record<PieceState, readonly ClaimTransition[]> = {
+    const path: Record<Exclude<PieceState, "skipped">, readonly ClaimTransition[]> = {
       missing: ["release"],
       claimed: [],
       staged: ["stage"],

@@ -93,7 +93,7 @@ export class ClaimTableModel {
   }
 
   counts(): PieceCounts {
-    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0 };
+    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 };
     for (const p of this.pieces) c[p.state]++;
     return c;
   }

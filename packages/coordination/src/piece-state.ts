@@ -2,16 +2,17 @@
  * The piece state machine: the one place that says which state changes are legal.
  *
  *   missing -> claimed(worker, attempt) -> staged -> verified -> stored
+ *   skipped: a piece no selected file needs; created so, never claimed
  *
  * Every adapter (memory, Redis Lua) implements exactly this table; the contract suite checks it.
  * `attempt` grows by one on each claim, and every message about a piece carries the attempt it
  * belongs to, so a late or duplicated message for an older attempt is recognised and ignored.
  */
-export const PIECE_STATES = ["missing", "claimed", "staged", "verified", "stored"] as const;
+export const PIECE_STATES = ["missing", "claimed", "staged", "verified", "stored", "skipped"] as const;
 export type PieceState = (typeof PIECE_STATES)[number];
 
 /** Compact numeric codes, used by adapters that store states in arrays or Redis strings. */
-export const PIECE_STATE_CODE = { missing: 0, claimed: 1, staged: 2, verified: 3, stored: 4 } as const satisfies Record<
+export const PIECE_STATE_CODE = { missing: 0, claimed: 1, staged: 2, verified: 3, stored: 4, skipped: 5 } as const satisfies Record<
   PieceState,
   number
 >;
@@ -61,7 +62,7 @@ export function checkInvariants(pieces: readonly PieceRecord[], liveWorkers?: Re
     if (!PIECE_STATES.includes(p.state)) problems.push(`piece ${i}: unknown state ${String(p.state)}`);
     if (p.state === "claimed" && !p.holder) problems.push(`piece ${i}: claimed without a holder`);
     if (p.state !== "claimed" && p.holder) problems.push(`piece ${i}: ${p.state} but holder ${p.holder} is set`);
-    if (p.state !== "missing" && p.state !== "stored" && p.attempt < 1) {
+    if (p.state !== "missing" && p.state !== "stored" && p.state !== "skipped" && p.attempt < 1) {
       problems.push(`piece ${i}: ${p.state} with attempt ${p.attempt} (no claim ever made)`);
     }
     if (p.state === "claimed" && liveWorkers && p.holder && !liveWorkers.has(p.holder)) {

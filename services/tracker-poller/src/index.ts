@@ -3,3 +3,4 @@ export type { PollerDeps } from "./service.js";
 export { pollerConfigSchema } from "./config.js";
 export type { PollerConfig } from "./config.js";
 export { recheckExisting } from "./handlers/recheck.js";
+export { resolveSource } from "./handlers/resolve-source.js";

@@ -20,7 +20,7 @@ export class MemoryClaimTable implements ClaimTable {
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
-  async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>): Promise<void> {
+  async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<void> {
     if (this.torrents.has(infoHash)) return;
     const t: TorrentTable = {
       states: new Array<PieceState>(pieceCount).fill("missing"),
@@ -29,6 +29,10 @@ export class MemoryClaimTable implements ClaimTable {
       strikes: new Map(),
       banned: new Set(),
     };
+    for (const i of skipped) {
+      checkIndex(infoHash, i, pieceCount);
+      t.states[i] = "skipped";
+    }
     for (const i of stored) {
       checkIndex(infoHash, i, pieceCount);
       t.states[i] = "stored";
@@ -133,7 +137,7 @@ export class MemoryClaimTable implements ClaimTable {
 
   async counts(infoHash: string): Promise<PieceCounts> {
     const t = this.table(infoHash);
-    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0 };
+    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 };
     for (const s of t.states) c[s]++;
     return c;
   }

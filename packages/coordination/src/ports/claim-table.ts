@@ -12,6 +12,8 @@ export interface PieceCounts {
   readonly staged: number;
   readonly verified: number;
   readonly stored: number;
+  /** Pieces no selected file needs: never claimed, not part of completion. */
+  readonly skipped: number;
 }
 
 export interface RejectOutcome {
@@ -31,8 +33,12 @@ export const BAN_STRIKES = 2;
  * illegal transitions are not errors, they return a TransitionResult other than "ok".
  */
 export interface ClaimTable {
-  /** Creates the table with every piece missing except `stored`; a second call keeps the first table. */
-  createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>): Promise<void>;
+  /**
+   * Creates the table with every piece missing except `stored`, and except `skipped` (pieces that
+   * only unselected files need: nobody claims them; `stored` wins where both name a piece).
+   * A second call keeps the first table.
+   */
+  createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped?: Iterable<number>): Promise<void>;
   /** Removes every key of the torrent. */
   deleteTorrent(infoHash: string): Promise<void>;
   /** Keeps the worker's liveness lease; its claims die with it. */
