@@ -54,9 +54,9 @@ export interface GetArgs {
   readonly logLevel: string | undefined;
   /** File indices to download (as `shoal info` numbers them); undefined = every file. */
   readonly select: readonly number[] | undefined;
-  /** Bytes per second; 0 = unlimited. */
-  readonly maxDownloadRate: number;
-  readonly maxUploadRate: number;
+  /** Bytes per second; 0 = unlimited; undefined = not given (the environment's setting holds). */
+  readonly maxDownloadRate: number | undefined;
+  readonly maxUploadRate: number | undefined;
   readonly seed: SeedLimits | undefined;
 }
 
@@ -122,8 +122,8 @@ export function parseCommandLine(argv: readonly string[]): Args {
     maxPeers,
     logLevel: values["log-level"],
     select: values.select === undefined ? undefined : wrap("--select", () => parseFileSelection(values.select!)),
-    maxDownloadRate: values["max-download-rate"] === undefined ? 0 : wrap("--max-download-rate", () => parseRate(values["max-download-rate"]!)),
-    maxUploadRate: values["max-upload-rate"] === undefined ? 0 : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
+    maxDownloadRate: values["max-download-rate"] === undefined ? undefined : wrap("--max-download-rate", () => parseRate(values["max-download-rate"]!)),
+    maxUploadRate: values["max-upload-rate"] === undefined ? undefined : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
     seed: seedLimits(values["seed-ratio"], values["seed-time"]),
   };
 }

@@ -46,7 +46,12 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   const workerConfig = loadConfig(peerWorker.peerWorkerConfigSchema, {
     prefix: "peer-worker",
     env,
-    overrides: { listenPort: args.port, maxConnections: args.maxPeers },
+    overrides: {
+      listenPort: args.port,
+      maxConnections: args.maxPeers,
+      maxDownloadBytesPerSec: args.maxDownloadRate,
+      maxUploadBytesPerSec: args.maxUploadRate,
+    },
   });
   const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);
   const store = new FsObjectStore(resolve(args.out), (buf) => pool.release(buf));
@@ -78,18 +83,15 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   );
   services.unshift(pollerService);
 
-  queue.on({
-    progress: (_id, p) => {
-      const s = worker.swarmStatus(p.infoHash) as { peers?: number; downloadRate?: number; uploadRate?: number } | undefined;
-      hooks.onProgress({
-        ...p,
-        peers: s?.peers ?? 0,
-        downloadRateBytesPerSec: s?.downloadRate ?? 0,
-        uploadRateBytesPerSec: s?.uploadRate ?? 0,
-      });
+  queue.on({ progress: (_id, p) => hooks.onProgress(p) });
+  const jobId = await queue.add({
+    source,
+    destination: resolve(args.out),
+    options: {
+      ...(args.select ? { selectFiles: args.select } : {}),
+      ...(args.seed ? { seed: args.seed } : {}),
     },
   });
-  const jobId = await queue.add({ source, destination: resolve(args.out) });
   return {
     result: queue.waitUntilFinished(jobId),
     cancel: () => queue.cancel(jobId),

@@ -45,6 +45,7 @@ async function get(args: GetArgs): Promise<number> {
   const mode: ProgressMode = args.json ? "json" : args.quiet ? "quiet" : process.stderr.isTTY ? "tty" : "plain";
   const reporter = new ProgressReporter(mode, mode === "json" ? process.stdout : process.stderr);
   let run;
+  let seeding = false;
   try {
     run = await startEmbedded(
       args,
@@ -55,6 +56,14 @@ async function get(args: GetArgs): Promise<number> {
           if (type === "warning" && mode !== "quiet") reporter.message(`warning: ${String(fields["message"])}`);
           if (type === "metadata" && mode !== "quiet") {
             reporter.message(`${String(fields["name"])}: ${formatBytes(Number(fields["totalBytes"]))} in ${String(fields["files"])} file(s), ${String(fields["pieces"])} pieces`);
+          }
+          if (type === "seeding") {
+            seeding = true;
+            const limits = [
+              fields["ratio"] !== undefined ? `ratio ${String(fields["ratio"])}` : undefined,
+              fields["seconds"] !== undefined ? `${String(fields["seconds"])} s` : undefined,
+            ].filter(Boolean);
+            if (mode !== "quiet") reporter.message(`download complete and verified in ${args.out}; seeding until ${limits.join(" or ")} (Ctrl-C stops, exit status 0)`);
           }
           if (type === "resumed" && mode !== "quiet" && Number(fields["pieces"]) > 0) {
             reporter.message(`resuming: ${String(fields["pieces"])} pieces already present and verified`);
@@ -71,7 +80,11 @@ async function get(args: GetArgs): Promise<number> {
   const onSignal = (sig: NodeJS.Signals) => {
     if (signalled) process.exit(128 + (sig === "SIGINT" ? 2 : 15)); // a second Ctrl-C leaves at once
     signalled = sig;
-    reporter.message("stopping: announcing to trackers and keeping verified pieces (Ctrl-C again to quit now)");
+    reporter.message(
+      seeding
+        ? "stopping seeding: announcing to trackers (Ctrl-C again to quit now)"
+        : "stopping: announcing to trackers and keeping verified pieces (Ctrl-C again to quit now)",
+    );
     void run.cancel();
   };
   process.on("SIGINT", onSignal);
@@ -81,7 +94,10 @@ async function get(args: GetArgs): Promise<number> {
   try {
     const result = await run.result;
     reporter.event("completed", { ...result });
-    reporter.message(`done: ${result.name} (${formatBytes(result.totalBytes)}, ${result.files.length} file(s)) verified in ${args.out}`);
+    reporter.message(
+      `done: ${result.name} (${formatBytes(result.totalBytes)}, ${result.files.length} file(s)) verified in ${args.out}` +
+        (result.uploadedBytes > 0 ? `; uploaded ${formatBytes(result.uploadedBytes)}` : ""),
+    );
     code = 0;
   } catch (err) {
     code = signalled ? 128 + (signalled === "SIGINT" ? 2 : 15) : fail(err, reporter, args.source);
@@ -99,7 +115,7 @@ function fail(err: unknown, reporter: ProgressReporter, source?: string): number
   process.stderr.write(`shoal: ${where}${message}\n`);
   if (err instanceof CliError) return err.exitCode;
   if (isShoalError(err) && TORRENT_ERRORS.includes(err.name)) return EXIT_USAGE;
-  if (isShoalError(err) && err.code === "NO_TRACKERS") return EXIT_USAGE;
+  if (isShoalError(err) && (err.code === "NO_TRACKERS" || err.code === "BAD_SELECTION")) return EXIT_USAGE;
   return EXIT_FAILED;
 }
 

@@ -22,6 +22,7 @@ const resultFor = (data: TorrentJobData): JobResult => ({
   name: data.destination,
   files: [{ path: "a/b.bin", length: 10 }],
   totalBytes: 10,
+  uploadedBytes: 0,
   resumedPieces: 0,
   downloadedBytes: 10,
 });

@@ -20,6 +20,7 @@ export type {
   JobProgress,
   JobResult,
   TorrentJobData,
+  TorrentJobOptions,
   TorrentSource,
 } from "./ports/job-queue.js";
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";

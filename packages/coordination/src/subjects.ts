@@ -26,6 +26,20 @@ export interface SubjectPayloads {
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };
   peer_banned: { infoHash: string; peer: string };
+  /**
+   * A worker's view of one torrent, about every second: its connections, rates and the bytes it
+   * moved since it joined. The torrent's owner sums the latest of each worker for progress and
+   * tracker announces; a lost message is replaced by the next.
+   */
+  swarm_stats: {
+    infoHash: string;
+    workerId: string;
+    peers: number;
+    downloadRateBytesPerSec: number;
+    uploadRateBytesPerSec: number;
+    downloadedBytes: number;
+    uploadedBytes: number;
+  };
   /** The store refused a write for good (disk full, no permission, a file in the way): the torrent cannot finish. */
   storage_failed: { infoHash: string; piece: number; error: ShoalErrorJson };
 }
@@ -41,6 +55,7 @@ export const SUBJECTS = {
   piece_failed: { durable: false },
   piece_stored: { durable: false },
   peer_banned: { durable: false },
+  swarm_stats: { durable: false },
   storage_failed: { durable: false },
 } as const satisfies Record<SubjectName, { durable: boolean }>;
 

@@ -59,7 +59,7 @@ describe("MemoryBus", () => {
 });
 
 describe("MemoryJobQueue", () => {
-  const result: JobResult = { infoHash: ih, name: "x", files: [], totalBytes: 0, resumedPieces: 0, downloadedBytes: 0 };
+  const result: JobResult = { infoHash: ih, name: "x", files: [], totalBytes: 0, resumedPieces: 0, downloadedBytes: 0, uploadedBytes: 0 };
 
   it("tries a retryable failure up to its attempts, then fails with the last error", async () => {
     const queue = new MemoryJobQueue(3);

@@ -12,3 +12,5 @@ export { TorrentInfoCache } from "./torrent-info-cache.js";
 export type { TorrentInfo } from "./torrent-info-cache.js";
 export { torrentLayout } from "./torrent-layout.js";
 export type { StorageLayout } from "./torrent-layout.js";
+export { selectFiles } from "./file-selection.js";
+export type { FileSelection } from "./file-selection.js";

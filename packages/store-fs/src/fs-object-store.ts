@@ -1,5 +1,5 @@
 import { constants, type promises as fsp } from "node:fs";
-import { mkdir, open, stat } from "node:fs/promises";
+import { mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
@@ -12,6 +12,8 @@ const MAX_OPEN_FILES = 256;
 interface TorrentFiles {
   readonly layout: TorrentLayout;
   readonly paths: readonly string[];
+  /** Bytes of unselected files that share pieces with selected ones, at their torrent offsets. */
+  readonly partsPath: string;
 }
 
 /**
@@ -60,7 +62,10 @@ export class FsObjectStore implements ObjectStore {
       }
       return p;
     });
-    this.torrents.set(layout.infoHash, { layout, paths });
+    // Next to the torrent's tree, never in it: a sparse file addressed by torrent offset (as
+    // libtorrent keeps its `.parts` file in the save path).
+    const partsPath = resolve(base, `.${layout.infoHash}.parts`);
+    this.torrents.set(layout.infoHash, { layout, paths, partsPath });
   }
 
   async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
@@ -98,12 +103,12 @@ export class FsObjectStore implements ObjectStore {
     const offset = piece * t.layout.pieceLength;
     for (const s of spansOfRange(t.layout.files, offset, data.length)) {
       if (t.layout.files[s.fileIndex]!.padding) continue;
-      const path = t.paths[s.fileIndex]!;
+      const { path, at } = this.placeOf(t, s.fileIndex, s.fileOffset);
       await this.withFile(path, true, async (fh) => {
         let done = 0;
         while (done < s.length) {
           const { bytesWritten } = await io("fs.writePiece", path, () =>
-            fh.write(data, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+            fh.write(data, s.rangeOffset + done, s.length - done, at + done),
           );
           done += bytesWritten;
         }
@@ -116,12 +121,12 @@ export class FsObjectStore implements ObjectStore {
     const out = Buffer.alloc(length);
     for (const s of spansOfRange(t.layout.files, offset, length)) {
       if (t.layout.files[s.fileIndex]!.padding) continue;
-      const path = t.paths[s.fileIndex]!;
+      const { path, at } = this.placeOf(t, s.fileIndex, s.fileOffset);
       const complete = await this.withFile(path, false, async (fh) => {
         let done = 0;
         while (done < s.length) {
           const { bytesRead } = await io("fs.readRange", path, () =>
-            fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+            fh.read(out, s.rangeOffset + done, s.length - done, at + done),
           );
           if (bytesRead === 0) return false;
           done += bytesRead;
@@ -142,12 +147,18 @@ export class FsObjectStore implements ObjectStore {
     const t = this.torrent(infoHash);
     for (let i = 0; i < t.paths.length; i++) {
       const f = t.layout.files[i]!;
-      if (f.padding) continue;
+      if (f.padding || f.skipped) continue;
       const path = t.paths[i]!;
       await this.withFile(path, true, async (fh) => {
         const size = (await io("fs.finalize", path, () => fh.stat())).size;
         if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
       });
+    }
+    // With every file selected, bytes kept for unselected files (an earlier, narrower run) are
+    // of no use any more.
+    if (!t.layout.files.some((f) => f.skipped)) {
+      this.evict(t.partsPath);
+      await io("fs.finalize", t.partsPath, () => rm(t.partsPath, { force: true }));
     }
   }
 
@@ -155,6 +166,7 @@ export class FsObjectStore implements ObjectStore {
     const t = this.torrents.get(infoHash);
     if (!t) return;
     for (const p of t.paths) this.evict(p);
+    this.evict(t.partsPath);
     for (const key of [...this.staged.keys()]) {
       if (key.startsWith(`${infoHash}/`)) {
         this.stagedBytesTotal -= this.staged.get(key)!.length;
@@ -166,6 +178,12 @@ export class FsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     for (const ih of [...this.torrents.keys()]) await this.closeTorrent(ih);
+  }
+
+  /** Where a byte of a file lives: in the file itself, or in the parts file when the file is not selected. */
+  private placeOf(t: TorrentFiles, fileIndex: number, fileOffset: number): { path: string; at: number } {
+    const f = t.layout.files[fileIndex]!;
+    return f.skipped ? { path: t.partsPath, at: f.offset + fileOffset } : { path: t.paths[fileIndex]!, at: fileOffset };
   }
 
   private torrent(infoHash: string): TorrentFiles {

@@ -33,6 +33,13 @@ export const peerWorkerConfigSchema = z.object({
   keepAliveSeconds: envNumber().positive().default(60),
   /** Peers we upload to at once, including the optimistic unchoke. */
   uploadSlots: envNumber().int().positive().default(5),
+  /**
+   * Payload and protocol bytes read from peers per second, for all torrents of this worker
+   * together; 0 = unlimited. Reads pause while the limit is spent, so TCP slows the senders.
+   */
+  maxDownloadBytesPerSec: envNumber().int().min(0).default(0),
+  /** Bytes of served blocks per second, for all torrents of this worker together; 0 = unlimited. */
+  maxUploadBytesPerSec: envNumber().int().min(0).default(0),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
   /** This worker dials only peers whose address hashes to its shard (peers are split across workers). */

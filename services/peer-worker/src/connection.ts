@@ -8,6 +8,7 @@ import {
   KEEP_ALIVE,
   type Message,
 } from "@shoal/wire";
+import type { BandwidthLimiter } from "./bandwidth-limiter.js";
 import { RateMeter } from "./rate-meter.js";
 import type { SocketInput } from "./socket-input.js";
 
@@ -50,6 +51,9 @@ export class PeerConnection {
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
   uploading = false;
   closed = false;
+  /** The worker's download limit: reads pause while it is spent. */
+  downloadLimiter: BandwidthLimiter | undefined;
+  private pausedForLimit = false;
   private readonly decoder: MessageDecoder;
 
   constructor(
@@ -83,6 +87,19 @@ export class PeerConnection {
   onData(chunk: Buffer): void {
     if (this.closed) return;
     this.lastReceivedAt = this.now();
+    const limiter = this.downloadLimiter;
+    if (limiter && !limiter.unlimited) {
+      limiter.consume(chunk.length);
+      if (!this.pausedForLimit && !limiter.ready()) {
+        // The kernel keeps what arrives meanwhile; once its buffer is full TCP slows the peer.
+        this.pausedForLimit = true;
+        this.socket.pause();
+        limiter.whenReady(() => {
+          this.pausedForLimit = false;
+          if (!this.closed) this.socket.resume();
+        });
+      }
+    }
     try {
       this.decoder.push(chunk);
     } catch (err) {

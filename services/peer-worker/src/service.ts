@@ -9,6 +9,7 @@ import { OUR_RESERVED, readHandshake } from "./handshake.js";
 import { TorrentSwarm } from "./swarm.js";
 import { SocketInput } from "./socket-input.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
+import { BandwidthLimiter } from "./bandwidth-limiter.js";
 
 export interface PeerWorkerDeps {
   readonly claims: ClaimTable;
@@ -26,11 +27,13 @@ export interface RunningPeerWorker extends RunningService {
   /** The TCP port peers can reach this worker on (to announce). */
   readonly port: number;
   readonly workerId: string;
-  /** Per-torrent swarm status, for progress displays. */
+  /** One torrent's swarm status once the worker has joined it (connections, rates, end-game). */
   swarmStatus(infoHash: string): Record<string, unknown> | undefined;
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** How often each swarm's stats go to the torrent's owner: a progress display's refresh rate. */
+const STATS_INTERVAL_MS = 1000;
 
 /** The peer-worker: a shard of peer connections for every running torrent. */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
@@ -40,7 +43,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const random = deps.random ?? Math.random;
   const peerId = makePeerId(randomBytes(6));
   const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
+  const downloadLimiter = new BandwidthLimiter(config.maxDownloadBytesPerSec, now);
+  const uploadLimiter = new BandwidthLimiter(config.maxUploadBytesPerSec, now);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
+  /** The swarms whose join finished, for synchronous status reads. */
+  const joined = new Map<string, TorrentSwarm>();
   const subs: Subscription[] = [];
 
   const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
@@ -77,10 +84,16 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   async function join(infoHash: string): Promise<TorrentSwarm | undefined> {
     const info = await deps.torrents.get(infoHash);
     const have = new Bitfield(info.metainfo.pieceCount);
-    for (const i of await deps.claims.piecesIn(infoHash, "stored")) have.set(i);
-    const swarm = new TorrentSwarm(info.metainfo, have, config, { ...deps, logger, workerId, peerId, now, random, pool }, port);
+    const done = new Bitfield(info.metainfo.pieceCount);
+    for (const i of await deps.claims.piecesIn(infoHash, "stored")) {
+      have.set(i);
+      done.set(i);
+    }
+    for (const i of await deps.claims.piecesIn(infoHash, "skipped")) done.set(i);
+    const swarm = new TorrentSwarm(info.metainfo, have, done, config, { ...deps, logger, workerId, peerId, now, random, pool, downloadLimiter, uploadLimiter }, port);
     for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
     logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
+    joined.set(infoHash, swarm);
     return swarm;
   }
 
@@ -124,6 +137,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
       const s = await swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
+      joined.delete(m.infoHash);
       await s?.close();
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
@@ -133,31 +147,35 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.scheduler.onFailed(m.piece, m.peers)),
     await deps.bus.subscribe("peer_banned", "*", async (m) => (await swarms.get(m.infoHash))?.ban(m.peer)),
   );
+  // Each swarm's connections, rates and byte totals go to the torrent's owner every second:
+  // progress displays and tracker announces sum them over workers.
+  const statsTimer = setInterval(() => {
+    for (const [infoHash, p] of swarms) {
+      void p
+        .then((s) => (s && !s.closed ? deps.bus.publish("swarm_stats", { infoHash, workerId, ...s.stats() }) : undefined))
+        .catch((err: unknown) => logger.debug({ err, infoHash, op: "bus.publish" }, "swarm stats not sent"));
+    }
+  }, STATS_INTERVAL_MS);
+  statsTimer.unref();
   logger.info({ port }, "peer-worker listening");
 
-  const swarmsNow = new Map<string, TorrentSwarm>();
-  const track = () => {
-    for (const [ih, p] of swarms) void p.then((s) => s && swarmsNow.set(ih, s));
-  };
 
   return {
     port,
     workerId,
-    swarmStatus(infoHash) {
-      track();
-      return swarmsNow.get(infoHash)?.status();
-    },
+    swarmStatus: (infoHash) => joined.get(infoHash)?.status(),
     async stop() {
       clearInterval(heartbeatTimer);
+      clearInterval(statsTimer);
       for (const s of subs) await s.unsubscribe();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const p of swarms.values()) await (await p)?.close();
       swarms.clear();
+      joined.clear();
+      downloadLimiter.close();
+      uploadLimiter.close();
     },
-    status() {
-      track();
-      return Object.fromEntries([...swarmsNow].map(([ih, s]) => [ih, s.status()]));
-    },
+    status: () => Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()])),
   };
 }
 

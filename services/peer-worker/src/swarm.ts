@@ -5,6 +5,7 @@ import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { AddressBook } from "./address-book.js";
+import type { BandwidthLimiter } from "./bandwidth-limiter.js";
 import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
@@ -12,6 +13,7 @@ import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
 import { dialPeer } from "./handshake.js";
 import { Uploader } from "./uploader.js";
+import { RateMeter } from "./rate-meter.js";
 import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
@@ -26,6 +28,9 @@ export interface SwarmDeps {
   readonly now: () => number;
   readonly random: () => number;
   readonly pool: PieceBufferPool;
+  /** The worker's rate limits, shared by all its torrents. */
+  readonly downloadLimiter?: BandwidthLimiter;
+  readonly uploadLimiter?: BandwidthLimiter;
 }
 
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
@@ -50,19 +55,30 @@ export class TorrentSwarm {
   private optimistic: string | undefined;
   private lastOptimisticAt = 0;
   private ticks = 0;
-  private closed = false;
+  /** Set once by `close`; a closed swarm takes no connections and sends nothing. */
+  closed = false;
   readonly logger: Logger;
-  uploadedBytes = 0;
+  /** Every payload byte received and served in this torrent, for totals and rates that outlive connections. */
+  readonly received: RateMeter;
+  readonly sent: RateMeter;
 
+  /**
+   * @param have pieces stored: what we advertise and serve.
+   * @param done pieces we need nothing more of: `have` plus the pieces no selected file needs.
+   *   The scheduler claims only outside it, and the download is complete when it is full.
+   */
   constructor(
     readonly meta: InfoDict,
     readonly have: Bitfield,
+    private readonly done: Bitfield,
     private readonly config: PeerWorkerConfig,
     private readonly deps: SwarmDeps,
     private readonly listenPort: number,
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
     this.book = new AddressBook(deps.now);
+    this.received = new RateMeter(deps.now);
+    this.sent = new RateMeter(deps.now);
     const pieceLength = (i: number) => pieceLengthOf(meta, i);
     this.scheduler = new BlockScheduler(
       {
@@ -79,19 +95,20 @@ export class TorrentSwarm {
         random: deps.random,
         pool: deps.pool,
       },
-      have,
+      done,
       deps.claims,
       { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
       this.logger,
     );
-    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store);
+    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter);
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
     for (const t of this.timers) t.unref();
   }
 
+  /** Every selected file is complete (every piece, without a selection). */
   get complete(): boolean {
-    return this.have.isComplete();
+    return this.done.isComplete();
   }
 
   addPeers(peers: readonly PeerAddress[]): void {
@@ -143,6 +160,7 @@ export class TorrentSwarm {
       { onMessage: (c, m) => this.onMessage(c, m), onClose: (c, reason) => this.onClose(c, reason) },
       this.deps.now,
     );
+    conn.downloadLimiter = this.deps.downloadLimiter;
     this.conns.set(key, conn);
     const [ip, port] = splitKey(key);
     if (outgoing) this.book.markConnected(key, ip, port);
@@ -168,19 +186,27 @@ export class TorrentSwarm {
   onStored(index: number): void {
     if (this.have.has(index)) return;
     this.have.set(index);
+    const wasWanted = !this.done.has(index);
+    this.done.set(index);
     this.scheduler.onStored(index);
     for (const c of this.conns.values()) {
       if (c.bitfield.has(index)) {
-        c.interestingPieces--;
+        if (wasWanted) c.interestingPieces--;
         this.updateInterest(c);
       } else {
         c.send({ type: "have", index });
       }
     }
-    if (this.have.isComplete()) {
+    if (this.complete) {
       // Seeds have nothing to gain from a complete peer: free their slots.
-      for (const c of [...this.conns.values()]) if (c.bitfield.isComplete()) c.close("download complete");
+      for (const c of [...this.conns.values()]) if (c.bitfield.isComplete()) this.dropSeed(c, "download complete");
     }
+  }
+
+  /** We need nothing from a seed and it needs nothing from us: close, and do not dial it again. */
+  private dropSeed(conn: PeerConnection, reason: string): void {
+    this.book.remove(conn.key);
+    conn.close(reason);
   }
 
   async close(): Promise<void> {
@@ -191,26 +217,30 @@ export class TorrentSwarm {
     for (const c of [...this.conns.values()]) c.close("torrent stopped");
   }
 
-  status(): Record<string, unknown> {
-    let down = 0;
-    let up = 0;
-    for (const c of this.conns.values()) {
-      down += c.download.rate();
-      up += c.upload.rate();
-    }
+  /** What the torrent's owner sums over workers (the `swarm_stats` payload, without ids). */
+  stats(): { peers: number; downloadRateBytesPerSec: number; uploadRateBytesPerSec: number; downloadedBytes: number; uploadedBytes: number } {
     return {
       peers: this.conns.size,
+      downloadRateBytesPerSec: this.received.rate(),
+      uploadRateBytesPerSec: this.sent.rate(),
+      downloadedBytes: this.received.total,
+      uploadedBytes: this.sent.total,
+    };
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      ...this.stats(),
       knownPeers: this.book.size,
       activePieces: this.scheduler.active.size,
       endgame: this.scheduler.endgame,
-      downloadRate: down,
-      uploadRate: up,
       wastedBytes: this.scheduler.wastedBytes,
     };
   }
 
   private connectMore(): void {
-    if (this.closed || this.complete) return;
+    // A complete torrent still dials: while it seeds, the peers trackers name may be leechers.
+    if (this.closed) return;
     const room = this.config.maxConnections - this.conns.size - this.connecting.size;
     const halfOpenRoom = this.config.maxHalfOpen - this.connecting.size;
     const n = Math.min(room, halfOpenRoom);
@@ -231,6 +261,7 @@ export class TorrentSwarm {
   private onMessage(conn: PeerConnection, msg: Message): void {
     switch (msg.type) {
       case "piece":
+        this.received.add(msg.block.length);
         this.scheduler.onBlock(conn, msg.index, msg.begin, msg.block);
         return;
       case "have":
@@ -290,7 +321,7 @@ export class TorrentSwarm {
     if (conn.bitfield.has(index)) return;
     conn.bitfield.set(index);
     this.scheduler.availability[index]!++;
-    if (!this.have.has(index)) {
+    if (!this.done.has(index)) {
       conn.interestingPieces++;
       if (conn.interestingPieces === 1) this.updateInterest(conn);
     }
@@ -299,7 +330,7 @@ export class TorrentSwarm {
   private updateInterest(conn: PeerConnection): void {
     conn.setInterested(conn.interestingPieces > 0);
     if (conn.amInterested && !conn.peerChoking) this.scheduler.fill(conn);
-    if (this.have.isComplete() && conn.bitfield.isComplete()) conn.close("both complete");
+    if (this.complete && conn.bitfield.isComplete()) this.dropSeed(conn, "both complete");
   }
 
   private onClose(conn: PeerConnection, reason: string): void {
@@ -353,7 +384,7 @@ export class TorrentSwarm {
         uploadRate: c.upload.rate(),
       })),
       slots: this.config.uploadSlots,
-      seeding: this.have.isComplete(),
+      seeding: this.complete,
       optimistic: this.optimistic,
       rotate,
       random: this.deps.random,

@@ -1,6 +1,8 @@
 import type { ObjectStore } from "@shoal/coordination";
 import type { Bitfield } from "@shoal/wire";
+import type { BandwidthLimiter } from "./bandwidth-limiter.js";
 import type { PeerConnection } from "./connection.js";
+import type { RateMeter } from "./rate-meter.js";
 
 /** Requests queued per peer; more than any sane client pipelines (libtorrent's default is 500). */
 const MAX_QUEUED_REQUESTS = 1000;
@@ -20,6 +22,9 @@ export class Uploader {
     private readonly pieceLength: (index: number) => number,
     private readonly pieceLengthNominal: number,
     private readonly store: ObjectStore,
+    /** Counts every block served, for the torrent's totals and rate. */
+    private readonly sent: RateMeter,
+    private readonly limiter?: BandwidthLimiter,
   ) {}
 
   /** Returns false when the request is a protocol violation (the caller drops the peer). */
@@ -47,7 +52,10 @@ export class Uploader {
         const piece = await this.read(r.index);
         if (!piece) continue;
         if (conn.closed || conn.amChoking) break;
+        if (this.limiter) await this.limiter.take(r.length);
+        if (conn.closed || conn.amChoking) break;
         const ok = conn.sendPiece(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
+        this.sent.add(r.length);
         if (!ok) await new Promise<void>((resolve) => conn.socket.once("drain", resolve).once("close", resolve));
       }
     } finally {

@@ -3,15 +3,31 @@ export type TorrentSource =
   | { readonly kind: "torrent"; readonly base64: string }
   | { readonly kind: "url"; readonly url: string };
 
+/** What a submitter may ask of a job beyond "download everything, then stop". */
+export interface TorrentJobOptions {
+  /**
+   * Indices of the files to download, numbered from 0 over the torrent's files without BEP 47
+   * padding (as `shoal info` lists them). Absent: every file.
+   */
+  readonly selectFiles?: readonly number[];
+  /**
+   * Keep serving the torrent after it is complete until uploaded / downloaded size reaches
+   * `ratio` or `seconds` have passed, whichever comes first. Absent: finish at completion.
+   */
+  readonly seed?: { readonly ratio?: number; readonly seconds?: number };
+}
+
 export interface TorrentJobData {
   readonly source: TorrentSource;
   /** Destination: a directory for the filesystem store, `bucket/prefix` for S3. */
   readonly destination: string;
+  readonly options?: TorrentJobOptions;
 }
 
 export interface JobProgress {
   readonly infoHash: string;
   readonly name: string;
+  /** Bytes of the pieces wanted (the selected files' pieces; the whole torrent without a selection). */
   readonly totalBytes: number;
   readonly storedBytes: number;
   readonly pieces: number;
@@ -26,11 +42,15 @@ export interface JobProgress {
 export interface JobResult {
   readonly infoHash: string;
   readonly name: string;
+  /** The files downloaded (the selected ones), paths relative to the destination. */
   readonly files: readonly { readonly path: string; readonly length: number }[];
+  /** Bytes of the pieces the selected files need (the whole torrent without a selection). */
   readonly totalBytes: number;
   /** Pieces found intact at start (recheck) and not downloaded again. */
   readonly resumedPieces: number;
   readonly downloadedBytes: number;
+  /** Payload bytes served to peers, seeding included. */
+  readonly uploadedBytes: number;
 }
 
 export interface JobContext {

@@ -16,6 +16,12 @@ export interface LayoutFile {
   readonly offset: number;
   /** BEP 47 padding: occupies piece bytes, never written. */
   readonly padding: boolean;
+  /**
+   * Not selected for download: never created among the final files. Its bytes that share a piece
+   * with a selected file are still written (a piece is verified whole), but kept apart from the
+   * final files, where `readRange` finds them again for rechecks and uploads.
+   */
+  readonly skipped?: boolean;
 }
 
 export interface StagedRef {

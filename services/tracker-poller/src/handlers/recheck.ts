@@ -12,10 +12,13 @@ export async function recheckExisting(
   meta: InfoDict,
   signal: AbortSignal,
   onProgress?: (checked: number) => void,
+  skip?: (piece: number) => boolean,
 ): Promise<number[]> {
   const intact: number[] = [];
   for (let i = 0; i < meta.pieceCount; i++) {
     if (signal.aborted) break;
+    // Pieces no selected file needs are neither downloaded nor served: no need to read them.
+    if (skip?.(i)) continue;
     const data = await store.readRange(meta.infoHashHex, i * meta.pieceLength, pieceLengthOf(meta, i));
     if (data && createHash("sha1").update(data).digest().equals(Buffer.from(pieceHash(meta, i)))) intact.push(i);
     if (onProgress && i % 64 === 0) onProgress(i);

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
-import { parseMetainfo, pieceLengthOf, relativeFilePath, torrentLayout } from "@shoal/metainfo";
+import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
+import { seedUntilDone } from "./seed.js";
+import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
 import { ShoalError } from "@shoal/errors";
 
@@ -17,15 +19,21 @@ export interface RunTorrentDeps {
   readonly catalog: TorrentCatalog;
   readonly logger: Logger;
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
+  readonly now?: () => number;
 }
+
+/** Workers not heard from for this long no longer count towards peers and rates. */
+const STATS_STALE_MS = 5000;
 
 /**
  * The lifetime of one torrent job: metadata, piece table (with recheck of existing data),
- * announces, progress, completion. Resolves when every piece is stored and every file has its
- * exact size; rejects (after announcing `stopped`) when cancelled or on a permanent error.
+ * announces, progress, completion, then seeding when asked. Resolves when every wanted piece is
+ * stored and every selected file has its exact size (and seeding, if any, is over); rejects
+ * (after announcing `stopped`) when cancelled before completion or on a permanent error.
  */
 export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job: TorrentJobData, ctx: JobContext): Promise<JobResult> {
   const { claims, bus, store, catalog } = deps;
+  const now = deps.now ?? (() => performance.now());
   const emit = deps.onEvent ?? (() => {});
   const bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
   const meta = parseMetainfo(bytes);
@@ -38,9 +46,17 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       { context: { infoHash: meta.infoHashHex } },
     );
   }
-  const files = meta.files.filter((f) => !f.padding);
-  emit("metadata", { infoHash, name: meta.name, totalBytes: meta.totalLength, files: files.length, pieces: meta.pieceCount });
-  logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength }, "torrent loaded");
+  const selection = resolveSelection(meta, job.options?.selectFiles);
+  const files = selection.selectedFiles.map((i) => meta.files[i]!);
+  emit("metadata", {
+    infoHash,
+    name: meta.name,
+    totalBytes: meta.totalLength,
+    files: meta.files.filter((f) => !f.padding).length,
+    pieces: meta.pieceCount,
+    ...(job.options?.selectFiles ? { selectedFiles: files.length, selectedBytes: selection.wantedBytes } : {}),
+  });
+  logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength, wantedPieces: selection.wantedPieces }, "torrent loaded");
 
   await catalog.put({
     infoHash,
@@ -49,32 +65,62 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     destination: job.destination,
     private: meta.private,
   });
-  await store.openTorrent(torrentLayout(meta));
-  const intact = await recheckExisting(store, meta, ctx.signal);
+  await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
+  const skipped = new Uint8Array(meta.pieceCount);
+  for (const i of selection.skippedPieces) skipped[i] = 1;
+  const intact = await recheckExisting(store, meta, ctx.signal, undefined, (i) => skipped[i] === 1);
   ctx.signal.throwIfAborted();
-  await claims.createTorrent(infoHash, meta.pieceCount, intact);
+  await claims.createTorrent(infoHash, meta.pieceCount, intact, selection.skippedPieces);
   emit("resumed", { infoHash, pieces: intact.length });
 
+  // Stored bytes for progress, from `piece_stored` messages de-duplicated by piece. Completion is
+  // never decided from them (a broadcast can be lost or repeated): the claim table decides.
+  const storedSeen = new Uint8Array(meta.pieceCount);
   let storedBytes = 0;
-  for (const i of await claims.piecesIn(infoHash, "stored")) storedBytes += pieceLengthOf(meta, i);
+  let storedPieces = 0;
+  const markStored = (i: number) => {
+    if (storedSeen[i] || skipped[i]) return;
+    storedSeen[i] = 1;
+    storedBytes += pieceLengthOf(meta, i);
+    storedPieces++;
+  };
+  for (const i of await claims.piecesIn(infoHash, "stored")) markStored(i);
   const startBytes = storedBytes;
-  let storedPieces = intact.length;
 
   let finish: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
+  let checking = false;
+  const checkComplete = async () => {
+    if (checking) return;
+    checking = true;
+    try {
+      const c = await claims.counts(infoHash);
+      if (c.missing + c.claimed + c.staged + c.verified === 0) finish?.();
+    } catch (err) {
+      logger.warn({ err, op: "claims.counts" }, "cannot read piece counts");
+    } finally {
+      checking = false;
+    }
+  };
   const storedSub = await bus.subscribe("piece_stored", infoHash, (m) => {
-    storedBytes += pieceLengthOf(meta, m.piece);
-    storedPieces++;
-    if (storedPieces >= meta.pieceCount) finish?.();
+    markStored(m.piece);
+    if (storedPieces >= selection.wantedPieces) void checkComplete();
   });
-  if (storedPieces >= meta.pieceCount) finish?.();
+  await checkComplete();
+
+  const totals = new SwarmTotals(now, STATS_STALE_MS);
+  const statsSub = await bus.subscribe("swarm_stats", infoHash, (m) => totals.update(m));
 
   const peerId = makePeerId(randomBytes(6));
   const announcer = startAnnouncing(config, {
     meta,
     peerId,
     logger,
-    stats: () => ({ uploaded: 0, downloaded: storedBytes - startBytes, left: meta.totalLength - storedBytes }),
+    // Trackers (private ones keep ratios from these) get what the workers really moved.
+    stats: () => {
+      const t = totals.snapshot();
+      return { uploaded: t.uploadedBytes, downloaded: t.downloadedBytes, left: selection.wantedBytes - storedBytes };
+    },
     onPeers: (peers, source) => void bus.publish("peers_discovered", { infoHash, peers, source }).catch(() => undefined),
     onWarning: (url, message) => {
       logger.warn({ op: "tracker.announce", url }, message);
@@ -83,21 +129,26 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   });
   await bus.publish("torrent_started", { infoHash });
 
-  const progress = () =>
-    ctx.reportProgress({
+  const progress = () => {
+    const t = totals.snapshot();
+    return ctx.reportProgress({
       infoHash,
       name: meta.name,
-      totalBytes: meta.totalLength,
+      totalBytes: selection.wantedBytes,
       storedBytes,
-      pieces: meta.pieceCount,
+      pieces: selection.wantedPieces,
       storedPieces,
-      peers: 0,
-      downloadRateBytesPerSec: 0,
-      uploadRateBytesPerSec: 0,
-      downloadedBytes: storedBytes - startBytes,
-      uploadedBytes: 0,
+      peers: t.peers,
+      downloadRateBytesPerSec: t.downloadRateBytesPerSec,
+      uploadRateBytesPerSec: t.uploadRateBytesPerSec,
+      downloadedBytes: t.downloadedBytes,
+      uploadedBytes: t.uploadedBytes,
     });
-  const progressTimer = setInterval(() => void progress(), config.progressIntervalMs);
+  };
+  const progressTimer = setInterval(() => {
+    void progress();
+    void checkComplete();
+  }, config.progressIntervalMs);
   // No piece stored for a while: the peers we know may be gone, so ask the trackers again
   // instead of waiting out a long announce interval.
   let lastStoredSeen = storedPieces;
@@ -121,17 +172,34 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   try {
     await Promise.race([done, aborted, storageFailed]);
     await store.finalize(infoHash);
+    // Progress from the table itself: a lost `piece_stored` must not leave the display short.
+    for (const i of await claims.piecesIn(infoHash, "stored")) markStored(i);
     await progress();
-    await announcer.completed();
-    logger.info({ bytes: meta.totalLength }, "torrent complete");
+    // `completed` tells trackers we became a seed; a partial selection does not make one.
+    if (selection.skippedPieces.length === 0) await announcer.completed();
+    logger.info({ bytes: selection.wantedBytes }, "torrent complete");
+    const seed = job.options?.seed;
+    if (seed && (seed.ratio === undefined || seed.ratio > 0) && (seed.seconds === undefined || seed.seconds > 0)) {
+      emit("seeding", { infoHash, ...(seed.ratio !== undefined ? { ratio: seed.ratio } : {}), ...(seed.seconds !== undefined ? { seconds: seed.seconds } : {}) });
+      const reason = await seedUntilDone(seed, {
+        uploadedBytes: () => totals.snapshot().uploadedBytes,
+        sizeBytes: selection.wantedBytes,
+        signal: ctx.signal,
+        checkEveryMs: config.progressIntervalMs,
+      });
+      await progress();
+      logger.info({ reason, uploaded: totals.snapshot().uploadedBytes }, "seeding over");
+    }
     await bus.publish("torrent_finished", { infoHash, reason: "completed" });
+    const t = totals.snapshot();
     return {
       infoHash,
       name: meta.name,
       files: files.map((f) => ({ path: relativeFilePath(meta, f), length: f.length })),
-      totalBytes: meta.totalLength,
+      totalBytes: selection.wantedBytes,
       resumedPieces: intact.length,
       downloadedBytes: storedBytes - startBytes,
+      uploadedBytes: t.uploadedBytes,
     };
   } catch (err) {
     await bus.publish("torrent_finished", { infoHash, reason: ctx.signal.aborted ? "stopped" : "failed" }).catch(() => undefined);
@@ -141,8 +209,22 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
     await storedSub.unsubscribe();
+    await statsSub.unsubscribe();
     await storageSub.unsubscribe();
     await announcer.stop();
     await store.closeTorrent(infoHash);
+  }
+}
+
+/** The job's file selection against this torrent; an index it does not have is bad input. */
+function resolveSelection(meta: Metainfo, select: readonly number[] | undefined): FileSelection {
+  try {
+    return selectFiles(meta, select);
+  } catch (err) {
+    if (!(err instanceof MetainfoError)) throw err;
+    throw new PollerError("BAD_SELECTION", `file selection: ${err.message}`, {
+      context: { infoHash: meta.infoHashHex, ...err.context },
+      cause: err,
+    });
   }
 }
