@@ -132,6 +132,20 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
       expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
     });
 
+    scenario("unselected files are never created, and their bytes in shared pieces still read back", async (store) => {
+      const base = multiFileLayout();
+      // c.txt shares piece 2 with sub/b.bin; empty.txt shares nothing.
+      const skip = new Set(["c.txt", "empty.txt"]);
+      const f = { ...base, layout: { ...base.layout, files: base.layout.files.map((file) => ({ ...file, skipped: skip.has(fileKey(file)) })) } };
+      await store.openTorrent(f.layout);
+      await writeAll(store, f);
+      await store.finalize(f.layout.infoHash);
+      expect(await harness.listFiles(store, f.layout)).toEqual(new Map([["a.bin", 10], ["sub/b.bin", 20]]));
+      // The whole of piece 2 reads back (a recheck or an upload needs it), c.txt's bytes included.
+      expect((await store.readRange(f.layout.infoHash, 32, 9))?.equals(f.payload.subarray(32, 41))).toBe(true);
+      expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+    });
+
     scenario("a single-file torrent lands at its name", async (store) => {
       const f = singleFileLayout();
       await store.openTorrent(f.layout);
