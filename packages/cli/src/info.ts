@@ -66,5 +66,5 @@ export async function info(args: InfoArgs, out: NodeJS.WritableStream): Promise<
   const config = pollerConfigSchema.parse({});
   const bytes = await resolveSource(source, config.maxTorrentMiB * 1024 * 1024, AbortSignal.timeout(60_000));
   const d = describeTorrent(parseMetainfo(bytes));
-  out.write(args.json ? JSON.stringify(d, null, 2) + "\n" : formatDescription(d));
+  out.write(args.json ? JSON.stringify(d) + "\n" : formatDescription(d));
 }
