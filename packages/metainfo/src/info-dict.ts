@@ -16,9 +16,11 @@ const PAD_FILE_FLAG = 0x70;
 
 /**
  * Decodes an info dict on its own (BEP 9 metadata from peers, or the raw span of a .torrent)
- * and parses it. Its keys must be sorted and unique: the info hash covers these exact bytes, and
- * a dict with two readings is refused rather than guessed at. The result owns a copy of
- * `infoBytes`, so the caller may reuse its buffer.
+ * and parses it. Keys may come in any order: libtorrent and Transmission load such torrents and
+ * they exist in the wild, and the info hash is the SHA-1 of these exact bytes, never of a
+ * re-encoding, so the order cannot change which torrent this is. Duplicate keys are refused: a
+ * dict with two readings of one field is not guessed at. The result owns a copy of `infoBytes`,
+ * so the caller may reuse its buffer.
  */
 export function parseInfoDict(infoBytes: Uint8Array, limits?: Partial<MetainfoLimits>): InfoDict {
   const resolved = resolveMetainfoLimits(limits);
@@ -29,12 +31,10 @@ export function parseInfoDict(infoBytes: Uint8Array, limits?: Partial<MetainfoLi
   const owned = new Uint8Array(infoBytes);
   let value: BValue;
   try {
-    value = decode(owned, { keyOrder: "strict", limits: { maxTokens: resolved.maxBencodeTokens } });
+    value = decode(owned, { keyOrder: "lenient", limits: { maxTokens: resolved.maxBencodeTokens } });
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
-    const code = err.code === "UNSORTED_KEY" ? "NON_CANONICAL_INFO" : "INVALID_BENCODE";
-    const hint = code === "NON_CANONICAL_INFO" ? " (an info dict must be canonical bencode)" : "";
-    throw new MetainfoError(code, `info: ${err.message.replace(/^bencode: /, "")} of the info dict${hint}`, {
+    throw new MetainfoError("INVALID_BENCODE", `info: ${err.message.replace(/^bencode: /, "")} of the info dict`, {
       context: { field: "info", ...err.context },
       cause: err,
     });

@@ -4,8 +4,6 @@ import { ShoalError } from "@shoal/errors";
 export const METAINFO_ERROR_CODES = [
   /** The bytes are not valid bencode; `cause` is the DecodeError with the offset. */
   "INVALID_BENCODE",
-  /** The info dict has unsorted keys, so its bytes are not canonical bencode. */
-  "NON_CANONICAL_INFO",
   "MISSING_FIELD",
   "INVALID_FIELD",
   "UNSAFE_PATH",

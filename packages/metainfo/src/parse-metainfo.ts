@@ -16,8 +16,8 @@ const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  * Parses a .torrent file (BEP 3, with BEP 12 tiers, BEP 19 web seeds, BEP 27 private flag,
  * BEP 47 pad files, and the v1 view of hybrid v1+v2 torrents).
  *
- * The outer dict may have unsorted keys (real tools write them); the info dict must be
- * canonical, and the info hash is the SHA-1 of its raw bytes as they appear in the file.
+ * Dict keys may be in any order, as real tools write them, but never repeated; the info hash
+ * is the SHA-1 of the info dict's raw bytes as they appear in the file.
  * Fields outside the info dict only steer tracker choice and display, so a malformed one is
  * dropped instead of failing the torrent; a bad info dict always fails with a MetainfoError
  * naming the field. The result does not alias `bytes`.
@@ -28,9 +28,9 @@ export function parseMetainfo(bytes: Uint8Array, limits?: Partial<MetainfoLimits
     fail("TOO_LARGE", "torrent", `file is ${bytes.length} bytes, over the limit of ${resolved.maxTorrentBytes}`);
   }
   const { infoSpan, outer } = readOuter(bytes, resolved);
-  // The info dict is decoded a second time, strictly and from a private copy of its raw bytes:
-  // that enforces canonical key order there alone and leaves the result independent of `bytes`.
-  // The outer tree is out of scope by now, so both decoded trees never have to fit in memory.
+  // The info dict is decoded a second time, from a private copy of its raw bytes, so the result
+  // is independent of `bytes` and parses exactly as BEP 9 metadata from peers would. The outer
+  // tree is out of scope by now, so both decoded trees never have to fit in memory.
   const parsed = parseInfoDict(bytes.subarray(infoSpan.start, infoSpan.end), resolved);
   return { ...parsed, ...outer };
 }
