@@ -2,6 +2,8 @@ import { ShoalError } from "@shoal/errors";
 
 /** Every way a .torrent (or an info dict fetched from peers) can be refused. */
 export const METAINFO_ERROR_CODES = [
+  /** The input does not open with a bencoded dict, so it is some other kind of file. */
+  "NOT_A_TORRENT",
   /** The bytes are not valid bencode; `cause` is the DecodeError with the offset. */
   "INVALID_BENCODE",
   "MISSING_FIELD",

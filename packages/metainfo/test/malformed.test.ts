@@ -22,7 +22,6 @@ const CASES: Case[] = [
   // The document itself.
   ["truncated bencode", () => torrent(singleInfo()).subarray(0, 30), "INVALID_BENCODE", "runs past the end of input (30 bytes) at byte 11"],
   ["trailing garbage", () => concat(torrent(singleInfo()), ascii("\n")), "INVALID_BENCODE", "trailing data"],
-  ["top level is a list", () => encode([singleInfo()]), "INVALID_FIELD", "torrent: expected a dict at the top level"],
   ["missing info", () => encode({ announce: "http://a/" }), "MISSING_FIELD", "info: required field is missing"],
   ["info is a string", () => torrent("info"), "INVALID_FIELD", "info: expected a dict"],
   ["file over maxTorrentBytes", () => torrent(singleInfo()), "TOO_LARGE", "torrent: file is", { maxTorrentBytes: 50 }],
@@ -100,6 +99,31 @@ describe("parseMetainfo refuses malformed torrents, naming the field", () => {
       expect(err.message).toMatch(/^(torrent|info)[^:]*: /);
     });
   }
+
+  it("says a file that does not open with a bencoded dict is not a torrent, without a byte offset", () => {
+    const others: Array<[what: string, bytes: Uint8Array]> = [
+      ["empty file", new Uint8Array(0)],
+      ["text", ascii("hello world")],
+      ["text starting with d", ascii("dear diary")],
+      ["a lone d", ascii("d")],
+      ["HTML", ascii("<!DOCTYPE html><html></html>")],
+      ["PNG", Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])],
+      ["bencoded list", encode([singleInfo()])],
+      ["bencoded integer", ascii("i42e")],
+      ["bencoded string", ascii("4:spam")],
+      ["dict with an integer key", ascii("di1ei2ee")],
+    ];
+    for (const [what, bytes] of others) {
+      const err = expectMetainfoError(() => parseMetainfo(bytes), "NOT_A_TORRENT");
+      expect(err.message, what).toBe("not a .torrent file (expected a bencoded dictionary)");
+      expect(err.context["field"]).toBe("torrent");
+    }
+  });
+
+  it("keeps the byte offset for a file that opens like a dict and breaks later", () => {
+    expectMetainfoError(() => parseMetainfo(ascii("de")), "MISSING_FIELD", "info: required field is missing");
+    expectMetainfoError(() => parseMetainfo(ascii("d8:announce")), "INVALID_BENCODE", "at byte 11");
+  });
 
   it("keeps the DecodeError (with its byte offset) as the cause of INVALID_BENCODE", () => {
     const err = expectMetainfoError(() => parseMetainfo(ascii("d4:infoi03ee")), "INVALID_BENCODE");
