@@ -24,7 +24,7 @@ describe("malformed input gets a clear error and exit status 2", () => {
     ["negative string length", "d8:announce-3:abce", /negative string length at byte 11/],
     ["deep nesting", `d1:a${"l".repeat(100_000)}`, /depth|nest/i],
     ["no info dict", "d8:announce14:http://x/anncee", /info/],
-    ["path traversal", `d4:infod5:filesld6:lengthi5e4:pathl2:..6:passwdeee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /\.\./],
+    ["a path component that is not a string", `d4:infod5:filesld6:lengthi5e4:pathli5eeee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /path\[0\]: expected a byte string/],
     ["pieces length mismatch", "d4:infod6:lengthi99999e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /pieces/],
     ["duplicate keys in info", "d4:infod6:lengthi5e6:lengthi5e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /duplicate/i],
   ];
