@@ -15,9 +15,6 @@ const MAX_EXTENSION_BYTES = 16;
 /** What an unsafe character becomes; also the name of a file whose path sanitises to nothing. */
 export const REPLACEMENT = "_";
 
-/** Trailing dots and spaces: Windows strips them from names, so they are never written. */
-const TRAILING_DOTS_AND_SPACES = /[. ]+$/;
-
 /** The UTF-8 length of text without allocating its encoding. */
 export function utf8Length(text: string): number {
   let bytes = 0;
@@ -47,9 +44,16 @@ export function truncateUtf8(text: string, maxBytes: number): string {
   return text.slice(0, end);
 }
 
-/** Removes the dots and spaces a component must not end with. */
+/**
+ * Removes the dots and spaces a component must not end with: Windows strips them from names, so
+ * they are never written. A scan from the end rather than `/[. ]+$/`, which backtracks in
+ * quadratic time over a long run of dots and spaces followed by anything else, and a component
+ * from a torrent can be megabytes long.
+ */
 export function stripTrailingDotsAndSpaces(text: string): string {
-  return text.replace(TRAILING_DOTS_AND_SPACES, "");
+  let end = text.length;
+  while (end > 0 && (text[end - 1] === "." || text[end - 1] === " ")) end -= 1;
+  return text.slice(0, end);
 }
 
 /**
@@ -67,8 +71,8 @@ export function splitExtension(name: string): [stem: string, extension: string] 
 
 /**
  * `stem + suffix`, with the stem cut (at a code point boundary) so that the whole fits in
- * MAX_COMPONENT_BYTES. The suffix (an extension, or `.1.mkv` when renaming) is kept whole. A cut
- * with nothing after it can leave trailing dots or spaces, which are removed again.
+ * MAX_COMPONENT_BYTES. The suffix (an extension) is kept whole. A cut with nothing after it can
+ * leave trailing dots or spaces, which are removed again.
  */
 export function fitComponent(stem: string, suffix: string): string {
   const room = MAX_COMPONENT_BYTES - utf8Length(suffix);

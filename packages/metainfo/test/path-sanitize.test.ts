@@ -146,6 +146,15 @@ describe("sanitizePathComponent", () => {
     expectSafeComponent(emoji);
   });
 
+  it("takes linear time on a component of megabytes, whatever it holds", () => {
+    const started = performance.now();
+    // The last ". x" is short enough to count as the extension, so it is kept.
+    expect(sanitizePathComponent(`${". ".repeat(1_000_000)}x`)).toBe(`${". ".repeat(126)}. x`);
+    expect(sanitizePathComponent(". ".repeat(1_000_000))).toBeUndefined();
+    expect(sanitizePathComponent("/".repeat(2_000_000))).toBe("_".repeat(255));
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
   it("removes trailing dots or spaces a cut would leave at the end", () => {
     expect(sanitizePathComponent(`${"a".repeat(254)} b`)).toBe("a".repeat(254));
   });
@@ -240,7 +249,8 @@ describe("parsed torrents: colliding paths are renamed", () => {
     const long = `${"l".repeat(300)}.mkv`;
     const m = multiFile("t", [[long], [long]]);
     expect(m.files[0]!.path).toEqual([`${"l".repeat(251)}.mkv`]);
-    expect(m.files[1]!.path).toEqual([`${"l".repeat(249)}.1.mkv`]);
+    // The stem is cut to leave room for any number (11 bytes), not just for ".1".
+    expect(m.files[1]!.path).toEqual([`${"l".repeat(240)}.1.mkv`]);
     for (const f of m.files) expect(bytesOf(f.path[0]!)).toBeLessThanOrEqual(255);
   });
 
@@ -248,9 +258,21 @@ describe("parsed torrents: colliding paths are renamed", () => {
     const paths = Array.from({ length: 20_000 }, () => ["same.bin"]);
     const started = performance.now();
     const m = multiFile("t", paths);
-    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(m.files[19_999]!.path).toEqual(["same.19999.bin"]);
     expect(new Set(pathsOf(m)).size).toBe(20_000);
+  });
+
+  it("renames long names that differ only near their end in linear time", () => {
+    // Each 255-byte name twice: every copy's rename cuts its stem to the same 244 bytes, so all
+    // renames draw numbers from one family instead of retrying each other's.
+    const names = Array.from({ length: 10_000 }, (_, i) => `${"p".repeat(250)}${String(i).padStart(5, "0")}`);
+    const started = performance.now();
+    const m = multiFile("t", [...names, ...names].map((n) => [n]));
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(m.files[10_000]!.path).toEqual([`${"p".repeat(244)}.1`]);
+    expect(m.files[19_999]!.path).toEqual([`${"p".repeat(244)}.10000`]);
+    expect(new Set(pathsOf(m).map((p) => p.toLowerCase())).size).toBe(20_000);
   });
 
   it("leaves pad files alone: they are never written and may repeat", () => {
