@@ -20,12 +20,11 @@ async function torrentFile(name: string, bytes: string | Buffer): Promise<string
 
 describe("malformed input gets a clear error and exit status 2", () => {
   const cases: [string, string | Buffer, RegExp][] = [
-    ["not bencode", "hello world", /bencode|torrent/i],
     ["truncated", "d8:announce3:abc4:info", /end|truncat/i],
-    ["negative string length", "l-3:e", /length|negative|invalid/i],
-    ["deep nesting", "l".repeat(100_000), /depth|nest/i],
+    ["negative string length", "d8:announce-3:abce", /negative string length at byte 11/],
+    ["deep nesting", `d1:a${"l".repeat(100_000)}`, /depth|nest/i],
     ["no info dict", "d8:announce14:http://x/anncee", /info/],
-    ["path traversal", `d4:infod5:filesld6:lengthi5e4:pathl2:..6:passwdeee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /\.\./],
+    ["a path component that is not a string", `d4:infod5:filesld6:lengthi5e4:pathli5eeee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee`, /path\[0\]: expected a byte string/],
     ["pieces length mismatch", "d4:infod6:lengthi99999e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /pieces/],
     ["duplicate keys in info", "d4:infod6:lengthi5e6:lengthi5e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee", /duplicate/i],
   ];
@@ -36,6 +35,22 @@ describe("malformed input gets a clear error and exit status 2", () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(message);
       expect(r.stderr).not.toMatch(/internal error|at .*\.js:\d+/);
+    });
+  }
+
+  const notTorrents: [string, string | Buffer][] = [
+    ["text", "hello world"],
+    ["an empty file", ""],
+    ["an HTML page", "<!DOCTYPE html>\n<html><body>404 Not Found</body></html>\n"],
+    ["a PNG image", Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d])],
+    ["a bencoded list", "l4:spam4:eggse"],
+  ];
+  for (const [what, bytes] of notTorrents) {
+    it(`says ${what} is not a .torrent file, without a byte offset`, async () => {
+      const p = await torrentFile(`${what.replace(/\W/g, "_")}.torrent`, bytes);
+      const r = await runCli(["get", p, "--out", join(dir, "out"), "--port", "0"], 30_000);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toBe(`shoal: ${p}: not a .torrent file (expected a bencoded dictionary)\n`);
     });
   }
 

@@ -23,9 +23,3 @@ export function field<T>(read: () => T): T {
 export function fail(code: MetainfoErrorCode, fieldName: string, problem: string, extra: Record<string, string | number> = {}): never {
   throw new MetainfoError(code, `${fieldName}: ${problem}`, { context: { field: fieldName, ...extra } });
 }
-
-/** Quotes a value for a message: JSON escapes make control characters visible; long values are cut. */
-export function quote(text: string): string {
-  const shown = text.length > 80 ? `${text.slice(0, 80)}...` : text;
-  return JSON.stringify(shown);
-}

@@ -5,8 +5,9 @@ import { fail, field } from "./fields.js";
 import type { MetainfoLimits } from "./limits.js";
 import { resolveMetainfoLimits } from "./limits.js";
 import { MetainfoError } from "./metainfo-error.js";
-import { checkPathCollisions } from "./path-collisions.js";
-import { checkPathComponent, utf8Length } from "./path-component.js";
+import { REPLACEMENT, utf8Length } from "./component-length.js";
+import { resolvePathCollisions } from "./path-collisions.js";
+import { sanitizePathComponent } from "./path-component.js";
 import type { InfoDict, TorrentFile } from "./types.js";
 
 /** Each piece has one SHA-1 hash in `pieces`. */
@@ -16,9 +17,11 @@ const PAD_FILE_FLAG = 0x70;
 
 /**
  * Decodes an info dict on its own (BEP 9 metadata from peers, or the raw span of a .torrent)
- * and parses it. Its keys must be sorted and unique: the info hash covers these exact bytes, and
- * a dict with two readings is refused rather than guessed at. The result owns a copy of
- * `infoBytes`, so the caller may reuse its buffer.
+ * and parses it. Keys may come in any order: libtorrent and Transmission load such torrents and
+ * they exist in the wild, and the info hash is the SHA-1 of these exact bytes, never of a
+ * re-encoding, so the order cannot change which torrent this is. Duplicate keys are refused: a
+ * dict with two readings of one field is not guessed at. The result owns a copy of `infoBytes`,
+ * so the caller may reuse its buffer.
  */
 export function parseInfoDict(infoBytes: Uint8Array, limits?: Partial<MetainfoLimits>): InfoDict {
   const resolved = resolveMetainfoLimits(limits);
@@ -29,12 +32,10 @@ export function parseInfoDict(infoBytes: Uint8Array, limits?: Partial<MetainfoLi
   const owned = new Uint8Array(infoBytes);
   let value: BValue;
   try {
-    value = decode(owned, { keyOrder: "strict", limits: { maxTokens: resolved.maxBencodeTokens } });
+    value = decode(owned, { keyOrder: "lenient", limits: { maxTokens: resolved.maxBencodeTokens } });
   } catch (err) {
     if (!(err instanceof DecodeError)) throw err;
-    const code = err.code === "UNSORTED_KEY" ? "NON_CANONICAL_INFO" : "INVALID_BENCODE";
-    const hint = code === "NON_CANONICAL_INFO" ? " (an info dict must be canonical bencode)" : "";
-    throw new MetainfoError(code, `info: ${err.message.replace(/^bencode: /, "")} of the info dict${hint}`, {
+    throw new MetainfoError("INVALID_BENCODE", `info: ${err.message.replace(/^bencode: /, "")} of the info dict`, {
       context: { field: "info", ...err.context },
       cause: err,
     });
@@ -48,7 +49,10 @@ function parseInfoValue(info: BDict, infoBytes: Uint8Array, limits: MetainfoLimi
   if (pieces === undefined && (info.get("meta version") === 2 || info.has("file tree"))) {
     fail("V2_ONLY", "info", "this is a BitTorrent v2-only torrent (no v1 'pieces'); only v1 and hybrid v1+v2 torrents are supported");
   }
-  const name = readName(info);
+  // Hashed first: a name that sanitises to nothing is replaced with the hash.
+  const infoHash = new Uint8Array(createHash("sha1").update(infoBytes).digest());
+  const infoHashHex = Buffer.from(infoHash).toString("hex");
+  const name = readName(info, infoHashHex);
   const pieceLength = readPieceLength(info, limits);
   const pieceHashes = field(() => getBytes(info, "pieces", "info"));
   if (pieceHashes.length % SHA1_BYTES !== 0) {
@@ -81,10 +85,9 @@ function parseInfoValue(info: BDict, infoBytes: Uint8Array, limits: MetainfoLimi
     );
   }
 
-  const infoHash = new Uint8Array(createHash("sha1").update(infoBytes).digest());
   return {
     infoHash,
-    infoHashHex: Buffer.from(infoHash).toString("hex"),
+    infoHashHex,
     name,
     pieceLength,
     pieceCount,
@@ -99,11 +102,16 @@ function parseInfoValue(info: BDict, infoBytes: Uint8Array, limits: MetainfoLimi
   };
 }
 
-/** `name.utf-8` wins over `name` when present, since it is the tool's explicit UTF-8 rendering. */
-function readName(info: BDict): string {
+/**
+ * The sanitised name: the file of a single-file torrent, the top directory of a multi-file one.
+ * `name.utf-8` wins over `name` when it leaves something after sanitising, since it is the
+ * tool's explicit UTF-8 rendering. A name with nothing left (`..`, empty) becomes the info hash
+ * in hex, which names this torrent and no other.
+ */
+function readName(info: BDict, infoHashHex: string): string {
   const utf8Name = field(() => optBytes(info, "name.utf-8", "info"));
-  if (utf8Name !== undefined) return checkPathComponent(utf8Name, "info.name.utf-8");
-  return checkPathComponent(field(() => getBytes(info, "name", "info")), "info.name");
+  const name = field(() => getBytes(info, "name", "info"));
+  return (utf8Name === undefined ? undefined : sanitizePathComponent(utf8Name)) ?? sanitizePathComponent(name) ?? infoHashHex;
 }
 
 function readPieceLength(info: BDict, limits: MetainfoLimits): number {
@@ -127,11 +135,20 @@ function readLength(value: BValue | undefined, where: string): number {
   return length;
 }
 
+/**
+ * Refuses a file whose sanitised `<name>/<path...>` is over `maxPathBytes`. This is the one name
+ * problem that is refused rather than repaired: every component is already cut to 255 bytes, so
+ * only the depth of the tree is left, and flattening it would change the torrent's layout.
+ */
 function checkPathBytes(name: string, path: readonly string[], where: string, limits: MetainfoLimits): void {
   let bytes = utf8Length(name);
   for (const component of path) bytes += 1 + utf8Length(component);
   if (bytes > limits.maxPathBytes) {
-    fail("PATH_TOO_LONG", where, `path is ${bytes} bytes including the name, over the limit of ${limits.maxPathBytes}`);
+    fail(
+      "PATH_TOO_LONG",
+      where,
+      `path is ${bytes} bytes after sanitising (name included), over the limit of ${limits.maxPathBytes}; it cannot be shortened without changing the torrent's directory tree`,
+    );
   }
 }
 
@@ -152,7 +169,6 @@ function readFiles(info: BDict, name: string, limits: MetainfoLimits): TorrentFi
     const entry = field(() => asDict(list[index]!, where));
     const length = readLength(entry.get("length"), `${where}.length`);
     const path = readPath(entry, where);
-    checkPathBytes(name, path, `${where}.path`, limits);
     // BEP 47: attr is a string of flags; a pad file exists only to align the next file to a piece.
     const attr = field(() => optBytes(entry, "attr", where));
     const padding = attr !== undefined && attr.includes(PAD_FILE_FLAG);
@@ -160,21 +176,42 @@ function readFiles(info: BDict, name: string, limits: MetainfoLimits): TorrentFi
     offset += length;
     if (!Number.isSafeInteger(offset)) fail("TOO_LARGE", "info.files", `total length passes 2^53-1 bytes at ${where}`);
   }
-  checkPathCollisions(files);
+  resolvePathCollisions(files);
+  // Checked after renames, which lengthen paths. Pad files are never written, so their paths
+  // cannot be too long for the file system.
+  for (const file of files) {
+    if (!file.padding) checkPathBytes(name, file.path, `info.files[${file.index}].path`, limits);
+  }
   return files;
 }
 
-/** `path.utf-8` wins over `path` when present, as with the name. */
+/**
+ * A file's sanitised path components. `path.utf-8` wins over `path` when it leaves something
+ * after sanitising, as with the name. Components with nothing left (empty, `.`, `..`) are
+ * dropped; a path with no component left, or none to begin with, becomes `_`, as in libtorrent,
+ * so the file still has a name of its own under the torrent's directory.
+ */
 function readPath(entry: BDict, where: string): string[] {
-  const key = entry.has("path.utf-8") ? "path.utf-8" : "path";
+  if (entry.has("path.utf-8")) {
+    const utf8Path = sanitizedList(entry, "path.utf-8", where);
+    if (utf8Path.length > 0) return utf8Path;
+    if (!entry.has("path")) return [REPLACEMENT];
+  }
+  const path = sanitizedList(entry, "path", where);
+  return path.length > 0 ? path : [REPLACEMENT];
+}
+
+/** The components of the list at `key` that are left after sanitising. */
+function sanitizedList(entry: BDict, key: string, where: string): string[] {
   const components = field(() => getList(entry, key, where));
   const listPath = fieldPath(where, key);
-  if (components.length === 0) fail("UNSAFE_PATH", listPath, "an empty path is not allowed");
-  return components.map((component, i) => {
-    const componentPath = fieldPath(listPath, i);
+  const path: string[] = [];
+  components.forEach((component, i) => {
     if (!(component instanceof Uint8Array)) {
-      fail("INVALID_FIELD", componentPath, `expected a byte string, got ${describeType(component)}`);
+      fail("INVALID_FIELD", fieldPath(listPath, i), `expected a byte string, got ${describeType(component)}`);
     }
-    return checkPathComponent(component, componentPath);
+    const safe = sanitizePathComponent(component);
+    if (safe !== undefined) path.push(safe);
   });
+  return path;
 }

@@ -2,14 +2,13 @@ import { ShoalError } from "@shoal/errors";
 
 /** Every way a .torrent (or an info dict fetched from peers) can be refused. */
 export const METAINFO_ERROR_CODES = [
+  /** The input does not open with a bencoded dict, so it is some other kind of file. */
+  "NOT_A_TORRENT",
   /** The bytes are not valid bencode; `cause` is the DecodeError with the offset. */
   "INVALID_BENCODE",
-  /** The info dict has unsorted keys, so its bytes are not canonical bencode. */
-  "NON_CANONICAL_INFO",
   "MISSING_FIELD",
   "INVALID_FIELD",
-  "UNSAFE_PATH",
-  "DUPLICATE_PATH",
+  /** A file's sanitised path is over `maxPathBytes`; it cannot be shortened without changing the tree. */
   "PATH_TOO_LONG",
   "TOO_MANY_PIECES",
   "TOO_MANY_FILES",
@@ -27,8 +26,9 @@ export type MetainfoErrorCode = (typeof METAINFO_ERROR_CODES)[number];
 
 /**
  * The one error class of @shoal/metainfo. Messages start with the field path and name the
- * problem and the value (`info.files[3].path[1]: ".." is not allowed`); `context.field` holds
- * the path where there is one.
+ * problem and the value (`info.piece length: expected a positive integer, got -5`);
+ * `context.field` holds the path where there is one. NOT_A_TORRENT is the exception: its
+ * message is about the whole file.
  */
 export class MetainfoError extends ShoalError<MetainfoErrorCode> {
   static override readonly name = "MetainfoError";

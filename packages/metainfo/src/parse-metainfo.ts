@@ -16,11 +16,13 @@ const utf8Lenient = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
  * Parses a .torrent file (BEP 3, with BEP 12 tiers, BEP 19 web seeds, BEP 27 private flag,
  * BEP 47 pad files, and the v1 view of hybrid v1+v2 torrents).
  *
- * The outer dict may have unsorted keys (real tools write them); the info dict must be
- * canonical, and the info hash is the SHA-1 of its raw bytes as they appear in the file.
- * Fields outside the info dict only steer tracker choice and display, so a malformed one is
- * dropped instead of failing the torrent; a bad info dict always fails with a MetainfoError
- * naming the field. The result does not alias `bytes`.
+ * Dict keys may be in any order, as real tools write them, but never repeated; the info hash
+ * is the SHA-1 of the info dict's raw bytes as they appear in the file.
+ * Input that does not open with a bencoded dict is refused as `NOT_A_TORRENT` with the message
+ * "not a .torrent file (expected a bencoded dictionary)". Fields outside the info dict only
+ * steer tracker choice and display, so a malformed one is dropped instead of failing the
+ * torrent; a bad info dict always fails with a MetainfoError naming the field. The result does
+ * not alias `bytes`.
  */
 export function parseMetainfo(bytes: Uint8Array, limits?: Partial<MetainfoLimits>): Metainfo {
   const resolved = resolveMetainfoLimits(limits);
@@ -28,17 +30,43 @@ export function parseMetainfo(bytes: Uint8Array, limits?: Partial<MetainfoLimits
     fail("TOO_LARGE", "torrent", `file is ${bytes.length} bytes, over the limit of ${resolved.maxTorrentBytes}`);
   }
   const { infoSpan, outer } = readOuter(bytes, resolved);
-  // The info dict is decoded a second time, strictly and from a private copy of its raw bytes:
-  // that enforces canonical key order there alone and leaves the result independent of `bytes`.
-  // The outer tree is out of scope by now, so both decoded trees never have to fit in memory.
+  // The info dict is decoded a second time, from a private copy of its raw bytes, so the result
+  // is independent of `bytes` and parses exactly as BEP 9 metadata from peers would. The outer
+  // tree is out of scope by now, so both decoded trees never have to fit in memory.
   const parsed = parseInfoDict(bytes.subarray(infoSpan.start, infoSpan.end), resolved);
   return { ...parsed, ...outer };
 }
 
 type OuterFields = Pick<Metainfo, "announce" | "announceList" | "urlList" | "comment" | "createdBy" | "creationDate">;
 
+const NOT_A_TORRENT_MESSAGE = "not a .torrent file (expected a bencoded dictionary)";
+
+/** ASCII `d`, `e`, `0` and `9`: how a bencoded dict opens and closes, and its key lengths' digits. */
+const DICT_START = 0x64;
+const DICT_END = 0x65;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+
+/**
+ * True when `bytes` open like a bencoded dict: `d` followed by the length digit of its first key
+ * (dict keys are byte strings), or exactly `de`, the empty dict. Anything else (text, HTML, an
+ * image, a bencoded list) is some other kind of file, and a decoder's byte offset would not help
+ * whoever passed it; a file that opens like a dict and breaks later keeps the offset, which does
+ * help. `de` followed by more bytes is text such as "default", never a torrent.
+ */
+function opensLikeDict(bytes: Uint8Array): boolean {
+  const second = bytes[1];
+  if (bytes[0] !== DICT_START || second === undefined) return false;
+  return second === DICT_END ? bytes.length === 2 : second >= DIGIT_0 && second <= DIGIT_9;
+}
+
+function notATorrent(): never {
+  throw new MetainfoError("NOT_A_TORRENT", NOT_A_TORRENT_MESSAGE, { context: { field: "torrent" } });
+}
+
 /** Decodes the whole file leniently and keeps only the outer fields and where `info` lies. */
 function readOuter(bytes: Uint8Array, limits: MetainfoLimits): { infoSpan: Span; outer: OuterFields } {
+  if (!opensLikeDict(bytes)) notATorrent();
   let value: BValue;
   let span: Span | undefined;
   try {
@@ -52,7 +80,8 @@ function readOuter(bytes: Uint8Array, limits: MetainfoLimits): { infoSpan: Span;
       cause: err,
     });
   }
-  if (!(value instanceof Map)) fail("INVALID_FIELD", "torrent", "expected a dict at the top level");
+  // Unreachable after opensLikeDict and a complete decode, but it narrows the type honestly.
+  if (!(value instanceof Map)) notATorrent();
   const info = value.get("info");
   if (info === undefined) fail("MISSING_FIELD", "info", "required field is missing");
   if (!(info instanceof Map) || span === undefined) fail("INVALID_FIELD", "info", "expected a dict");

@@ -1,7 +1,10 @@
 /** One file of the torrent, in the order of the torrent's byte stream. */
 export interface TorrentFile {
   index: number;
-  /** Sanitised components relative to the torrent root; `[]` for a single-file torrent. */
+  /**
+   * Sanitised components relative to the torrent root, unique among the torrent's files (a
+   * colliding file was renamed `<stem>.1<ext>`); `[]` for a single-file torrent.
+   */
   path: string[];
   length: number;
   /** Where the file starts in the torrent's concatenated byte stream. */
@@ -16,7 +19,10 @@ export interface InfoDict {
   infoHash: Uint8Array;
   /** `infoHash` as lowercase hex, for keys, subjects and logs. */
   infoHashHex: string;
-  /** Sanitised single path component: the data lands at `<out>/<name>`. */
+  /**
+   * Sanitised single path component, or the info hash in hex when nothing of the name was left:
+   * the data lands at `<out>/<name>`.
+   */
   name: string;
   pieceLength: number;
   pieceCount: number;

@@ -193,7 +193,7 @@ describe("parseMetainfo: key order and duplicate keys", () => {
     expect(m.announce).toBe("http://x/ann");
   });
 
-  it("refuses an unsorted info dict and says so", () => {
+  it("loads an info dict with keys out of order and hashes its raw bytes, not a re-encoding", () => {
     const info = singleInfo();
     const unsortedInfo = rawDict([
       ["piece length", info["piece length"]!],
@@ -201,10 +201,28 @@ describe("parseMetainfo: key order and duplicate keys", () => {
       ["length", info["length"]!],
       ["pieces", info["pieces"]!],
     ]);
-    const err = expectMetainfoError(() => parseMetainfo(rawDictOf([["info", unsortedInfo]])), "NON_CANONICAL_INFO", "not sorted");
-    expect(err.message).toMatch(/^info: dict key "name" is not sorted after "piece length" at byte \d+ of the info dict/);
-    expect(err.cause).toBeInstanceOf(DecodeError);
-    expectMetainfoError(() => parseInfoDict(unsortedInfo), "NON_CANONICAL_INFO");
+    const m = parseMetainfo(rawDictOf([["info", unsortedInfo]]));
+    expect(m.infoHash).toEqual(sha1(unsortedInfo));
+    // The canonical encoding of the same dict is another torrent as far as the swarm knows.
+    expect(m.infoHashHex).not.toBe(hex(sha1(encode(info))));
+    expect(m.infoBytes).toEqual(unsortedInfo);
+    expect(m.name).toBe("single.bin");
+    expect(m.totalLength).toBe(SINGLE_DATA.length);
+    expect(parseInfoDict(unsortedInfo).infoHashHex).toBe(m.infoHashHex);
+  });
+
+  it("loads file entries with keys out of order inside an unsorted info dict", () => {
+    const info = multiInfo();
+    const files = MULTI_FILES.map((f) => rawDict([["path", f.path], ["length", f.data.length]]));
+    const unsortedInfo = rawDictOf([
+      ["pieces", encode(info["pieces"]!)],
+      ["name", encode(info["name"]!)],
+      ["files", concat(ascii("l"), ...files, ascii("e"))],
+      ["piece length", encode(info["piece length"]!)],
+    ]);
+    const m = parseMetainfo(rawDictOf([["info", unsortedInfo]]));
+    expect(m.infoHash).toEqual(sha1(unsortedInfo));
+    expect(m.files.map((f) => [f.path, f.length])).toEqual(MULTI_FILES.map((f) => [f.path, f.data.length]));
   });
 
   it("refuses duplicate keys in the info dict", () => {
@@ -219,6 +237,19 @@ describe("parseMetainfo: key order and duplicate keys", () => {
     const err = expectMetainfoError(() => parseMetainfo(rawDictOf([["info", dup]])), "INVALID_BENCODE", 'duplicate dict key "name"');
     expect((err.cause as DecodeError).code).toBe("DUPLICATE_KEY");
     expectMetainfoError(() => parseInfoDict(dup), "INVALID_BENCODE", 'duplicate dict key "name"');
+  });
+
+  it("refuses duplicate keys in a file entry of an unsorted info dict", () => {
+    const info = multiInfo();
+    const entry = rawDict([["path", ["a"]], ["length", 42], ["path", ["b"]]]);
+    const unsortedInfo = rawDictOf([
+      ["pieces", encode(info["pieces"]!)],
+      ["name", encode(info["name"]!)],
+      ["files", concat(ascii("l"), entry, ascii("e"))],
+      ["piece length", encode(info["piece length"]!)],
+    ]);
+    const err = expectMetainfoError(() => parseMetainfo(rawDictOf([["info", unsortedInfo]])), "INVALID_BENCODE", 'duplicate dict key "path"');
+    expect((err.cause as DecodeError).code).toBe("DUPLICATE_KEY");
   });
 
   it("refuses duplicate keys in the outer dict", () => {

@@ -54,8 +54,11 @@ export class FsObjectStore implements ObjectStore {
     }
     const paths = layout.files.map((f) => {
       const p = resolve(top, ...f.path);
-      // Metainfo sanitises every component already; this is the last line of defence.
-      if (p !== top && !p.startsWith(top + sep)) {
+      // Metainfo sanitises every component already; this is the last line of defence. An empty
+      // path is a single-file torrent's file, `<root>/<name>` itself; any other path must land
+      // strictly below that directory, never on it (`a/..`) or beside it.
+      const inside = f.path.length === 0 ? p === top : p.startsWith(top + sep);
+      if (!inside) {
         throw new StorageError("IO", `file path ${f.path.join("/")} leaves the destination ${base}`, {
           context: { op: "fs.openTorrent", path: f.path.join("/") },
         });

@@ -60,6 +60,17 @@ describe("FsObjectStore", () => {
     await expect(store.openTorrent(escaping)).rejects.toMatchObject({ name: "StorageError", code: "IO" });
   });
 
+  it("refuses a file path that resolves to the torrent's directory itself", async () => {
+    for (const path of [["."], ["a", ".."], [""]]) {
+      await expect(store.openTorrent(layoutOf("t", [[path, 4]]))).rejects.toMatchObject({ name: "StorageError", code: "IO" });
+    }
+  });
+
+  it("refuses an absolute file path", async () => {
+    const absolute = layoutOf("t", [[[join(parent, "abs.txt")], 4]]);
+    await expect(store.openTorrent(absolute)).rejects.toMatchObject({ name: "StorageError", code: "IO" });
+  });
+
   it("refuses an absolute torrent name", async () => {
     const absolute = layoutOf(join(parent, "abs"), [[["x.txt"], 4]]);
     await expect(store.openTorrent(absolute)).rejects.toBeInstanceOf(StorageError);
