@@ -33,7 +33,7 @@ describe("worker death", () => {
 
     // Its heartbeat lapses: the clock passes its lease and the sweep runs.
     claimsClockMs += (DYING_TTL_SECONDS + 1) * 1000;
-    expect(await c.claims.expireWorkers()).toBe(held.length);
+    expect(await c.claims.expireWorkers(c.infoHash)).toBe(held.length);
     const pieces = await c.claims.pieces(c.infoHash);
     for (const i of held) expect(pieces[i]!.state).toBe("missing");
     expect(checkInvariants(pieces, new Set())).toEqual([]);

@@ -264,13 +264,19 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       await table.claim(other, lapsed, [0], 1);
       expect(await table.stage(ih, lapsed, lapsedClaims[2]!)).toBe("ok");
       await table.claim(ih, live, [3, 4], 2);
-      expect(await table.expireWorkers()).toBe(0);
+      expect(await table.expireWorkers(ih)).toBe(0);
 
       await fx.advanceTime(leaseTtlMs * 0.6);
-      await table.heartbeat(live, leaseTtlMs);
+      await table.heartbeat(ih, live, leaseTtlMs);
+      // A lease is per torrent: the heartbeat on `ih` does not keep `lapsed`'s claims elsewhere.
+      await table.heartbeat(other, lapsed, leaseTtlMs);
       await fx.advanceTime(leaseTtlMs * 0.6);
-      expect(await table.expireWorkers()).toBe(3);
-      expect(await table.expireWorkers()).toBe(0);
+      expect(await table.expireWorkers(ih)).toBe(2);
+      expect(await table.expireWorkers(ih)).toBe(0);
+      expect(await table.expireWorkers(other)).toBe(0);
+      expect(await table.piece(other, 0)).toMatchObject({ state: "claimed", holder: lapsed });
+      await fx.advanceTime(leaseTtlMs);
+      expect(await table.expireWorkers(other)).toBe(1);
 
       expect((await table.pieces(ih)).map((p) => p.state)).toEqual([
         "missing",
@@ -293,7 +299,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     scenario("claims of a worker that never sent a heartbeat are expired", async (fx, table) => {
       const ih = await fx.torrent(2);
       await table.claim(ih, "worker-without-lease", [1], 1);
-      expect(await table.expireWorkers()).toBe(1);
+      expect(await table.expireWorkers(ih)).toBe(1);
       expect(await table.piece(ih, 1)).toEqual({ state: "missing", attempt: 1 });
     });
 

@@ -74,10 +74,10 @@ export class ClaimTableFixture {
     this.torrents.delete(infoHash);
   }
 
-  /** A new worker with a live lease. */
+  /** A new worker with a live lease on every torrent this case has made so far. */
   async worker(): Promise<string> {
     const id = randomId("worker");
-    await this.table.heartbeat(id, this.leaseTtlMs);
+    for (const infoHash of this.torrents) await this.table.heartbeat(infoHash, id, this.leaseTtlMs);
     return id;
   }
 

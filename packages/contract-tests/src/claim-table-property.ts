@@ -103,7 +103,7 @@ export function claimTableProperty(
   async function step(table: ClaimTable, model: ClaimTableModel, ih: string, workers: readonly string[], op: Op, label: string): Promise<void> {
     switch (op.kind) {
       case "heartbeat":
-        await table.heartbeat(workers[op.worker]!, leaseTtlMs);
+        await table.heartbeat(ih, workers[op.worker]!, leaseTtlMs);
         model.heartbeat(workers[op.worker]!, leaseTtlMs);
         return;
       case "advance":
@@ -111,7 +111,7 @@ export function claimTableProperty(
         model.advance(stepMs);
         return;
       case "expire":
-        expect(await table.expireWorkers(), label).toBe(model.expire());
+        expect(await table.expireWorkers(ih), label).toBe(model.expire());
         return;
       case "claim":
         expect(await table.claim(ih, workers[op.worker]!, op.candidates, op.max), label).toEqual(

@@ -114,11 +114,11 @@ describe("MemoryClaimTable", () => {
     let now = 0;
     const table = new MemoryClaimTable(() => now);
     await table.createTorrent(ih, 1, []);
-    await table.heartbeat("w", 100);
+    await table.heartbeat(ih, "w", 100);
     await table.claim(ih, "w", [0], 1);
     now = 99;
-    expect(await table.expireWorkers()).toBe(0);
+    expect(await table.expireWorkers(ih)).toBe(0);
     now = 100;
-    expect(await table.expireWorkers()).toBe(1);
+    expect(await table.expireWorkers(ih)).toBe(1);
   });
 });

@@ -70,19 +70,23 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   server.on("error", (err) => logger.error({ err, op: "peer-worker.listen" }, "listener failed"));
   const port = (server.address() as { port: number }).port;
 
-  const heartbeat = async () => {
+  // A lease per torrent (it lives in the torrent's slot of the claim table), refreshed three
+  // times per lease so one late beat never costs the claims.
+  const heartbeat = async (infoHash: string) => {
     try {
-      await deps.claims.heartbeat(workerId, config.heartbeatTtlSeconds * 1000);
+      await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
     } catch (err) {
-      logger.error({ err, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
+      logger.error({ err, infoHash, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
     }
   };
-  await heartbeat();
-  const heartbeatTimer = setInterval(() => void heartbeat(), (config.heartbeatTtlSeconds * 1000) / 3);
+  const heartbeatTimer = setInterval(() => {
+    for (const infoHash of joined.keys()) void heartbeat(infoHash);
+  }, (config.heartbeatTtlSeconds * 1000) / 3);
   heartbeatTimer.unref();
 
   async function join(infoHash: string): Promise<TorrentSwarm | undefined> {
     const info = await deps.torrents.get(infoHash);
+    await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
     const have = new Bitfield(info.metainfo.pieceCount);
     const done = new Bitfield(info.metainfo.pieceCount);
     for (const i of await deps.claims.piecesIn(infoHash, "stored")) {

@@ -72,7 +72,7 @@ describe("the torrent owner reports what the workers really moved", () => {
 
     // Both pieces stored: the job completes and the `completed` announce carries the totals.
     const w = "w1";
-    await claims.heartbeat(w, 60_000);
+    await claims.heartbeat(infoHash, w, 60_000);
     for (const c of await claims.claim(infoHash, w, [0, 1], 2)) {
       await claims.stage(infoHash, w, c);
       await claims.verify(infoHash, c);

@@ -8,6 +8,11 @@ interface TorrentTable {
   readonly holders: (string | undefined)[];
   readonly strikes: Map<string, number>;
   readonly banned: Set<string>;
+  readonly counts: Record<PieceState, number>;
+  /** Worker -> when its lease on this torrent ends. */
+  readonly leases: Map<string, number>;
+  /** Worker -> the pieces it holds claims on, so expiry costs the claims it moves. */
+  readonly held: Map<string, Set<number>>;
 }
 
 /**
@@ -16,7 +21,6 @@ interface TorrentTable {
  */
 export class MemoryClaimTable implements ClaimTable {
   private readonly torrents = new Map<string, TorrentTable>();
-  private readonly leases = new Map<string, number>();
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
@@ -28,14 +32,17 @@ export class MemoryClaimTable implements ClaimTable {
       holders: new Array<string | undefined>(pieceCount).fill(undefined),
       strikes: new Map(),
       banned: new Set(),
+      counts: { missing: pieceCount, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 },
+      leases: new Map(),
+      held: new Map(),
     };
     for (const i of skipped) {
       checkIndex(infoHash, i, pieceCount);
-      t.states[i] = "skipped";
+      this.move(t, i, "skipped");
     }
     for (const i of stored) {
       checkIndex(infoHash, i, pieceCount);
-      t.states[i] = "stored";
+      this.move(t, i, "stored");
     }
     this.torrents.set(infoHash, t);
   }
@@ -44,8 +51,8 @@ export class MemoryClaimTable implements ClaimTable {
     this.torrents.delete(infoHash);
   }
 
-  async heartbeat(workerId: string, ttlMs: number): Promise<void> {
-    this.leases.set(workerId, this.now() + ttlMs);
+  async heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void> {
+    this.table(infoHash).leases.set(workerId, this.now() + ttlMs);
   }
 
   async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
@@ -56,9 +63,8 @@ export class MemoryClaimTable implements ClaimTable {
     for (const i of candidates) {
       if (out.length >= max) break;
       if (t.states[i] !== "missing") continue;
-      t.states[i] = "claimed";
       t.attempts[i] = (t.attempts[i] ?? 0) + 1;
-      t.holders[i] = workerId;
+      this.move(t, i, "claimed", workerId);
       out.push({ piece: i, attempt: t.attempts[i]! });
     }
     return out;
@@ -106,23 +112,20 @@ export class MemoryClaimTable implements ClaimTable {
     return this.simple(infoHash, claim, "unstage");
   }
 
-  async expireWorkers(): Promise<number> {
+  async expireWorkers(infoHash: string): Promise<number> {
+    const t = this.table(infoHash);
     const now = this.now();
-    const dead = new Set<string>();
-    for (const [worker, until] of this.leases) {
-      if (until <= now) dead.add(worker);
-    }
     let moved = 0;
-    for (const t of this.torrents.values()) {
-      t.states.forEach((s, i) => {
-        const holder = t.holders[i];
-        if (s === "claimed" && holder !== undefined && (dead.has(holder) || !this.leases.has(holder))) {
-          this.move(t, i, "missing");
-          moved++;
-        }
-      });
+    for (const [worker, pieces] of [...t.held]) {
+      const until = t.leases.get(worker);
+      if (until !== undefined && until > now) continue;
+      for (const i of [...pieces]) {
+        this.move(t, i, "missing");
+        moved++;
+      }
+      t.leases.delete(worker);
     }
-    for (const w of dead) this.leases.delete(w);
+    for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
     return moved;
   }
 
@@ -136,10 +139,7 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async counts(infoHash: string): Promise<PieceCounts> {
-    const t = this.table(infoHash);
-    const c = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 };
-    for (const s of t.states) c[s]++;
-    return c;
+    return { ...this.table(infoHash).counts };
   }
 
   async piece(infoHash: string, index: number): Promise<PieceRecord> {
@@ -193,9 +193,19 @@ export class MemoryClaimTable implements ClaimTable {
     return "ok";
   }
 
-  private move(t: TorrentTable, index: number, to: PieceState): void {
+  /** The one place a piece changes state: counts, holders and held sets follow. */
+  private move(t: TorrentTable, index: number, to: PieceState, holder?: string): void {
+    t.counts[t.states[index]!]--;
+    t.counts[to]++;
     t.states[index] = to;
-    t.holders[index] = to === "claimed" ? t.holders[index] : undefined;
+    const before = t.holders[index];
+    if (before !== undefined) t.held.get(before)?.delete(index);
+    t.holders[index] = to === "claimed" ? holder : undefined;
+    if (to === "claimed" && holder !== undefined) {
+      let set = t.held.get(holder);
+      if (!set) t.held.set(holder, (set = new Set()));
+      set.add(index);
+    }
   }
 }
 

@@ -41,8 +41,12 @@ export interface ClaimTable {
   createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped?: Iterable<number>): Promise<void>;
   /** Removes every key of the torrent. */
   deleteTorrent(infoHash: string): Promise<void>;
-  /** Keeps the worker's liveness lease; its claims die with it. */
-  heartbeat(workerId: string, ttlMs: number): Promise<void>;
+  /**
+   * Keeps the worker's liveness lease on one torrent for `ttlMs`; its claims in the torrent die
+   * with it. The lease lives with the torrent's other state (one Redis Cluster slot), so a worker
+   * refreshes it for each torrent it takes part in.
+   */
+  heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void>;
   /**
    * Claims up to `max` of `candidates`, in the given order, skipping pieces that are not missing.
    * The caller orders the candidates (rarest first); the table only arbitrates.
@@ -61,10 +65,15 @@ export interface ClaimTable {
   store(infoHash: string, claim: Claim): Promise<TransitionResult>;
   /** Staged or verified bytes were lost: the piece goes back to missing. */
   unstage(infoHash: string, claim: Claim): Promise<TransitionResult>;
-  /** Returns every claim of workers whose lease expired to missing; returns how many pieces moved. */
-  expireWorkers(): Promise<number>;
+  /**
+   * Returns every claim in the torrent of workers whose lease on it lapsed (or that never had
+   * one) to missing; returns how many pieces moved. Costs the number of claims it moves, not the
+   * number of pieces.
+   */
+  expireWorkers(infoHash: string): Promise<number>;
   /** Pieces claimed by other workers (end-game: they may be downloaded again, first staged wins). */
   claimedBy(infoHash: string, excludeWorker?: string): Promise<Claim[]>;
+  /** Pieces per state; kept as the table changes, so a read costs O(1). */
   counts(infoHash: string): Promise<PieceCounts>;
   /** One piece; for handlers deciding whether a message is still current. */
   piece(infoHash: string, index: number): Promise<PieceRecord>;

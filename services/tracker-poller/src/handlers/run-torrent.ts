@@ -156,7 +156,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     if (storedPieces === lastStoredSeen) announcer.morePeers();
     lastStoredSeen = storedPieces;
   }, config.stallAnnounceSeconds * 1000);
-  const sweepTimer = setInterval(() => void claims.expireWorkers().catch(() => undefined), config.leaseSweepIntervalMs);
+  const sweepTimer = setInterval(() => void claims.expireWorkers(infoHash).catch(() => undefined), config.leaseSweepIntervalMs);
   let storageFailure: ((err: Error) => void) | undefined;
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
