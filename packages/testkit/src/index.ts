@@ -35,3 +35,7 @@ export { startAria2Seed } from "./aria2-seed.js";
 export type { Aria2Seed } from "./aria2-seed.js";
 export { startQbittorrentSeed } from "./qbittorrent-seed.js";
 export type { QbittorrentSeed } from "./qbittorrent-seed.js";
+export { respCommand } from "./resp-command.js";
+export type { RespCommandOptions, RespReply } from "./resp-command.js";
+export { startRedisServer } from "./redis-server.js";
+export type { RedisServer, RedisServerOptions } from "./redis-server.js";
