@@ -39,3 +39,5 @@ export { respCommand } from "./resp-command.js";
 export type { RespCommandOptions, RespReply } from "./resp-command.js";
 export { startRedisServer } from "./redis-server.js";
 export type { RedisServer, RedisServerOptions } from "./redis-server.js";
+export { startNatsServer, NATS_MAX_PAYLOAD_BYTES } from "./nats-server.js";
+export type { NatsServer, NatsServerOptions } from "./nats-server.js";
