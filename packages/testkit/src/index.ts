@@ -41,3 +41,7 @@ export { startRedisServer } from "./redis-server.js";
 export type { RedisServer, RedisServerOptions } from "./redis-server.js";
 export { startNatsServer, NATS_MAX_PAYLOAD_BYTES } from "./nats-server.js";
 export type { NatsServer, NatsServerOptions } from "./nats-server.js";
+export { startS3Server } from "./s3-server.js";
+export type { S3Server, S3ServerOptions } from "./s3-server.js";
+export { s3TestClient } from "./s3-test-client.js";
+export type { S3Endpoint, S3ObjectSummary, S3TestClient, S3TestClientOptions } from "./s3-test-client.js";
