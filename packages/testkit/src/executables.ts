@@ -16,7 +16,19 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   aria2c: "aria2",
   "transmission-daemon": "transmission-daemon",
   "qbittorrent-nox": "qbittorrent-nox",
+  "redis-server": "redis-server",
+  "nats-server": "nats-server",
+  memcached: "memcached",
+  "swift-proxy-server": "swift-proxy",
+  "swift-account-server": "swift-account",
+  "swift-container-server": "swift-container",
+  "swift-object-server": "swift-object",
   [SYSTEM_PYTHON]: "python3",
+};
+
+/** Where Debian puts a program off the usual PATH of a non-root user. */
+const LOCATION_NOTE: Readonly<Record<string, string>> = {
+  "nats-server": "Debian installs it as /usr/sbin/nats-server, so /usr/sbin must be on PATH",
 };
 
 /** Absolute path of an executable, searched on PATH; throws MISSING_BINARY with an install hint. */
@@ -33,7 +45,8 @@ export function requireExecutable(name: string): string {
     }
   }
   const pkg = PACKAGE_OF[name];
-  const hint = pkg === undefined ? "" : ` (apt-get install --no-install-recommends ${pkg})`;
+  const note = LOCATION_NOTE[name] === undefined ? "" : `; ${LOCATION_NOTE[name]}`;
+  const hint = pkg === undefined ? "" : ` (apt-get install --no-install-recommends ${pkg}${note})`;
   throw new TestkitError("MISSING_BINARY", `${name} is not installed or not on PATH${hint}`, {
     context: { binary: name },
   });
