@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { ObjectStore } from "@shoal/coordination";
 import type { Bitfield } from "@shoal/wire";
 import type { PeerConnection } from "./connection.js";
@@ -48,7 +49,7 @@ export class Uploader {
         if (!piece) continue;
         if (conn.closed || conn.amChoking) break;
         const ok = conn.sendPiece(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
-        if (!ok) await new Promise<void>((resolve) => conn.socket.once("drain", resolve).once("close", resolve));
+        if (!ok) await drainedOrClosed(conn.socket);
       }
     } finally {
       conn.uploading = false;
@@ -64,4 +65,18 @@ export class Uploader {
     }
     return p;
   }
+}
+
+/**
+ * Resolves when the socket drains or closes, removing both listeners whichever fires: a listener
+ * left behind per full write would pile up for the life of the connection.
+ */
+function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done).off("close", done);
+      resolve();
+    };
+    socket.on("drain", done).on("close", done);
+  });
 }
