@@ -31,6 +31,11 @@ export interface RunningPeerWorker extends RunningService {
 }
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
+/**
+ * Finished torrents remembered, so late messages about them are ignored. Late messages come
+ * within seconds of the end; ten thousand info hashes cost about a megabyte.
+ */
+const FINISHED_REMEMBERED = 10_000;
 
 /** The peer-worker: a shard of peer connections for every running torrent. */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
@@ -41,6 +46,14 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const peerId = makePeerId(randomBytes(6));
   const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
+  /** Swarms whose join finished and whose torrent has not: what `status` reports. */
+  const joined = new Map<string, TorrentSwarm>();
+  /**
+   * Torrents that finished here. Core NATS can deliver a peer list after `torrent_finished`, and
+   * joining again would dial peers and run timers for a torrent nobody downloads any more; only a
+   * new `torrent_started` brings one back.
+   */
+  const finished = new Set<string>();
   const subs: Subscription[] = [];
 
   const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
@@ -85,16 +98,29 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   }
 
   function swarmOf(infoHash: string): Promise<TorrentSwarm | undefined> {
-    let p = swarms.get(infoHash);
-    if (!p) {
-      p = join(infoHash).catch((err: unknown) => {
+    const current = swarms.get(infoHash);
+    if (current) return current;
+    const p: Promise<TorrentSwarm | undefined> = join(infoHash).then(
+      (swarm) => {
+        // The torrent may have finished while it was being joined; its handler closes this swarm.
+        if (swarm && swarms.get(infoHash) === p) joined.set(infoHash, swarm);
+        return swarm;
+      },
+      (err: unknown) => {
         logger.error({ err, infoHash, op: "peer-worker.join" }, "could not join torrent");
-        swarms.delete(infoHash);
+        if (swarms.get(infoHash) === p) swarms.delete(infoHash);
         return undefined;
-      });
-      swarms.set(infoHash, p);
-    }
+      },
+    );
+    swarms.set(infoHash, p);
     return p;
+  }
+
+  function markFinished(infoHash: string): void {
+    finished.delete(infoHash);
+    finished.add(infoHash);
+    // Sets iterate in insertion order: the first entry is the torrent that finished longest ago.
+    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.values().next().value as string);
   }
 
   async function accept(socket: Socket): Promise<void> {
@@ -120,13 +146,19 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
 
   subs.push(
-    await deps.bus.subscribe("torrent_started", "*", async (m) => void (await swarmOf(m.infoHash))),
+    await deps.bus.subscribe("torrent_started", "*", async (m) => {
+      finished.delete(m.infoHash);
+      await swarmOf(m.infoHash);
+    }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
-      const s = await swarms.get(m.infoHash);
+      markFinished(m.infoHash);
+      const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
-      await s?.close();
+      joined.delete(m.infoHash);
+      await (await p)?.close();
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
+      if (finished.has(m.infoHash)) return;
       (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
@@ -135,17 +167,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   );
   logger.info({ port }, "peer-worker listening");
 
-  const swarmsNow = new Map<string, TorrentSwarm>();
-  const track = () => {
-    for (const [ih, p] of swarms) void p.then((s) => s && swarmsNow.set(ih, s));
-  };
-
   return {
     port,
     workerId,
     swarmStatus(infoHash) {
-      track();
-      return swarmsNow.get(infoHash)?.status();
+      return joined.get(infoHash)?.status();
     },
     async stop() {
       clearInterval(heartbeatTimer);
@@ -153,10 +179,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const p of swarms.values()) await (await p)?.close();
       swarms.clear();
+      joined.clear();
     },
     status() {
-      track();
-      return Object.fromEntries([...swarmsNow].map(([ih, s]) => [ih, s.status()]));
+      return Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()]));
     },
   };
 }
