@@ -54,7 +54,7 @@ export class PeerConnection {
 
   constructor(
     readonly socket: Socket,
-    input: SocketInput,
+    private readonly input: SocketInput,
     readonly key: string,
     readonly peerId: Uint8Array,
     readonly fast: boolean,
@@ -74,9 +74,18 @@ export class PeerConnection {
         if (!this.closed) this.handlers.onMessage(this, msg);
       },
     );
-    input.setHandler((chunk) => this.onData(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
     socket.on("close", () => this.close("connection closed by peer"));
+  }
+
+  /**
+   * Starts reading, once the swarm has registered the connection and sent our first messages (BEP 6
+   * wants our bitfield before anything the peer's messages make us say): first the bytes that came
+   * with the handshake, then whatever the socket buffered since, in the order it arrived.
+   */
+  start(rest: Buffer): void {
+    if (rest.length > 0) this.onData(rest);
+    this.input.setHandler((chunk) => this.onData(chunk));
   }
 
   /** Bytes from the socket (possibly in a reused read buffer: the decoders copy what they keep). */

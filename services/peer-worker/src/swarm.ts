@@ -162,7 +162,7 @@ export class TorrentSwarm {
       conn.send({ type: "bitfield", bits: this.have.toBytes() });
     }
     this.logger.debug({ peer: key, outgoing }, "connected");
-    if (rest.length > 0) conn.onData(rest);
+    conn.start(rest);
   }
 
   onStored(index: number): void {

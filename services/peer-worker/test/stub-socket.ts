@@ -89,5 +89,6 @@ export function stubConnection(opts: StubConnectionOptions): { conn: PeerConnect
     handlers,
     opts.now ?? (() => 0),
   );
+  conn.start(Buffer.alloc(0));
   return { conn, socket, input };
 }
