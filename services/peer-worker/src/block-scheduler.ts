@@ -129,9 +129,11 @@ export class BlockScheduler {
       conn.lastBlockAt = this.opts.now();
       conn.snubbed = false;
     }
-    if (!p || !Number.isInteger(bi) || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
+    // A block this connection was not asked for is dropped even when its slot is free: nothing
+    // vouches for it, and taken into a piece it fails the hash and gets honest senders blamed.
+    if (!requested || !p || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
       this.wastedBytes += block.length;
-      if (p && Number.isInteger(bi) && bi < p.blockCount) p.dropRequester(bi, conn);
+      if (requested && p && bi < p.blockCount) p.dropRequester(bi, conn);
       this.refill(conn);
       return;
     }
