@@ -81,9 +81,12 @@ export class BlockScheduler {
     return Math.max(1, Math.min(Math.max(this.opts.minPipeline, byRate), this.opts.maxPipeline, conn.peerRequestQueue));
   }
 
-  /** Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry. */
+  /**
+   * Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry.
+   * Nothing is sent while its send buffer is full: the connection calls again on drain.
+   */
   fill(conn: PeerConnection): void {
-    if (this.stopped || conn.closed || conn.peerChoking || !conn.amInterested) return;
+    if (this.stopped || conn.closed || conn.peerChoking || !conn.amInterested || conn.congested) return;
     let room = this.pipelineTarget(conn) - conn.outstanding.size;
     if (room <= 0) return;
     if (conn.outstanding.size === 0) conn.lastBlockAt = this.opts.now();

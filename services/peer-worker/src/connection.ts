@@ -19,6 +19,8 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024 + 13;
 export interface ConnectionHandlers {
   onMessage(conn: PeerConnection, msg: Message): void;
   onClose(conn: PeerConnection, reason: string): void;
+  /** The send buffer drained after a full write: requests may go out again. */
+  onDrain(conn: PeerConnection): void;
 }
 
 /**
@@ -50,6 +52,14 @@ export class PeerConnection {
   readonly uploadQueue: { index: number; begin: number; length: number }[] = [];
   uploading = false;
   closed = false;
+  /**
+   * A write found the send buffer full and it has not drained yet. Requests (up to hundreds a
+   * connection) and HAVEs (one per piece) wait meanwhile, so a peer that stops reading cannot
+   * grow our memory without bound; control messages are a few bytes and still go out.
+   */
+  congested = false;
+  /** HAVEs held back while congested, in order; they go out together on drain, none dropped. */
+  private readonly heldHaves: number[] = [];
   private readonly decoder: MessageDecoder;
 
   constructor(
@@ -107,13 +117,21 @@ export class PeerConnection {
     this.write(encodeRequest(index, begin, length));
   }
 
+  /** Announces a piece we now have; held while the send buffer is full. */
+  sendHave(index: number): void {
+    if (this.congested) this.heldHaves.push(index);
+    else this.send({ type: "have", index });
+  }
+
   /** Sends a block we serve; returns false when the socket buffer is full (wait for drain). */
   sendPiece(index: number, begin: number, block: Buffer): boolean {
     if (this.closed) return false;
     this.lastSentAt = this.now();
     this.upload.add(block.length);
     this.socket.write(encodePieceHeader(index, begin, block.length));
-    return this.socket.write(block);
+    const ok = this.socket.write(block);
+    if (!ok) this.waitForDrain();
+    return ok;
   }
 
   keepAlive(): void {
@@ -136,6 +154,8 @@ export class PeerConnection {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.socket.off("drain", this.drained);
+    this.heldHaves.length = 0;
     this.socket.destroy();
     this.handlers.onClose(this, reason);
   }
@@ -143,6 +163,27 @@ export class PeerConnection {
   private write(buf: Buffer): void {
     if (this.closed) return;
     this.lastSentAt = this.now();
-    this.socket.write(buf);
+    if (!this.socket.write(buf)) this.waitForDrain();
   }
+
+  private waitForDrain(): void {
+    if (this.congested) return;
+    this.congested = true;
+    this.socket.once("drain", this.drained);
+  }
+
+  private readonly drained = (): void => {
+    this.congested = false;
+    if (this.closed) return;
+    // Another 'drain' listener (the uploader's) may have filled the buffer again before this one ran.
+    if (this.socket.writableNeedDrain) {
+      this.waitForDrain();
+      return;
+    }
+    if (this.heldHaves.length > 0) {
+      const haves = this.heldHaves.splice(0);
+      this.write(Buffer.concat(haves.map((index) => encodeMessage({ type: "have", index }))));
+    }
+    this.handlers.onDrain(this);
+  };
 }

@@ -140,7 +140,11 @@ export class TorrentSwarm {
       RESERVED_BITS.extensionProtocol(handshake.reserved),
       outgoing,
       this.meta.pieceCount,
-      { onMessage: (c, m) => this.onMessage(c, m), onClose: (c, reason) => this.onClose(c, reason) },
+      {
+        onMessage: (c, m) => this.onMessage(c, m),
+        onClose: (c, reason) => this.onClose(c, reason),
+        onDrain: (c) => this.scheduler.fill(c),
+      },
       this.deps.now,
     );
     this.conns.set(key, conn);
@@ -174,7 +178,7 @@ export class TorrentSwarm {
         c.interestingPieces--;
         this.updateInterest(c);
       } else {
-        c.send({ type: "have", index });
+        c.sendHave(index);
       }
     }
     if (this.have.isComplete()) {

@@ -17,6 +17,8 @@ export class StubSocket extends EventEmitter {
   writes = 0;
   /** What `write` returns: false plays a full send buffer. */
   writable = true;
+  /** A write returned false and 'drain' has not fired since, as on a net.Socket. */
+  writableNeedDrain = false;
   destroyed = false;
   private readonly decoder: MessageDecoder;
 
@@ -30,6 +32,7 @@ export class StubSocket extends EventEmitter {
   write(chunk: Uint8Array): boolean {
     this.writes++;
     this.decoder.push(Buffer.from(chunk));
+    if (!this.writable) this.writableNeedDrain = true;
     return this.writable;
   }
 
@@ -51,6 +54,7 @@ export class StubSocket extends EventEmitter {
   /** The send buffer emptied: writes succeed again and 'drain' fires, as on a real socket. */
   drain(): void {
     this.writable = true;
+    this.writableNeedDrain = false;
     this.emit("drain");
   }
 
@@ -76,7 +80,7 @@ export interface StubConnectionOptions {
 export function stubConnection(opts: StubConnectionOptions): { conn: PeerConnection; socket: StubSocket; input: SocketInput } {
   const socket = new StubSocket(opts.pieceCount);
   const input = new SocketInput();
-  const handlers: ConnectionHandlers = { onMessage: () => undefined, onClose: () => undefined, ...opts.handlers };
+  const handlers: ConnectionHandlers = { onMessage: () => undefined, onClose: () => undefined, onDrain: () => undefined, ...opts.handlers };
   const conn = new PeerConnection(
     socket.asSocket(),
     input,

@@ -19,7 +19,11 @@ export interface TestSwarm {
   readonly claims: MemoryClaimTable;
   readonly bus: MemoryBus;
   /** Attaches a connection over a stub socket, as the worker does after a peer's handshake. */
-  connect(opts?: { key?: string; rest?: Buffer; pending?: readonly Buffer[]; outgoing?: boolean }): { socket: StubSocket; key: string };
+  connect(opts?: { key?: string; rest?: Buffer; pending?: readonly Buffer[]; outgoing?: boolean }): {
+    socket: StubSocket;
+    input: SocketInput;
+    key: string;
+  };
   close(): Promise<void>;
 }
 
@@ -70,7 +74,7 @@ export async function testSwarm(fixture: TorrentFixture, opts: TestSwarmOptions 
         peerId: Buffer.from(`-FK0001-${key.padEnd(12, "x").slice(0, 12)}`),
       };
       swarm.attach(socket.asSocket(), input, handshake, rest, key, outgoing);
-      return { socket, key };
+      return { socket, input, key };
     },
     async close() {
       await swarm.close();

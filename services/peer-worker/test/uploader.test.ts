@@ -25,12 +25,13 @@ describe("Uploader", () => {
     conn.setChoking(false);
     const closeListeners = socket.listenerCount("close");
     const drainListeners = socket.listenerCount("drain");
-    // Every write fills the send buffer, so the uploader waits for 'drain' after each block.
+    // Every block fills the send buffer, so the uploader waits for 'drain' after each one.
     socket.writable = false;
     for (let k = 0; k < REQUESTS; k++) uploader.onRequest(conn, k % PIECES, (k % 4) * BLOCK_BYTES, BLOCK_BYTES);
     for (let k = 1; k <= REQUESTS; k++) {
       await until(() => socket.sentOf("piece").length === k, { timeoutMs: 2_000, what: `block ${k} to be written` });
-      socket.emit("drain");
+      socket.drain();
+      socket.writable = false;
     }
     await until(() => !conn.uploading, { timeoutMs: 2_000, what: "the upload queue to empty" });
     expect(socket.sentOf("piece")).toHaveLength(REQUESTS);
