@@ -260,7 +260,7 @@ export class TorrentSwarm {
         return;
       case "unchoke":
         conn.peerChoking = false;
-        this.scheduler.fill(conn);
+        this.scheduler.onUnchoked(conn);
         return;
       case "interested":
         conn.peerInterested = true;
@@ -293,7 +293,7 @@ export class TorrentSwarm {
   private gotPiece(conn: PeerConnection, index: number): void {
     if (conn.bitfield.has(index)) return;
     conn.bitfield.set(index);
-    this.scheduler.availability[index]!++;
+    this.scheduler.onPeerHas(index);
     if (!this.have.has(index)) {
       conn.interestingPieces++;
       if (conn.interestingPieces === 1) this.updateInterest(conn);

@@ -1,0 +1,136 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { silentLogger } from "@shoal/service-kit";
+import { Bitfield } from "@shoal/wire";
+import { BLOCK_BYTES } from "../src/active-piece.js";
+import { BlockScheduler, type SchedulerHooks, type SchedulerOptions } from "../src/block-scheduler.js";
+import type { PeerConnection } from "../src/connection.js";
+import { PieceBufferPool } from "../src/piece-buffer-pool.js";
+import { ClaimTableProbe } from "./claim-table-probe.js";
+import { seededRandom } from "./seeded-random.js";
+import { stubConnection } from "./stub-socket.js";
+
+const IH = "cd".repeat(20);
+const WORKER = "worker-t";
+
+interface Rig {
+  readonly scheduler: BlockScheduler;
+  readonly probe: ClaimTableProbe;
+  readonly have: Bitfield;
+  readonly conns: PeerConnection[];
+  /** A connection that has `pieces`, has unchoked us and interests us. */
+  connect(pieces: Iterable<number>): PeerConnection;
+}
+
+const rigs: Rig[] = [];
+afterEach(async () => {
+  for (const r of rigs.splice(0)) await r.scheduler.releaseAll();
+});
+
+/** A scheduler over a memory claim table where everything but `missing` is stored already. */
+async function rig(opts: { pieceCount: number; pieceBytes: number; missing: readonly number[]; hooks?: Partial<SchedulerHooks>; options?: Partial<SchedulerOptions> }): Promise<Rig> {
+  const probe = new ClaimTableProbe();
+  const missing = new Set(opts.missing);
+  const stored = Array.from({ length: opts.pieceCount }, (_, i) => i).filter((i) => !missing.has(i));
+  await probe.inner.createTorrent(IH, opts.pieceCount, stored);
+  const have = new Bitfield(opts.pieceCount);
+  for (const i of stored) have.set(i);
+  const conns: PeerConnection[] = [];
+  const scheduler = new BlockScheduler(
+    {
+      infoHash: IH,
+      workerId: WORKER,
+      pieceCount: opts.pieceCount,
+      pieceLength: () => opts.pieceBytes,
+      maxBufferedBytes: 64 * opts.pieceBytes,
+      minPipeline: 8,
+      maxPipeline: 64,
+      pipelineSeconds: 2,
+      requestTimeoutMs: 20_000,
+      now: () => 0,
+      random: seededRandom(5),
+      pool: new PieceBufferPool(0),
+      ...opts.options,
+    },
+    have,
+    probe.table,
+    { onComplete: () => undefined, connections: () => conns, ...opts.hooks },
+    silentLogger(),
+  );
+  const r: Rig = {
+    scheduler,
+    probe,
+    have,
+    conns,
+    connect(pieces) {
+      const { conn } = stubConnection({ pieceCount: opts.pieceCount, key: `10.0.0.${conns.length + 1}:6881` });
+      for (const i of pieces) conn.bitfield.set(i);
+      conn.peerChoking = false;
+      conn.amInterested = true;
+      conns.push(conn);
+      return conn;
+    },
+  };
+  rigs.push(r);
+  return r;
+}
+
+describe("BlockScheduler near the end of a download", () => {
+  // Twenty thousand pieces, ten missing, and the connected peers have none of those ten.
+  const PIECES = 20_000;
+  const MISSING = [3, 777, 1500, 4242, 9001, 12_000, 15_000, 17_777, 19_000, 19_999];
+  const allBut = (skip: readonly number[]) => Array.from({ length: PIECES }, (_, i) => i).filter((i) => !skip.includes(i));
+
+  it("looks only at the eligible pieces, and asks the claim table once while nothing changes", async () => {
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const conn = r.connect(allBut(MISSING));
+    // Pieces visited: every look at our own bitfield or at a peer's.
+    const ours = vi.spyOn(r.have, "has");
+    const theirs = vi.spyOn(conn.bitfield, "has");
+    for (let i = 0; i < 5; i++) {
+      r.scheduler.fill(conn);
+      await r.probe.settle();
+    }
+    expect(ours.mock.calls.length + theirs.mock.calls.length).toBeLessThanOrEqual(5 * MISSING.length);
+    expect(r.probe.count("counts")).toBe(1);
+    expect(r.probe.count("claim")).toBe(0);
+
+    // A peer announces one of the missing pieces: now there is something to claim.
+    conn.bitfield.set(MISSING[4]!);
+    r.scheduler.onPeerHas(MISSING[4]!);
+    r.scheduler.fill(conn);
+    await r.probe.settle();
+    expect(r.probe.count("claim")).toBe(1);
+    expect([...r.scheduler.active.keys()]).toEqual([MISSING[4]]);
+  });
+
+  it("makes a single claim-table round trip when two fills need one at once", async () => {
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const a = r.connect(allBut(MISSING));
+    const b = r.connect(allBut(MISSING));
+    r.probe.hold();
+    r.scheduler.fill(a);
+    r.scheduler.fill(b);
+    await r.probe.settle();
+    expect(r.probe.inFlight).toBe(1);
+    r.probe.release();
+    await r.probe.settle();
+    expect(r.probe.maxInFlight).toBe(1);
+    expect(r.probe.count("counts")).toBe(1);
+  });
+
+  it("makes a single claim-table round trip when fills race a claim", async () => {
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const a = r.connect(MISSING);
+    const b = r.connect(MISSING);
+    r.probe.hold();
+    r.scheduler.fill(a);
+    r.scheduler.fill(b);
+    r.scheduler.fillAll();
+    await r.probe.settle();
+    expect(r.probe.inFlight).toBe(1);
+    r.probe.release();
+    await r.probe.settle();
+    expect(r.probe.maxInFlight).toBe(1);
+    expect(new Set(r.scheduler.active.keys())).toEqual(new Set(MISSING));
+  });
+});
