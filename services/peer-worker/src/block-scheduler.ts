@@ -94,9 +94,10 @@ export class BlockScheduler {
     this.fill(conn);
   }
 
+  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged. */
   bufferedBytes(): number {
     let n = 0;
-    for (const p of this.active.values()) if (p.owned) n += p.length;
+    for (const p of this.active.values()) n += p.length;
     for (const index of this.pending.keys()) n += this.opts.pieceLength(index);
     return n;
   }
@@ -220,6 +221,7 @@ export class BlockScheduler {
     const p = this.active.get(index);
     if (p) this.forget(p, true);
     this.claimer.reconsider(index);
+    this.claimer.onMemoryFreed();
   }
 
   /**
@@ -242,6 +244,7 @@ export class BlockScheduler {
   onStageFailed(index: number): void {
     this.pending.delete(index);
     this.claimer.reconsider(index);
+    this.claimer.onMemoryFreed();
   }
 
   /** A banned peer's blocks in pieces still in progress are thrown away and fetched elsewhere. */

@@ -57,6 +57,12 @@ export class PieceClaimer {
   /** `changes` when a pick last found nothing and the claim table confirmed pieces are missing. */
   private exhaustedAt = -1;
   private stopped = false;
+  /**
+   * End-game: other workers' claims not taken up yet, because memory is short or no connection
+   * has the piece. Duplicates hold piece buffers like our own claims do and share their budget;
+   * unbounded, every worker would buffer every piece claimed anywhere in the cluster.
+   */
+  private readonly duplicates = new Map<number, Claim>();
 
   constructor(
     private readonly opts: ClaimerOptions,
@@ -82,6 +88,12 @@ export class PieceClaimer {
   /** A connected peer announced `piece`. */
   onPeerHas(piece: number): void {
     if (this.eligible.has(piece)) this.changes++;
+    if (this.duplicates.has(piece)) this.takeUpDuplicates();
+  }
+
+  /** A piece left memory (stored, failed, dropped): end-game may take up another duplicate. */
+  onMemoryFreed(): void {
+    if (this.duplicates.size > 0) this.takeUpDuplicates();
   }
 
   /** A connection unchoked us: what it has counts for picks now. */
@@ -93,6 +105,7 @@ export class PieceClaimer {
   onMissingAgain(piece: number): void {
     this.elsewhere[piece] = 0;
     this.endgame = false;
+    this.duplicates.clear();
     this.changes++;
     this.reconsider(piece);
   }
@@ -105,6 +118,7 @@ export class PieceClaimer {
     }
     this.elsewhereList = [];
     this.endgame = false;
+    this.duplicates.clear();
     this.changes++;
   }
 
@@ -181,11 +195,32 @@ export class PieceClaimer {
     const claimed = await this.claims.claimedBy(this.opts.infoHash, this.opts.workerId);
     if (this.stopped) return;
     this.endgame = true;
-    const now = this.opts.now();
-    for (const c of claimed) {
-      if (!this.host.active.has(c.piece) && !this.have.has(c.piece)) this.begin(c, false, now);
-    }
+    this.duplicates.clear();
+    for (const c of claimed) this.duplicates.set(c.piece, c);
+    this.takeUpDuplicates();
     this.host.fillAll();
+  }
+
+  /** Starts end-game duplicates that a connection can serve, while the memory budget allows. */
+  private takeUpDuplicates(): void {
+    if (!this.endgame || this.stopped) return;
+    let room = this.opts.maxBufferedBytes - this.host.bufferedBytes();
+    const now = this.opts.now();
+    let started = false;
+    for (const [piece, c] of this.duplicates) {
+      if (this.have.has(piece) || this.host.active.has(piece) || this.host.pending.has(piece)) {
+        this.duplicates.delete(piece);
+        continue;
+      }
+      const length = this.opts.pieceLength(piece);
+      if (length > room) break;
+      if (this.availability[piece] === 0) continue;
+      this.duplicates.delete(piece);
+      this.begin(c, false, now);
+      room -= length;
+      started = true;
+    }
+    if (started) this.host.fillAll();
   }
 
   private begin(c: Claim, owned: boolean, now: number): void {

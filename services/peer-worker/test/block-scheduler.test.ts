@@ -1,13 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { silentLogger } from "@shoal/service-kit";
 import { Bitfield } from "@shoal/wire";
-import { BLOCK_BYTES } from "../src/active-piece.js";
+import { BLOCK_BYTES, type ActivePiece } from "../src/active-piece.js";
 import { BlockScheduler, type SchedulerHooks, type SchedulerOptions } from "../src/block-scheduler.js";
 import type { PeerConnection } from "../src/connection.js";
 import { PieceBufferPool } from "../src/piece-buffer-pool.js";
 import { ClaimTableProbe } from "./claim-table-probe.js";
 import { seededRandom } from "./seeded-random.js";
-import { stubConnection } from "./stub-socket.js";
+import { stubConnection, type StubSocket } from "./stub-socket.js";
 
 const IH = "cd".repeat(20);
 const WORKER = "worker-t";
@@ -17,8 +17,26 @@ interface Rig {
   readonly probe: ClaimTableProbe;
   readonly have: Bitfield;
   readonly conns: PeerConnection[];
+  readonly sockets: Map<PeerConnection, StubSocket>;
   /** A connection that has `pieces`, has unchoked us and interests us. */
   connect(pieces: Iterable<number>): PeerConnection;
+}
+
+/** A buffer pool that tracks the piece memory handed out and not given back. */
+class MeteredPool extends PieceBufferPool {
+  outstanding = 0;
+  peak = 0;
+
+  override acquire(size: number): Buffer {
+    this.outstanding += size;
+    this.peak = Math.max(this.peak, this.outstanding);
+    return super.acquire(size);
+  }
+
+  override release(buf: Buffer): void {
+    this.outstanding -= buf.length;
+    super.release(buf);
+  }
 }
 
 const rigs: Rig[] = [];
@@ -35,6 +53,7 @@ async function rig(opts: { pieceCount: number; pieceBytes: number; missing: read
   const have = new Bitfield(opts.pieceCount);
   for (const i of stored) have.set(i);
   const conns: PeerConnection[] = [];
+  const sockets = new Map<PeerConnection, StubSocket>();
   const scheduler = new BlockScheduler(
     {
       infoHash: IH,
@@ -61,12 +80,15 @@ async function rig(opts: { pieceCount: number; pieceBytes: number; missing: read
     probe,
     have,
     conns,
+    sockets,
     connect(pieces) {
-      const { conn } = stubConnection({ pieceCount: opts.pieceCount, key: `10.0.0.${conns.length + 1}:6881` });
+      const { conn, socket } = stubConnection({ pieceCount: opts.pieceCount, key: `10.0.0.${conns.length + 1}:6881` });
+      sockets.set(conn, socket);
       for (const i of pieces) conn.bitfield.set(i);
       conn.peerChoking = false;
       conn.amInterested = true;
       conns.push(conn);
+      for (const i of pieces) scheduler.onPeerHas(i);
       return conn;
     },
   };
@@ -132,5 +154,63 @@ describe("BlockScheduler near the end of a download", () => {
     await r.probe.settle();
     expect(r.probe.maxInFlight).toBe(1);
     expect(new Set(r.scheduler.active.keys())).toEqual(new Set(MISSING));
+  });
+});
+
+describe("BlockScheduler in end-game", () => {
+  const PIECES = 40;
+  const PIECE_BYTES = 4 * BLOCK_BYTES;
+  const BUDGET_PIECES = 4;
+
+  it("keeps duplicates of other workers' pieces within the memory budget, taking up more as memory frees", async () => {
+    const pool = new MeteredPool(0);
+    const stored: number[] = [];
+    let r: Rig | undefined;
+    const onComplete = (p: ActivePiece) => {
+      // What staging and the writer do: the buffer goes, and the piece is stored soon after.
+      pool.release(p.buf!);
+      p.buf = undefined;
+      setImmediate(() => {
+        stored.push(p.index);
+        r!.have.set(p.index);
+        r!.scheduler.onStored(p.index);
+      });
+    };
+    const all = Array.from({ length: PIECES }, (_, i) => i);
+    r = await rig({
+      pieceCount: PIECES,
+      pieceBytes: PIECE_BYTES,
+      missing: all,
+      hooks: { onComplete },
+      // A deep pipeline spreads requests over many pieces, as several fast peers would.
+      options: { maxBufferedBytes: BUDGET_PIECES * PIECE_BYTES, minPipeline: 64, maxPipeline: 64, pool },
+    });
+    // Another worker holds every piece: all this worker can do is end-game.
+    expect(await r.probe.inner.claim(IH, "worker-other", all, PIECES)).toHaveLength(PIECES);
+    const conn = r.connect(all);
+    const socket = r.sockets.get(conn)!;
+    r.scheduler.fill(conn);
+    await r.probe.settle();
+    expect(r.scheduler.endgame).toBe(true);
+
+    // Serve every request, round after round, until nothing is left: first blocks of every piece
+    // first, as when several peers serve different pieces at once, so each piece asked for holds a
+    // buffer before any completes.
+    const answered = new Set<string>();
+    let peakActive = 0;
+    for (let round = 0; round < 100 && stored.length < PIECES; round++) {
+      peakActive = Math.max(peakActive, r.scheduler.active.size);
+      const requests = socket.sentOf("request").sort((x, y) => x.begin - y.begin || x.index - y.index);
+      for (const m of requests) {
+        const id = `${m.index}/${m.begin}`;
+        if (answered.has(id)) continue;
+        answered.add(id);
+        r.scheduler.onBlock(conn, m.index, m.begin, Buffer.alloc(m.length, m.index));
+      }
+      await r.probe.settle();
+    }
+    expect(peakActive).toBeLessThanOrEqual(BUDGET_PIECES);
+    expect(pool.peak).toBeLessThanOrEqual(BUDGET_PIECES * PIECE_BYTES);
+    expect(new Set(stored)).toEqual(new Set(all));
   });
 });
