@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   /** Seconds of a connection's rate to keep in flight (the pipeline grows with the rate). */
   readonly pipelineSeconds: number;
   readonly requestTimeoutMs: number;
+  /** A piece in progress that no connection can serve for this long is given up (its claim released). */
+  readonly sourcelessClaimMs: number;
   readonly now: () => number;
   readonly random: () => number;
   readonly pool: PieceBufferPool;
@@ -255,7 +257,7 @@ export class BlockScheduler {
     this.fillAll();
   }
 
-  /** Periodic: request timeouts (snubbing), stalled pieces, refreshed claim knowledge. */
+  /** Periodic: request timeouts (snubbing), pieces without a source, refreshed claim knowledge. */
   tick(refreshElsewhere: boolean): void {
     const now = this.opts.now();
     for (const conn of this.hooks.connections()) {
@@ -271,6 +273,11 @@ export class BlockScheduler {
         conn.lastBlockAt = now;
       }
     }
+    for (const p of [...this.active.values()]) {
+      if (this.hasSource(p.index)) p.sourcelessSince = undefined;
+      else if (p.sourcelessSince === undefined) p.sourcelessSince = now;
+      else if (now - p.sourcelessSince >= this.opts.sourcelessClaimMs) this.giveUp(p);
+    }
     if (refreshElsewhere) this.claimer.refresh();
     this.fillAll();
   }
@@ -285,6 +292,32 @@ export class BlockScheduler {
     await Promise.allSettled(
       owned.map((p) => this.claims.release(this.opts.infoHash, this.opts.workerId, { piece: p.index, attempt: p.attempt })),
     );
+  }
+
+  private hasSource(index: number): boolean {
+    if (this.availability[index] === 0) return false;
+    for (const c of this.hooks.connections()) if (!c.closed && c.bitfield.has(index) && this.mayAsk(c, index)) return true;
+    return false;
+  }
+
+  /**
+   * None of our connections can serve the piece: a claim of ours goes back to the table, so a
+   * worker that can fetch it, or a peer that announces it to us later, takes it; a duplicate of
+   * another worker's piece just leaves memory. Blocks received so far are dropped with it.
+   */
+  private giveUp(p: ActivePiece): void {
+    const seconds = this.opts.sourcelessClaimMs / 1000;
+    this.forget(p, true);
+    this.claimer.onMemoryFreed();
+    if (!p.owned) return;
+    this.logger.info({ piece: p.index }, `no connection has had piece ${p.index} for ${seconds} s; claim given back`);
+    const claim = { piece: p.index, attempt: p.attempt };
+    void this.claims
+      .release(this.opts.infoHash, this.opts.workerId, claim)
+      .then((r) => {
+        if (r !== "ok") this.logger.debug({ piece: p.index, op: "claims.release" }, `claim of piece ${p.index} was already gone: ${r}`);
+      })
+      .catch((err: unknown) => this.logger.error({ err, piece: p.index, op: "claims.release" }, "releasing a claim failed; it lapses with our lease"));
   }
 
   private requestFrom(conn: PeerConnection, p: ActivePiece | undefined, room: number): number {

@@ -75,6 +75,7 @@ export class TorrentSwarm {
         maxPipeline: config.maxPipeline,
         pipelineSeconds: config.pipelineSeconds,
         requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+        sourcelessClaimMs: config.sourcelessClaimSeconds * 1000,
         now: deps.now,
         random: deps.random,
         pool: deps.pool,

@@ -65,6 +65,7 @@ async function rig(opts: { pieceCount: number; pieceBytes: number; missing: read
       maxPipeline: 64,
       pipelineSeconds: 2,
       requestTimeoutMs: 20_000,
+      sourcelessClaimMs: 30_000,
       now: () => 0,
       random: seededRandom(5),
       pool: new PieceBufferPool(0),
@@ -212,5 +213,64 @@ describe("BlockScheduler in end-game", () => {
     expect(peakActive).toBeLessThanOrEqual(BUDGET_PIECES);
     expect(pool.peak).toBeLessThanOrEqual(BUDGET_PIECES * PIECE_BYTES);
     expect(new Set(stored)).toEqual(new Set(all));
+  });
+});
+
+describe("BlockScheduler when a claimed piece has no source left", () => {
+  const PIECES = 8;
+  const all = Array.from({ length: PIECES }, (_, i) => i);
+  const TIMEOUT_MS = 30_000;
+
+  it("gives the claim back once no connection has had the piece for the timeout, by the injected clock", async () => {
+    let clock = 1_000_000;
+    const r = await rig({
+      pieceCount: PIECES,
+      pieceBytes: 2 * BLOCK_BYTES,
+      missing: all,
+      options: { now: () => clock, sourcelessClaimMs: TIMEOUT_MS },
+    });
+    const conn = r.connect([5]);
+    r.scheduler.fill(conn);
+    await r.probe.settle();
+    expect((await r.probe.inner.piece(IH, 5)).holder).toBe(WORKER);
+
+    // The only peer that has it goes away, as the swarm reports a closed connection.
+    r.conns.splice(0);
+    r.scheduler.onConnectionLost(conn);
+    r.scheduler.tick(false);
+    clock += TIMEOUT_MS - 1;
+    r.scheduler.tick(false);
+    await r.probe.settle();
+    expect((await r.probe.inner.piece(IH, 5)).state).toBe("claimed");
+
+    clock += 1;
+    r.scheduler.tick(false);
+    await r.probe.settle();
+    expect((await r.probe.inner.piece(IH, 5)).state).toBe("missing");
+    expect(r.scheduler.active.has(5)).toBe(false);
+  });
+
+  it("keeps the claim when a peer with the piece turns up within the timeout", async () => {
+    let clock = 1_000_000;
+    const r = await rig({
+      pieceCount: PIECES,
+      pieceBytes: 2 * BLOCK_BYTES,
+      missing: all,
+      options: { now: () => clock, sourcelessClaimMs: TIMEOUT_MS },
+    });
+    const first = r.connect([5]);
+    r.scheduler.fill(first);
+    await r.probe.settle();
+    r.conns.splice(0);
+    r.scheduler.onConnectionLost(first);
+    r.scheduler.tick(false);
+    clock += TIMEOUT_MS / 2;
+    r.connect([5]);
+    r.scheduler.tick(false);
+    clock += TIMEOUT_MS;
+    r.scheduler.tick(false);
+    await r.probe.settle();
+    expect((await r.probe.inner.piece(IH, 5)).holder).toBe(WORKER);
+    expect(r.scheduler.active.has(5)).toBe(true);
   });
 });
