@@ -154,7 +154,7 @@ export class PieceClaimer {
     this.busy = true;
     const trip = candidates.length > 0 ? this.claim(candidates, max) : this.checkEndgame(changesAtPick);
     void trip
-      .catch((err: unknown) => this.logger.error({ err, op: candidates.length > 0 ? "claims.claim" : "claims.counts" }, "asking the claim table failed"))
+      .catch((err: unknown) => this.logger.error({ err, op: "worker.claim" }, "acting on the claim table's answer failed"))
       .finally(() => {
         this.busy = false;
         if (this.wantedWhileBusy) {
@@ -165,7 +165,8 @@ export class PieceClaimer {
   }
 
   private async claim(candidates: readonly number[], max: number): Promise<void> {
-    const got = await this.claims.claim(this.opts.infoHash, this.opts.workerId, candidates, max);
+    const got = await this.ask("claims.claim", this.claims.claim(this.opts.infoHash, this.opts.workerId, candidates, max));
+    if (!got) return;
     const gotSet = new Set(got.map((c) => c.piece));
     const last = got.length > 0 ? candidates.indexOf(got[got.length - 1]!.piece) : candidates.length - 1;
     // Candidates passed over before the last one granted were not missing: someone else has them.
@@ -187,13 +188,14 @@ export class PieceClaimer {
 
   /** Nothing to pick: end-game if nothing is missing anywhere, else wait for something to change. */
   private async checkEndgame(changesAtPick: number): Promise<void> {
-    const counts = await this.claims.counts(this.opts.infoHash);
+    const counts = await this.ask("claims.counts", this.claims.counts(this.opts.infoHash));
+    if (!counts) return;
     if (counts.missing > 0) {
       this.exhaustedAt = changesAtPick;
       return;
     }
-    const claimed = await this.claims.claimedBy(this.opts.infoHash, this.opts.workerId);
-    if (this.stopped) return;
+    const claimed = await this.ask("claims.claimedBy", this.claims.claimedBy(this.opts.infoHash, this.opts.workerId));
+    if (!claimed || this.stopped) return;
     this.endgame = true;
     this.duplicates.clear();
     for (const c of claimed) this.duplicates.set(c.piece, c);
@@ -221,6 +223,16 @@ export class PieceClaimer {
       started = true;
     }
     if (started) this.host.fillAll();
+  }
+
+  /** One claim-table call; a failure is logged with its op, and the next fill asks again. */
+  private async ask<T>(op: string, call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call;
+    } catch (err) {
+      this.logger.error({ err, op }, "asking the claim table failed");
+      return undefined;
+    }
   }
 
   private begin(c: Claim, owned: boolean, now: number): void {
