@@ -24,8 +24,11 @@ export interface SeedBehavior {
   readonly rejectRequests?: boolean;
   /** Serves one block per this many milliseconds (a slow uplink), oldest request first. */
   readonly serveIntervalMs?: number;
-  /** Sends one correct block of the last piece right after unchoking, without being asked. */
-  readonly unrequestedBlock?: boolean;
+  /**
+   * Hostile: right after its bitfield, sends every block of every piece it has, unasked and with
+   * every byte inverted; requests are then served honestly.
+   */
+  readonly unrequestedBlocks?: boolean;
   /** Hostile: its bitfield has the spare bits after the last piece set. */
   readonly spareBits?: boolean;
   /** Hostile: right after its bitfield, a length prefix of more than 1 MiB. */
@@ -45,6 +48,8 @@ export interface SeedStats {
   rejectsSent: number;
   blocksServed: number;
   corruptBlocksServed: number;
+  /** Blocks pushed without a request (`unrequestedBlocks`). */
+  unrequestedBlocksSent: number;
   /** Connections the other side (the worker) closed. */
   closedByRemote: number;
 }
@@ -74,6 +79,7 @@ export class FakeSeed extends EventEmitter {
     rejectsSent: 0,
     blocksServed: 0,
     corruptBlocksServed: 0,
+    unrequestedBlocksSent: 0,
     closedByRemote: 0,
   };
   readonly sessions: WireSession[] = [];
@@ -206,6 +212,15 @@ class SeedConnection {
       s.send({ type: "bitfield", bits: bits.toBytes() });
     }
     if (b.haveOutOfRange) s.send({ type: "have", index: this.fixture.pieceCount });
+    if (b.unrequestedBlocks) {
+      for (const index of bits.indices()) {
+        for (let begin = 0; begin < this.fixture.piece(index).length; begin += 16 * 1024) {
+          const block = Buffer.from(this.fixture.piece(index).subarray(begin, begin + this.blockLength(index, begin)).map((x) => x ^ 0xff));
+          s.sendRaw(encodeMessage({ type: "piece", index, begin, block }));
+          this.seed.stats.unrequestedBlocksSent++;
+        }
+      }
+    }
     if (b.oversizeMessage) {
       const head = Buffer.alloc(5);
       head.writeUInt32BE(OVERSIZE_PREFIX_BYTES, 0);
@@ -215,13 +230,11 @@ class SeedConnection {
   }
 
   private onMessage(m: Message): void {
-    const b = this.seed.behavior;
     switch (m.type) {
       case "interested":
         if (this.choking && !this.chokedForGood) {
           this.choking = false;
           this.session.send({ type: "unchoke" });
-          if (b.unrequestedBlock) this.sendBlock(this.fixture.pieceCount - 1, 0, this.blockLength(this.fixture.pieceCount - 1, 0));
         }
         return;
       case "request":

@@ -67,14 +67,25 @@ describe("hostile peers", () => {
     await expectCompleteAndSound(c);
   });
 
-  it("tolerates a block nobody asked for: it is counted as waste or checked by the hash, never trusted", async () => {
-    const fixture = makeFixture({ pieceLength: 32 * KiB, size: 8 * 32 * KiB, seed: 53 });
+  it("drops blocks nobody asked for: wrong bytes pushed into pieces in progress never reach the verifier", async () => {
+    const fixture = makeFixture({ pieceLength: 32 * KiB, size: 16 * 32 * KiB, seed: 53 });
     const c = await kit.cluster({ fixture });
-    const pushy = await kit.seed(fixture, "127.0.0.57", { unrequestedBlock: true });
+    const failed: number[] = [];
+    c.events.on("failed", (piece: number) => failed.push(piece));
+    // A slow honest seed keeps pieces in progress, with blocks free and blocks requested of it.
+    const honest = await kit.seed(fixture, "127.0.0.57", { serveIntervalMs: 20 });
     await c.begin();
+    await c.announce([honest.address]);
+    await until(() => honest.stats.requests > 0, { timeoutMs: 5_000, what: "requests to the honest seed", describe: () => c.describe() });
+    const pushy = await kit.seed(fixture, "127.0.0.59", { unrequestedBlocks: true });
     await c.announce([pushy.address]);
     await c.waitComplete(COMPLETE_WITHIN_MS);
+    const status = c.workers[0]!.swarmStatus(c.infoHash) as { wastedBytes: number };
     await expectCompleteAndSound(c);
-    expect(pushy.stats.blocksServed).toBeGreaterThanOrEqual((8 * 32 * KiB) / BLOCK_BYTES + 1);
+    expect(pushy.stats.unrequestedBlocksSent).toBe((16 * 32 * KiB) / BLOCK_BYTES);
+    // Taken into a piece, a pushed block fails its hash and gets the honest seed blamed too.
+    expect(failed).toEqual([]);
+    expect(await c.claims.bannedPeers(c.infoHash)).toEqual([]);
+    expect(status.wastedBytes).toBeGreaterThanOrEqual(fixture.payload.length);
   });
 });

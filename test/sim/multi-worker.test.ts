@@ -59,4 +59,40 @@ describe("several workers on one torrent", () => {
     await c.waitComplete(COMPLETE_WITHIN_MS);
     await expectCompleteAndSound(c);
   });
+
+  it("gives back the claims of a worker whose only seed went away, and another worker downloads them", async () => {
+    const fixture = makeFixture({ pieceLength: 32 * KiB, size: 16 * 32 * KiB, seed: 82 });
+    const c = await kit.cluster({ fixture, workers: 0 });
+    // One second without a source, so the release comes within a tick or two of the swarm.
+    const a = await c.startWorker({ workerId: "worker-a", sourcelessClaimSeconds: 1 });
+    // Worker A's only seed takes requests and never answers, then leaves.
+    const stall = await kit.seed(fixture, "127.0.0.82", { stall: true });
+    await c.begin([a]);
+    await c.announce([stall.address]);
+    await until(async () => (await c.claims.counts(c.infoHash)).claimed > 0 && stall.stats.requests > 0, {
+      timeoutMs: 5_000,
+      what: "worker A to claim pieces and request them",
+      describe: () => c.describe(),
+    });
+    const held = (await c.claims.pieces(c.infoHash)).flatMap((p, i) => (p.holder === "worker-a" ? [i] : []));
+    expect(held.length).toBeGreaterThan(0);
+    await stall.close();
+    await until(async () => (await c.claims.counts(c.infoHash)).claimed === 0, {
+      timeoutMs: 5_000,
+      what: "worker A to give back the pieces no connection of it has",
+      describe: () => c.describe(),
+    });
+    const pieces = await c.claims.pieces(c.infoHash);
+    for (const i of held) expect(pieces[i]!.state).toBe("missing");
+
+    // Worker B, with a seed of its own, claims them afresh.
+    const b = await c.startWorker({ workerId: "worker-b" });
+    const honest = await kit.seed(fixture, "127.0.0.83");
+    await c.begin([b]);
+    await c.announce([honest.address]);
+    await c.waitComplete(COMPLETE_WITHIN_MS);
+    await expectCompleteAndSound(c);
+    const after = await c.claims.pieces(c.infoHash);
+    for (const i of held) expect(after[i]!.attempt).toBeGreaterThanOrEqual(2);
+  });
 });

@@ -24,6 +24,8 @@ export class ActivePiece {
   received = 0;
   requested = 0;
   lastProgressAt: number;
+  /** Since when none of our connections can serve it; undefined while one can. */
+  sourcelessSince: number | undefined;
 
   constructor(
     readonly index: number,

@@ -1,10 +1,10 @@
 import type { Bitfield } from "@shoal/wire";
-import type { Claim, ClaimTable } from "@shoal/coordination";
+import type { ClaimTable } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
-import { ActivePiece, BLOCK_BYTES, BLOCK_FREE, BLOCK_RECEIVED, BLOCK_REQUESTED, blockKey, splitBlockKey } from "./active-piece.js";
+import { BLOCK_BYTES, BLOCK_FREE, BLOCK_RECEIVED, BLOCK_REQUESTED, blockKey, splitBlockKey, type ActivePiece } from "./active-piece.js";
 import type { PeerConnection } from "./connection.js";
-import { pickPieces } from "./picker.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
+import { PieceClaimer } from "./piece-claimer.js";
 
 export interface SchedulerOptions {
   readonly infoHash: string;
@@ -19,6 +19,8 @@ export interface SchedulerOptions {
   /** Seconds of a connection's rate to keep in flight (the pipeline grows with the rate). */
   readonly pipelineSeconds: number;
   readonly requestTimeoutMs: number;
+  /** A piece in progress that no connection can serve for this long is given up (its claim released). */
+  readonly sourcelessClaimMs: number;
   readonly now: () => number;
   readonly random: () => number;
   readonly pool: PieceBufferPool;
@@ -36,8 +38,8 @@ const MAX_DUPLICATE_REQUESTS = 2;
 const ENDGAME_DUPLICATES_PER_CONNECTION = 4;
 
 /**
- * Block-level scheduling for one torrent in one worker: which pieces to claim, which blocks to ask
- * of which connection, pipelining, timeouts and end-game. Claims come from the shared ClaimTable;
+ * Block-level scheduling for one torrent in one worker: which blocks to ask of which connection,
+ * pipelining, timeouts and end-game duplicates. Which pieces to claim is the PieceClaimer's part;
  * inside the worker, any connection that has a claimed piece may fetch its free blocks, and the
  * connection that started a piece finishes it first.
  */
@@ -45,31 +47,59 @@ export class BlockScheduler {
   readonly active = new Map<number, ActivePiece>();
   /** Staged pieces of ours waiting for the verifier and writer: piece -> attempt. */
   readonly pending = new Map<number, number>();
-  /** Pieces the claim table refused us recently (someone else holds them); retried later. */
-  private readonly elsewhere: Uint8Array;
   /** Per piece, peers whose data for it failed the hash: never ask them for it again. */
   private readonly failedFrom = new Map<number, Set<string>>();
+  /** How many connected peers have each piece. */
   readonly availability: Uint16Array;
-  private claiming = false;
-  private claimAgain = false;
-  endgame = false;
+  private readonly claimer: PieceClaimer;
   wastedBytes = 0;
   stopped = false;
 
   constructor(
     private readonly opts: SchedulerOptions,
-    private readonly have: Bitfield,
+    have: Bitfield,
     private readonly claims: ClaimTable,
     private readonly hooks: SchedulerHooks,
     private readonly logger: Logger,
   ) {
-    this.elsewhere = new Uint8Array(opts.pieceCount);
     this.availability = new Uint16Array(opts.pieceCount);
+    this.claimer = new PieceClaimer(opts, have, this.availability, claims, this, logger);
   }
 
+  get endgame(): boolean {
+    return this.claimer.endgame;
+  }
+
+  /** Whether `conn` may be asked for `piece`: not if its data for it failed the hash. */
+  mayAsk(conn: PeerConnection, piece: number): boolean {
+    return !this.failedFrom.get(piece)?.has(conn.key);
+  }
+
+  /** Starts downloading a piece the claimer claimed (or took up as an end-game duplicate). */
+  start(p: ActivePiece): void {
+    this.active.set(p.index, p);
+  }
+
+  connections(): Iterable<PeerConnection> {
+    return this.hooks.connections();
+  }
+
+  /** A connected peer announced `index`. */
+  onPeerHas(index: number): void {
+    this.availability[index]!++;
+    this.claimer.onPeerHas(index);
+  }
+
+  /** The peer unchoked `conn`: request from it, and let its pieces count for claims again. */
+  onUnchoked(conn: PeerConnection): void {
+    this.claimer.onUnchoked();
+    this.fill(conn);
+  }
+
+  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged. */
   bufferedBytes(): number {
     let n = 0;
-    for (const p of this.active.values()) if (p.owned) n += p.length;
+    for (const p of this.active.values()) n += p.length;
     for (const index of this.pending.keys()) n += this.opts.pieceLength(index);
     return n;
   }
@@ -81,9 +111,12 @@ export class BlockScheduler {
     return Math.max(1, Math.min(Math.max(this.opts.minPipeline, byRate), this.opts.maxPipeline, conn.peerRequestQueue));
   }
 
-  /** Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry. */
+  /**
+   * Tops up `conn`'s request pipeline; claims more pieces in the background when it runs dry.
+   * Nothing is sent while its send buffer is full: the connection calls again on drain.
+   */
   fill(conn: PeerConnection): void {
-    if (this.stopped || conn.closed || conn.peerChoking || !conn.amInterested) return;
+    if (this.stopped || conn.closed || conn.peerChoking || !conn.amInterested || conn.congested) return;
     let room = this.pipelineTarget(conn) - conn.outstanding.size;
     if (room <= 0) return;
     if (conn.outstanding.size === 0) conn.lastBlockAt = this.opts.now();
@@ -110,7 +143,7 @@ export class BlockScheduler {
     } finally {
       conn.socket.uncork();
     }
-    if (room > 0 && !this.endgame) this.claimMore(Math.ceil((room * BLOCK_BYTES) / this.opts.pieceLength(0)) + 1);
+    if (room > 0) this.claimer.want(Math.ceil((room * BLOCK_BYTES) / this.opts.pieceLength(0)) + 1);
   }
 
   fillAll(): void {
@@ -129,9 +162,11 @@ export class BlockScheduler {
       conn.lastBlockAt = this.opts.now();
       conn.snubbed = false;
     }
-    if (!p || !Number.isInteger(bi) || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
+    // A block this connection was not asked for is dropped even when its slot is free: nothing
+    // vouches for it, and taken into a piece it fails the hash and gets honest senders blamed.
+    if (!requested || !p || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
       this.wastedBytes += block.length;
-      if (p && Number.isInteger(bi) && bi < p.blockCount) p.dropRequester(bi, conn);
+      if (requested && p && bi < p.blockCount) p.dropRequester(bi, conn);
       this.refill(conn);
       return;
     }
@@ -187,6 +222,8 @@ export class BlockScheduler {
     this.failedFrom.delete(index);
     const p = this.active.get(index);
     if (p) this.forget(p, true);
+    this.claimer.reconsider(index);
+    this.claimer.onMemoryFreed();
   }
 
   /**
@@ -196,19 +233,20 @@ export class BlockScheduler {
    */
   onFailed(index: number, peers: readonly string[]): void {
     this.pending.delete(index);
-    this.elsewhere[index] = 0;
     if (peers.length === 1) {
       let set = this.failedFrom.get(index);
       if (!set) this.failedFrom.set(index, (set = new Set()));
       set.add(peers[0]!);
     }
-    this.endgame = false;
+    this.claimer.onMissingAgain(index);
     this.fillAll();
   }
 
   /** Staging did not go through (lost the end-game race, or failed): the piece is no longer ours to wait for. */
   onStageFailed(index: number): void {
     this.pending.delete(index);
+    this.claimer.reconsider(index);
+    this.claimer.onMemoryFreed();
   }
 
   /** A banned peer's blocks in pieces still in progress are thrown away and fetched elsewhere. */
@@ -219,7 +257,7 @@ export class BlockScheduler {
     this.fillAll();
   }
 
-  /** Periodic: request timeouts (snubbing), stalled pieces, refreshed claim knowledge. */
+  /** Periodic: request timeouts (snubbing), pieces without a source, refreshed claim knowledge. */
   tick(refreshElsewhere: boolean): void {
     const now = this.opts.now();
     for (const conn of this.hooks.connections()) {
@@ -235,16 +273,19 @@ export class BlockScheduler {
         conn.lastBlockAt = now;
       }
     }
-    if (refreshElsewhere) {
-      this.elsewhere.fill(0);
-      this.endgame = false;
+    for (const p of [...this.active.values()]) {
+      if (this.hasSource(p.index)) p.sourcelessSince = undefined;
+      else if (p.sourcelessSince === undefined) p.sourcelessSince = now;
+      else if (now - p.sourcelessSince >= this.opts.sourcelessClaimMs) this.giveUp(p);
     }
+    if (refreshElsewhere) this.claimer.refresh();
     this.fillAll();
   }
 
   /** Gives every claim back (draining, or the torrent stopped). */
   async releaseAll(): Promise<void> {
     this.stopped = true;
+    this.claimer.stop();
     const owned = [...this.active.values()].filter((p) => p.owned);
     for (const p of this.active.values()) if (p.buf) this.opts.pool.release(p.buf);
     this.active.clear();
@@ -253,9 +294,35 @@ export class BlockScheduler {
     );
   }
 
+  private hasSource(index: number): boolean {
+    if (this.availability[index] === 0) return false;
+    for (const c of this.hooks.connections()) if (!c.closed && c.bitfield.has(index) && this.mayAsk(c, index)) return true;
+    return false;
+  }
+
+  /**
+   * None of our connections can serve the piece: a claim of ours goes back to the table, so a
+   * worker that can fetch it, or a peer that announces it to us later, takes it; a duplicate of
+   * another worker's piece just leaves memory. Blocks received so far are dropped with it.
+   */
+  private giveUp(p: ActivePiece): void {
+    const seconds = this.opts.sourcelessClaimMs / 1000;
+    this.forget(p, true);
+    this.claimer.onMemoryFreed();
+    if (!p.owned) return;
+    this.logger.info({ piece: p.index }, `no connection has had piece ${p.index} for ${seconds} s; claim given back`);
+    const claim = { piece: p.index, attempt: p.attempt };
+    void this.claims
+      .release(this.opts.infoHash, this.opts.workerId, claim)
+      .then((r) => {
+        if (r !== "ok") this.logger.debug({ piece: p.index, op: "claims.release" }, `claim of piece ${p.index} was already gone: ${r}`);
+      })
+      .catch((err: unknown) => this.logger.error({ err, piece: p.index, op: "claims.release" }, "releasing a claim failed; it lapses with our lease"));
+  }
+
   private requestFrom(conn: PeerConnection, p: ActivePiece | undefined, room: number): number {
     if (!p || p.requested + p.received >= p.blockCount || !conn.bitfield.has(p.index)) return room;
-    if (this.failedFrom.get(p.index)?.has(conn.key)) return room;
+    if (!this.mayAsk(conn, p.index)) return room;
     for (let b = 0; b < p.blockCount && room > 0; b++) {
       if (p.blocks[b] !== BLOCK_FREE) continue;
       p.blocks[b] = BLOCK_REQUESTED;
@@ -282,7 +349,7 @@ export class BlockScheduler {
     let left = budget;
     for (const p of this.active.values()) {
       if (left <= 0) break;
-      if (!conn.bitfield.has(p.index) || this.failedFrom.get(p.index)?.has(conn.key)) continue;
+      if (!conn.bitfield.has(p.index) || !this.mayAsk(conn, p.index)) continue;
       for (const [b, list] of p.requesters) {
         if (left <= 0) break;
         if (p.blocks[b] !== BLOCK_REQUESTED || list.includes(conn) || list.length >= MAX_DUPLICATE_REQUESTS) continue;
@@ -295,77 +362,9 @@ export class BlockScheduler {
     return room + left;
   }
 
-  private claimMore(wanted: number): void {
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
-    const budget = Math.floor((this.opts.maxBufferedBytes - this.bufferedBytes()) / this.opts.pieceLength(0));
-    const max = Math.min(wanted, budget);
-    if (max <= 0) return;
-    // Pick for the connections that are hungry: the union of what they have, rarest first.
-    const hungry = [...this.hooks.connections()].filter((c) => !c.closed && !c.peerChoking && c.amInterested);
-    if (hungry.length === 0) return;
-    const candidates = pickPieces({
-      pieceCount: this.opts.pieceCount,
-      peerHas: (i) => hungry.some((c) => c.bitfield.has(i) && !this.failedFrom.get(i)?.has(c.key)),
-      skip: (i) => this.have.has(i) || this.active.has(i) || this.pending.has(i) || this.elsewhere[i] === 1,
-      availability: this.availability,
-      havePieces: this.have.count(),
-      max: Math.max(max * 4, 16),
-      random: this.opts.random,
-    });
-    if (candidates.length === 0) {
-      void this.enterEndgame();
-      return;
-    }
-    this.claiming = true;
-    this.claims
-      .claim(this.opts.infoHash, this.opts.workerId, candidates, max)
-      .then((got) => this.onClaimed(candidates, got))
-      .catch((err: unknown) => this.logger.error({ err, op: "claims.claim" }, "claiming pieces failed"))
-      .finally(() => {
-        this.claiming = false;
-        if (this.claimAgain) {
-          this.claimAgain = false;
-          this.fillAll();
-        }
-      });
-  }
-
-  private onClaimed(candidates: readonly number[], got: readonly Claim[]): void {
-    const gotSet = new Set(got.map((c) => c.piece));
-    const last = got.length > 0 ? candidates.indexOf(got[got.length - 1]!.piece) : candidates.length - 1;
-    // Candidates passed over before the last one granted were not missing: someone else has them.
-    for (let k = 0; k <= last; k++) if (!gotSet.has(candidates[k]!)) this.elsewhere[candidates[k]!] = 1;
-    if (this.stopped) {
-      for (const c of got) void this.claims.release(this.opts.infoHash, this.opts.workerId, c);
-      return;
-    }
-    const now = this.opts.now();
-    for (const c of got) this.active.set(c.piece, new ActivePiece(c.piece, c.attempt, this.opts.pieceLength(c.piece), true, now));
-    if (got.length === 0) void this.enterEndgame();
-    this.fillAll();
-  }
-
-  /** Nothing left to claim: take part in other workers' claimed pieces and duplicate slow blocks. */
-  private async enterEndgame(): Promise<void> {
-    if (this.endgame) return;
-    const counts = await this.claims.counts(this.opts.infoHash);
-    if (counts.missing > 0 || this.endgame) return;
-    this.endgame = true;
-    const now = this.opts.now();
-    for (const c of await this.claims.claimedBy(this.opts.infoHash, this.opts.workerId)) {
-      if (!this.active.has(c.piece) && !this.have.has(c.piece)) {
-        this.active.set(c.piece, new ActivePiece(c.piece, c.attempt, this.opts.pieceLength(c.piece), false, now));
-      }
-    }
-    this.fillAll();
-  }
-
   private finish(p: ActivePiece): void {
-    this.forget(p, false);
     this.pending.set(p.index, p.attempt);
+    this.forget(p, false);
     this.hooks.onComplete(p);
   }
 
@@ -383,5 +382,6 @@ export class BlockScheduler {
     }
     p.requesters.clear();
     for (const conn of this.hooks.connections()) conn.activePieces.delete(p.index);
+    this.claimer.reconsider(p.index);
   }
 }

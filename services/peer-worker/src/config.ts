@@ -27,6 +27,13 @@ export const peerWorkerConfigSchema = z.object({
   pipelineSeconds: envNumber().positive().default(2),
   /** A peer that delivers none of its requested blocks for this long is snubbed and its blocks asked elsewhere. */
   requestTimeoutSeconds: envNumber().positive().default(20),
+  /**
+   * A claimed piece that none of this worker's connections can serve for this long is given back
+   * (its partial data dropped), so another worker, or a peer that turns up later, can take it.
+   * Longer than a dropped peer takes to come back (dialled again after 10 s, with a 10 s connect
+   * timeout), so a brief disconnect does not throw partial pieces away.
+   */
+  sourcelessClaimSeconds: envNumber().positive().default(30),
   connectTimeoutSeconds: envNumber().positive().default(10),
   /** Silent connections are closed after this long (BEP 3 keep-alives come every 2 minutes). */
   peerIdleSeconds: envNumber().positive().default(180),

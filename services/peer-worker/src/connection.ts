@@ -20,6 +20,8 @@ export const MAX_MESSAGE_BYTES = 1024 * 1024 + 13;
 export interface ConnectionHandlers {
   onMessage(conn: PeerConnection, msg: Message): void;
   onClose(conn: PeerConnection, reason: string): void;
+  /** The send buffer drained after a full write: requests may go out again. */
+  onDrain(conn: PeerConnection): void;
 }
 
 /**
@@ -54,11 +56,19 @@ export class PeerConnection {
   /** The worker's download limit: reads pause while it is spent. */
   downloadLimiter: BandwidthLimiter | undefined;
   private pausedForLimit = false;
+  /**
+   * A write found the send buffer full and it has not drained yet. Requests (up to hundreds a
+   * connection) and HAVEs (one per piece) wait meanwhile, so a peer that stops reading cannot
+   * grow our memory without bound; control messages are a few bytes and still go out.
+   */
+  congested = false;
+  /** HAVEs held back while congested, in order; they go out together on drain, none dropped. */
+  private readonly heldHaves: number[] = [];
   private readonly decoder: MessageDecoder;
 
   constructor(
     readonly socket: Socket,
-    input: SocketInput,
+    private readonly input: SocketInput,
     readonly key: string,
     readonly peerId: Uint8Array,
     readonly fast: boolean,
@@ -78,9 +88,18 @@ export class PeerConnection {
         if (!this.closed) this.handlers.onMessage(this, msg);
       },
     );
-    input.setHandler((chunk) => this.onData(chunk));
     socket.on("error", (err) => this.close(`socket error: ${err.message}`));
     socket.on("close", () => this.close("connection closed by peer"));
+  }
+
+  /**
+   * Starts reading, once the swarm has registered the connection and sent our first messages (BEP 6
+   * wants our bitfield before anything the peer's messages make us say): first the bytes that came
+   * with the handshake, then whatever the socket buffered since, in the order it arrived.
+   */
+  start(rest: Buffer): void {
+    if (rest.length > 0) this.onData(rest);
+    this.input.setHandler((chunk) => this.onData(chunk));
   }
 
   /** Bytes from the socket (possibly in a reused read buffer: the decoders copy what they keep). */
@@ -115,13 +134,21 @@ export class PeerConnection {
     this.write(encodeRequest(index, begin, length));
   }
 
+  /** Announces a piece we now have; held while the send buffer is full. */
+  sendHave(index: number): void {
+    if (this.congested) this.heldHaves.push(index);
+    else this.send({ type: "have", index });
+  }
+
   /** Sends a block we serve; returns false when the socket buffer is full (wait for drain). */
   sendPiece(index: number, begin: number, block: Buffer): boolean {
     if (this.closed) return false;
     this.lastSentAt = this.now();
     this.upload.add(block.length);
     this.socket.write(encodePieceHeader(index, begin, block.length));
-    return this.socket.write(block);
+    const ok = this.socket.write(block);
+    if (!ok) this.waitForDrain();
+    return ok;
   }
 
   keepAlive(): void {
@@ -144,6 +171,8 @@ export class PeerConnection {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.socket.off("drain", this.drained);
+    this.heldHaves.length = 0;
     this.socket.destroy();
     this.handlers.onClose(this, reason);
   }
@@ -151,6 +180,27 @@ export class PeerConnection {
   private write(buf: Buffer): void {
     if (this.closed) return;
     this.lastSentAt = this.now();
-    this.socket.write(buf);
+    if (!this.socket.write(buf)) this.waitForDrain();
   }
+
+  private waitForDrain(): void {
+    if (this.congested) return;
+    this.congested = true;
+    this.socket.once("drain", this.drained);
+  }
+
+  private readonly drained = (): void => {
+    this.congested = false;
+    if (this.closed) return;
+    // Another 'drain' listener (the uploader's) may have filled the buffer again before this one ran.
+    if (this.socket.writableNeedDrain) {
+      this.waitForDrain();
+      return;
+    }
+    if (this.heldHaves.length > 0) {
+      const haves = this.heldHaves.splice(0);
+      this.write(Buffer.concat(haves.map((index) => encodeMessage({ type: "have", index }))));
+    }
+    this.handlers.onDrain(this);
+  };
 }

@@ -8,6 +8,11 @@
  */
 export interface PickInput {
   readonly pieceCount: number;
+  /**
+   * The pieces that may be picked, when the caller keeps that set (its eligible pieces): a pick
+   * then costs their number instead of `pieceCount`. Every piece when absent.
+   */
+  readonly candidates?: ArrayLike<number>;
   /** Whether the connection we pick for has the piece. */
   readonly peerHas: (piece: number) => boolean;
   /** True for pieces that must not be picked (stored, active here, known claimed elsewhere). */
@@ -38,10 +43,13 @@ export function pickPieces(input: PickInput): number[] {
   // Collect candidates grouped by availability in one pass; only the rarest groups are sorted.
   const byAvail = new Map<number, number[]>();
   const window = input.window ?? PICK_WINDOW;
-  const start = pieceCount > window ? Math.floor(random() * pieceCount) : 0;
+  const candidates = input.candidates;
+  const n = candidates ? candidates.length : pieceCount;
+  const start = n > window ? Math.floor(random() * n) : 0;
   let seen = 0;
-  for (let k = 0; k < pieceCount && seen < window; k++) {
-    const i = start + k < pieceCount ? start + k : start + k - pieceCount;
+  for (let k = 0; k < n && seen < window; k++) {
+    const at = start + k < n ? start + k : start + k - n;
+    const i = candidates ? candidates[at]! : at;
     if (skip(i) || !peerHas(i)) continue;
     seen++;
     const a = input.havePieces < RANDOM_FIRST_PIECES ? 0 : (availability[i] ?? 0);

@@ -34,6 +34,11 @@ export interface RunningPeerWorker extends RunningService {
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How often each swarm's stats go to the torrent's owner: a progress display's refresh rate. */
 const STATS_INTERVAL_MS = 1000;
+/**
+ * Finished torrents remembered, so late messages about them are ignored. Late messages come
+ * within seconds of the end; ten thousand info hashes cost about a megabyte.
+ */
+const FINISHED_REMEMBERED = 10_000;
 
 /** The peer-worker: a shard of peer connections for every running torrent. */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
@@ -46,8 +51,14 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const downloadLimiter = new BandwidthLimiter(config.maxDownloadBytesPerSec, now);
   const uploadLimiter = new BandwidthLimiter(config.maxUploadBytesPerSec, now);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
-  /** The swarms whose join finished, for synchronous status reads. */
+  /** Swarms whose join finished and whose torrent has not: what `status` reports. */
   const joined = new Map<string, TorrentSwarm>();
+  /**
+   * Torrents that finished here. Core NATS can deliver a peer list after `torrent_finished`, and
+   * joining again would dial peers and run timers for a torrent nobody downloads any more; only a
+   * new `torrent_started` brings one back.
+   */
+  const finished = new Set<string>();
   const subs: Subscription[] = [];
 
   const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
@@ -97,21 +108,33 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     const swarm = new TorrentSwarm(info.metainfo, have, done, config, { ...deps, logger, workerId, peerId, now, random, pool, downloadLimiter, uploadLimiter }, port);
     for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
     logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
-    joined.set(infoHash, swarm);
     return swarm;
   }
 
   function swarmOf(infoHash: string): Promise<TorrentSwarm | undefined> {
-    let p = swarms.get(infoHash);
-    if (!p) {
-      p = join(infoHash).catch((err: unknown) => {
+    const current = swarms.get(infoHash);
+    if (current) return current;
+    const p: Promise<TorrentSwarm | undefined> = join(infoHash).then(
+      (swarm) => {
+        // The torrent may have finished while it was being joined; its handler closes this swarm.
+        if (swarm && swarms.get(infoHash) === p) joined.set(infoHash, swarm);
+        return swarm;
+      },
+      (err: unknown) => {
         logger.error({ err, infoHash, op: "peer-worker.join" }, "could not join torrent");
-        swarms.delete(infoHash);
+        if (swarms.get(infoHash) === p) swarms.delete(infoHash);
         return undefined;
-      });
-      swarms.set(infoHash, p);
-    }
+      },
+    );
+    swarms.set(infoHash, p);
     return p;
+  }
+
+  function markFinished(infoHash: string): void {
+    finished.delete(infoHash);
+    finished.add(infoHash);
+    // Sets iterate in insertion order: the first entry is the torrent that finished longest ago.
+    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.values().next().value as string);
   }
 
   async function accept(socket: Socket): Promise<void> {
@@ -137,14 +160,19 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
 
   subs.push(
-    await deps.bus.subscribe("torrent_started", "*", async (m) => void (await swarmOf(m.infoHash))),
+    await deps.bus.subscribe("torrent_started", "*", async (m) => {
+      finished.delete(m.infoHash);
+      await swarmOf(m.infoHash);
+    }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
-      const s = await swarms.get(m.infoHash);
+      markFinished(m.infoHash);
+      const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);
-      await s?.close();
+      await (await p)?.close();
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
+      if (finished.has(m.infoHash)) return;
       (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
@@ -162,7 +190,6 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   }, STATS_INTERVAL_MS);
   statsTimer.unref();
   logger.info({ port }, "peer-worker listening");
-
 
   return {
     port,

@@ -91,6 +91,7 @@ export class TorrentSwarm {
         maxPipeline: config.maxPipeline,
         pipelineSeconds: config.pipelineSeconds,
         requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+        sourcelessClaimMs: config.sourcelessClaimSeconds * 1000,
         now: deps.now,
         random: deps.random,
         pool: deps.pool,
@@ -157,7 +158,11 @@ export class TorrentSwarm {
       RESERVED_BITS.extensionProtocol(handshake.reserved),
       outgoing,
       this.meta.pieceCount,
-      { onMessage: (c, m) => this.onMessage(c, m), onClose: (c, reason) => this.onClose(c, reason) },
+      {
+        onMessage: (c, m) => this.onMessage(c, m),
+        onClose: (c, reason) => this.onClose(c, reason),
+        onDrain: (c) => this.scheduler.fill(c),
+      },
       this.deps.now,
     );
     conn.downloadLimiter = this.deps.downloadLimiter;
@@ -180,7 +185,7 @@ export class TorrentSwarm {
       conn.send({ type: "bitfield", bits: this.have.toBytes() });
     }
     this.logger.debug({ peer: key, outgoing }, "connected");
-    if (rest.length > 0) conn.onData(rest);
+    conn.start(rest);
   }
 
   onStored(index: number): void {
@@ -194,7 +199,7 @@ export class TorrentSwarm {
         if (wasWanted) c.interestingPieces--;
         this.updateInterest(c);
       } else {
-        c.send({ type: "have", index });
+        c.sendHave(index);
       }
     }
     if (this.complete) {
@@ -287,7 +292,7 @@ export class TorrentSwarm {
         return;
       case "unchoke":
         conn.peerChoking = false;
-        this.scheduler.fill(conn);
+        this.scheduler.onUnchoked(conn);
         return;
       case "interested":
         conn.peerInterested = true;
@@ -320,7 +325,7 @@ export class TorrentSwarm {
   private gotPiece(conn: PeerConnection, index: number): void {
     if (conn.bitfield.has(index)) return;
     conn.bitfield.set(index);
-    this.scheduler.availability[index]!++;
+    this.scheduler.onPeerHas(index);
     if (!this.done.has(index)) {
       conn.interestingPieces++;
       if (conn.interestingPieces === 1) this.updateInterest(conn);

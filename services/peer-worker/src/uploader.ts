@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { ObjectStore } from "@shoal/coordination";
 import type { Bitfield } from "@shoal/wire";
 import type { BandwidthLimiter } from "./bandwidth-limiter.js";
@@ -56,7 +57,7 @@ export class Uploader {
         if (conn.closed || conn.amChoking) break;
         const ok = conn.sendPiece(r.index, r.begin, piece.subarray(r.begin, r.begin + r.length));
         this.sent.add(r.length);
-        if (!ok) await new Promise<void>((resolve) => conn.socket.once("drain", resolve).once("close", resolve));
+        if (!ok) await drainedOrClosed(conn.socket);
       }
     } finally {
       conn.uploading = false;
@@ -72,4 +73,18 @@ export class Uploader {
     }
     return p;
   }
+}
+
+/**
+ * Resolves when the socket drains or closes, removing both listeners whichever fires: a listener
+ * left behind per full write would pile up for the life of the connection.
+ */
+function drainedOrClosed(socket: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off("drain", done).off("close", done);
+      resolve();
+    };
+    socket.on("drain", done).on("close", done);
+  });
 }

@@ -117,3 +117,49 @@ describe("pickPieces on very large torrents", () => {
     for (const i of picked) expect(availability[i]).toBe(1);
   });
 });
+
+describe("pickPieces over a candidate list", () => {
+  it("looks only at the candidates, never at the rest of the torrent", () => {
+    const pieceCount = 2_000_000;
+    const availability = new Uint16Array(pieceCount).fill(3);
+    availability[1_999_999] = 1;
+    const looked: number[] = [];
+    const picked = pickPieces({
+      pieceCount,
+      candidates: [17, 1_999_999, 400_000],
+      peerHas: (i) => {
+        looked.push(i);
+        return true;
+      },
+      skip: () => false,
+      availability,
+      havePieces: 100,
+      max: 2,
+      random: seededRandom(3),
+    });
+    expect([...looked].sort((a, b) => a - b)).toEqual([17, 400_000, 1_999_999]);
+    expect(picked[0]).toBe(1_999_999);
+    expect(picked).toHaveLength(2);
+  });
+
+  it("windows a long candidate list from a random start, as it windows the whole torrent", () => {
+    const candidates = Array.from({ length: 10_000 }, (_, k) => k * 3);
+    let looked = 0;
+    const picked = pickPieces({
+      pieceCount: 30_000,
+      candidates,
+      peerHas: () => {
+        looked++;
+        return true;
+      },
+      skip: () => false,
+      availability: new Uint16Array(30_000),
+      havePieces: 100,
+      max: 5,
+      random: () => 0.5,
+      window: 100,
+    });
+    expect(looked).toBe(100);
+    for (const i of picked) expect(i % 3).toBe(0);
+  });
+});

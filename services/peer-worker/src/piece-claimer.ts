@@ -1,0 +1,242 @@
+import type { Bitfield } from "@shoal/wire";
+import type { Claim, ClaimTable } from "@shoal/coordination";
+import type { Logger } from "@shoal/service-kit";
+import { ActivePiece } from "./active-piece.js";
+import type { PeerConnection } from "./connection.js";
+import { pickPieces } from "./picker.js";
+import { PieceSet } from "./piece-set.js";
+
+export interface ClaimerOptions {
+  readonly infoHash: string;
+  readonly workerId: string;
+  readonly pieceCount: number;
+  readonly pieceLength: (index: number) => number;
+  /** Memory for pieces in progress and staged; no new claims beyond it. */
+  readonly maxBufferedBytes: number;
+  readonly now: () => number;
+  readonly random: () => number;
+}
+
+/** What the claimer needs of the block scheduler it works for. */
+export interface ClaimerHost {
+  /** Pieces in progress here: claimed by us, or end-game duplicates of other workers' claims. */
+  readonly active: ReadonlyMap<number, ActivePiece>;
+  /** Staged pieces of ours waiting for the verifier and writer. */
+  readonly pending: ReadonlyMap<number, number>;
+  bufferedBytes(): number;
+  connections(): Iterable<PeerConnection>;
+  /** Whether `conn` may be asked for `piece` (its data for it never failed the hash). */
+  mayAsk(conn: PeerConnection, piece: number): boolean;
+  /** A piece to download here from now on. */
+  start(piece: ActivePiece): void;
+  fillAll(): void;
+}
+
+/**
+ * Which pieces this worker claims from the shared claim table, and when it asks the table.
+ *
+ * A pick walks only the eligible pieces: not stored, not in progress or staged here, not known to
+ * be claimed elsewhere. They are kept as a set while those facts change, so near the end of a
+ * download a pick costs the few pieces left, not the whole torrent. At most one claim-table round
+ * trip (a claim, or the end-game check) is in flight; fills that want one meanwhile are served
+ * when it returns. A pick that finds nothing is not repeated, and the table is not asked again,
+ * until something that could change the answer happens: a piece becomes eligible, a peer
+ * announces an eligible piece, a connection unchokes us, or the periodic refresh.
+ */
+export class PieceClaimer {
+  /** Nothing was missing when last asked: other workers' claimed pieces are downloaded too. */
+  endgame = false;
+  private readonly eligible: PieceSet;
+  /** Pieces the claim table refused us recently (someone else holds them); retried on refresh. */
+  private readonly elsewhere: Uint8Array;
+  private elsewhereList: number[] = [];
+  private busy = false;
+  private wantedWhileBusy = false;
+  /** Bumped by every event that could give a pick a different answer. */
+  private changes = 0;
+  /** `changes` when a pick last found nothing and the claim table confirmed pieces are missing. */
+  private exhaustedAt = -1;
+  private stopped = false;
+  /**
+   * End-game: other workers' claims not taken up yet, because memory is short or no connection
+   * has the piece. Duplicates hold piece buffers like our own claims do and share their budget;
+   * unbounded, every worker would buffer every piece claimed anywhere in the cluster.
+   */
+  private readonly duplicates = new Map<number, Claim>();
+
+  constructor(
+    private readonly opts: ClaimerOptions,
+    private readonly have: Bitfield,
+    private readonly availability: ArrayLike<number>,
+    private readonly claims: ClaimTable,
+    private readonly host: ClaimerHost,
+    private readonly logger: Logger,
+  ) {
+    this.eligible = new PieceSet(opts.pieceCount);
+    this.elsewhere = new Uint8Array(opts.pieceCount);
+    for (let i = 0; i < opts.pieceCount; i++) if (!have.has(i)) this.eligible.add(i);
+  }
+
+  /** Re-derives whether `piece` may be claimed; call after any fact that decides it changed. */
+  reconsider(piece: number): void {
+    const ok =
+      !this.have.has(piece) && !this.host.active.has(piece) && !this.host.pending.has(piece) && this.elsewhere[piece] === 0;
+    if (!ok) this.eligible.delete(piece);
+    else if (this.eligible.add(piece)) this.changes++;
+  }
+
+  /** A connected peer announced `piece`. */
+  onPeerHas(piece: number): void {
+    if (this.eligible.has(piece)) this.changes++;
+    if (this.duplicates.has(piece)) this.takeUpDuplicates();
+  }
+
+  /** A piece left memory (stored, failed, dropped): end-game may take up another duplicate. */
+  onMemoryFreed(): void {
+    if (this.duplicates.size > 0) this.takeUpDuplicates();
+  }
+
+  /** A connection unchoked us: what it has counts for picks now. */
+  onUnchoked(): void {
+    this.changes++;
+  }
+
+  /** The piece is missing again (its hash failed): claimable, and end-game is over. */
+  onMissingAgain(piece: number): void {
+    this.elsewhere[piece] = 0;
+    this.endgame = false;
+    this.duplicates.clear();
+    this.changes++;
+    this.reconsider(piece);
+  }
+
+  /** Periodic: forget which pieces were claimed elsewhere, and ask the claim table afresh. */
+  refresh(): void {
+    for (const i of this.elsewhereList) {
+      this.elsewhere[i] = 0;
+      this.reconsider(i);
+    }
+    this.elsewhereList = [];
+    this.endgame = false;
+    this.duplicates.clear();
+    this.changes++;
+  }
+
+  /** No more claims: the torrent stopped or the worker is draining. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** A connection has room for about `pieces` more pieces of requests: claim some in the background. */
+  want(pieces: number): void {
+    if (this.stopped || this.endgame || this.exhaustedAt === this.changes) return;
+    if (this.busy) {
+      this.wantedWhileBusy = true;
+      return;
+    }
+    const budget = Math.floor((this.opts.maxBufferedBytes - this.host.bufferedBytes()) / this.opts.pieceLength(0));
+    const max = Math.min(pieces, budget);
+    if (max <= 0) return;
+    // Pick for the connections that are hungry: the union of what they have, rarest first.
+    const hungry = [...this.host.connections()].filter((c) => !c.closed && !c.peerChoking && c.amInterested);
+    if (hungry.length === 0) return;
+    const candidates = pickPieces({
+      pieceCount: this.opts.pieceCount,
+      candidates: this.eligible.view(),
+      peerHas: (i) => hungry.some((c) => c.bitfield.has(i) && this.host.mayAsk(c, i)),
+      skip: () => false,
+      availability: this.availability,
+      havePieces: this.have.count(),
+      max: Math.max(max * 4, 16),
+      random: this.opts.random,
+    });
+    const changesAtPick = this.changes;
+    this.busy = true;
+    const trip = candidates.length > 0 ? this.claim(candidates, max) : this.checkEndgame(changesAtPick);
+    void trip
+      .catch((err: unknown) => this.logger.error({ err, op: "worker.claim" }, "acting on the claim table's answer failed"))
+      .finally(() => {
+        this.busy = false;
+        if (this.wantedWhileBusy) {
+          this.wantedWhileBusy = false;
+          this.host.fillAll();
+        }
+      });
+  }
+
+  private async claim(candidates: readonly number[], max: number): Promise<void> {
+    const got = await this.ask("claims.claim", this.claims.claim(this.opts.infoHash, this.opts.workerId, candidates, max));
+    if (!got) return;
+    const gotSet = new Set(got.map((c) => c.piece));
+    const last = got.length > 0 ? candidates.indexOf(got[got.length - 1]!.piece) : candidates.length - 1;
+    // Candidates passed over before the last one granted were not missing: someone else has them.
+    for (let k = 0; k <= last; k++) {
+      const i = candidates[k]!;
+      if (gotSet.has(i) || this.elsewhere[i] === 1) continue;
+      this.elsewhere[i] = 1;
+      this.elsewhereList.push(i);
+      this.reconsider(i);
+    }
+    if (this.stopped) {
+      for (const c of got) void this.claims.release(this.opts.infoHash, this.opts.workerId, c).catch(() => undefined);
+      return;
+    }
+    const now = this.opts.now();
+    for (const c of got) this.begin(c, true, now);
+    this.host.fillAll();
+  }
+
+  /** Nothing to pick: end-game if nothing is missing anywhere, else wait for something to change. */
+  private async checkEndgame(changesAtPick: number): Promise<void> {
+    const counts = await this.ask("claims.counts", this.claims.counts(this.opts.infoHash));
+    if (!counts) return;
+    if (counts.missing > 0) {
+      this.exhaustedAt = changesAtPick;
+      return;
+    }
+    const claimed = await this.ask("claims.claimedBy", this.claims.claimedBy(this.opts.infoHash, this.opts.workerId));
+    if (!claimed || this.stopped) return;
+    this.endgame = true;
+    this.duplicates.clear();
+    for (const c of claimed) this.duplicates.set(c.piece, c);
+    this.takeUpDuplicates();
+    this.host.fillAll();
+  }
+
+  /** Starts end-game duplicates that a connection can serve, while the memory budget allows. */
+  private takeUpDuplicates(): void {
+    if (!this.endgame || this.stopped) return;
+    let room = this.opts.maxBufferedBytes - this.host.bufferedBytes();
+    const now = this.opts.now();
+    let started = false;
+    for (const [piece, c] of this.duplicates) {
+      if (this.have.has(piece) || this.host.active.has(piece) || this.host.pending.has(piece)) {
+        this.duplicates.delete(piece);
+        continue;
+      }
+      const length = this.opts.pieceLength(piece);
+      if (length > room) break;
+      if (this.availability[piece] === 0) continue;
+      this.duplicates.delete(piece);
+      this.begin(c, false, now);
+      room -= length;
+      started = true;
+    }
+    if (started) this.host.fillAll();
+  }
+
+  /** One claim-table call; a failure is logged with its op, and the next fill asks again. */
+  private async ask<T>(op: string, call: Promise<T>): Promise<T | undefined> {
+    try {
+      return await call;
+    } catch (err) {
+      this.logger.error({ err, op }, "asking the claim table failed");
+      return undefined;
+    }
+  }
+
+  private begin(c: Claim, owned: boolean, now: number): void {
+    this.host.start(new ActivePiece(c.piece, c.attempt, this.opts.pieceLength(c.piece), owned, now));
+    this.reconsider(c.piece);
+  }
+}

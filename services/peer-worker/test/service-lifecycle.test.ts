@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { FakeSeed } from "../../../test/sim/fake-seed.js";
+import { Cleanup, SimCluster, allSocketsClosed } from "../../../test/sim/harness.js";
+import { makeFixture } from "../../../test/sim/torrent-fixture.js";
+
+const fixture = makeFixture({ pieceLength: 32 * 1024, size: 8 * 32 * 1024, seed: 97 });
+
+const cleanup = new Cleanup();
+afterEach(async () => {
+  await cleanup.run();
+  await allSocketsClosed();
+});
+
+describe("peer-worker torrent lifecycle", () => {
+  it("ignores a peer list that arrives after the torrent finished, until the torrent starts again", async () => {
+    const c = cleanup.add(await SimCluster.start({ fixture }), (x) => x.close());
+    await c.begin();
+    const w = c.workers[0]!;
+    // Joining a torrent reads its stored pieces: count the joins from here on.
+    let joins = 0;
+    const piecesIn = c.claims.piecesIn.bind(c.claims);
+    c.claims.piecesIn = async (infoHash, state) => {
+      if (state === "stored") joins++;
+      return piecesIn(infoHash, state);
+    };
+    await c.bus.publish("torrent_finished", { infoHash: c.infoHash, reason: "stopped" });
+    await c.bus.drain();
+
+    // The tracker's last answer, delivered late: every handler has run once the bus drains.
+    const seed = cleanup.add(await FakeSeed.start(fixture, "127.0.0.96"), (s) => s.close());
+    await c.announce([seed.address]);
+    await c.bus.drain();
+    expect(joins).toBe(0);
+    expect(w.swarmStatus(c.infoHash)).toBeUndefined();
+    expect(w.status()).toEqual({});
+    expect(seed.stats.connections).toBe(0);
+
+    // Submitted again, the torrent is joined again.
+    await c.begin();
+    expect(joins).toBe(1);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
+import { TorrentInfoCache } from "@shoal/metainfo";
+import { silentLogger } from "@shoal/service-kit";
+import { verifyStaged, type VerifyStats } from "../src/handlers/verify-staged.js";
+import { ThreadedHasher } from "../src/hashing/piece-hasher.js";
+import { makeFixture } from "../../../test/sim/torrent-fixture.js";
+import { until } from "../../../test/sim/wait.js";
+import { fragileThreads } from "./fragile-threads.js";
+
+const fixture = makeFixture({ pieceLength: 32 * 1024, size: 4 * 32 * 1024, seed: 31 });
+/** The bus redelivers a failed message after 50 ms; a second is plenty for it to be hashed. */
+const VERIFIED_WITHIN_MS = 3_000;
+
+describe("verifying a staged piece", () => {
+  it("verifies a piece whose hashing thread crashed, when the bus delivers it again", async () => {
+    const ih = fixture.infoHashHex;
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    const hasher = new ThreadedHasher(1, fragileThreads(["throw-on-first-piece"]));
+    // Only the staged-bytes methods are used by the handler.
+    const store = {
+      getStaged: async (ref: StagedRef) => Buffer.from(fixture.piece(ref.piece)),
+      deleteStaged: async () => undefined,
+    } as unknown as ObjectStore;
+    const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => fixture.infoBytes), logger: silentLogger(), hasher };
+    const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0 };
+    const attempts: string[] = [];
+    try {
+      await claims.createTorrent(ih, fixture.pieceCount, []);
+      const [claim] = await claims.claim(ih, "worker-a", [2], 1);
+      expect(await claims.stage(ih, "worker-a", claim!)).toBe("ok");
+      await bus.subscribe(
+        "piece_staged",
+        "*",
+        (m) =>
+          verifyStaged(deps, m, stats).then(
+            () => void attempts.push("ok"),
+            (err: Error) => {
+              attempts.push(err.message);
+              throw err;
+            },
+          ),
+        { group: "piece-verifier" },
+      );
+      await bus.publish("piece_staged", { infoHash: ih, piece: 2, attempt: claim!.attempt, workerId: "worker-a", peers: ["10.0.0.9:6881"] });
+      await until(async () => (await claims.piece(ih, 2)).state === "verified", {
+        timeoutMs: VERIFIED_WITHIN_MS,
+        what: "piece 2 to be verified",
+        describe: async () => `state ${(await claims.piece(ih, 2)).state}; deliveries: ${attempts.join(" | ") || "none finished"}`,
+      });
+      // The first delivery failed with the thread; the second was hashed by the thread that replaced it.
+      expect(attempts).toEqual([expect.stringMatching(/hashing thread/), "ok"]);
+      expect(stats).toMatchObject({ verified: 1, failed: 0 });
+    } finally {
+      await hasher.close();
+      await bus.close();
+    }
+  });
+});
