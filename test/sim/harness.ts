@@ -147,7 +147,7 @@ export class SimCluster {
     const workerDefaults = peerWorker.peerWorkerConfigSchema.parse({ ...SIM_WORKER_DEFAULTS, ...opts.worker });
     this.pool = new peerWorker.PieceBufferPool(workerDefaults.maxBufferedMiB * 1024 * 1024);
     this.store = new CountingStore(dir, (buf) => this.pool.release(buf));
-    this.torrents = new TorrentInfoCache(async (ih) => (await this.catalog.get(ih))?.infoBytes);
+    this.torrents = new TorrentInfoCache(async (ih) => this.catalog.get(ih));
     this.logger = createLogger({
       service: "sim",
       level: "debug",

@@ -55,7 +55,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   });
   const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);
   const store = new FsObjectStore(resolve(args.out), (buf) => pool.release(buf));
-  const torrents = new TorrentInfoCache(async (ih) => (await catalog.get(ih))?.infoBytes);
+  const torrents = new TorrentInfoCache(async (ih) => catalog.get(ih));
 
   const worker = await peerWorker.start(workerConfig, { claims, store, bus, torrents, logger, now, pool }).catch((err: Error) => {
     throw new CliError(`cannot listen for peers on port ${args.port}: ${err.message} (choose another with --port, or 0 for any)`, 1);

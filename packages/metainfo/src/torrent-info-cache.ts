@@ -1,9 +1,22 @@
 import { MetainfoError } from "./metainfo-error.js";
 import { parseInfoDict } from "./info-dict.js";
+import { selectFiles, type FileSelection } from "./file-selection.js";
+import { torrentLayout, type StorageLayout } from "./torrent-layout.js";
 import type { InfoDict } from "./types.js";
 
 export interface TorrentInfo {
   readonly metainfo: InfoDict;
+  /** The files and pieces the job wants (everything without a selection). */
+  readonly selection: FileSelection;
+  /** Where the bytes go, with unselected files marked: what every store is opened with. */
+  readonly layout: StorageLayout;
+}
+
+/** What the catalog keeps of a torrent that every service needs to know it. */
+export interface TorrentSource {
+  readonly infoBytes: Uint8Array;
+  /** File indices as `selectFiles` takes them; absent means every file. */
+  readonly selectFiles?: readonly number[];
 }
 
 /**
@@ -13,7 +26,7 @@ export interface TorrentInfo {
 export class TorrentInfoCache {
   private readonly entries = new Map<string, Promise<TorrentInfo>>();
 
-  constructor(private readonly loadInfoBytes: (infoHash: string) => Promise<Uint8Array | undefined>) {}
+  constructor(private readonly loadSource: (infoHash: string) => Promise<TorrentSource | undefined>) {}
 
   get(infoHash: string): Promise<TorrentInfo> {
     let p = this.entries.get(infoHash);
@@ -26,14 +39,15 @@ export class TorrentInfoCache {
   }
 
   private async load(infoHash: string): Promise<TorrentInfo> {
-    const bytes = await this.loadInfoBytes(infoHash);
-    if (!bytes) throw new MetainfoError("MISSING_FIELD", `no metadata is known for torrent ${infoHash}`, { context: { infoHash } });
-    const metainfo = parseInfoDict(bytes);
+    const source = await this.loadSource(infoHash);
+    if (!source) throw new MetainfoError("MISSING_FIELD", `no metadata is known for torrent ${infoHash}`, { context: { infoHash } });
+    const metainfo = parseInfoDict(source.infoBytes);
     if (metainfo.infoHashHex !== infoHash) {
       throw new MetainfoError("INVALID_FIELD", `metadata filed under ${infoHash} hashes to ${metainfo.infoHashHex}`, {
         context: { infoHash, actual: metainfo.infoHashHex },
       });
     }
-    return { metainfo };
+    const selection = selectFiles(metainfo, source.selectFiles);
+    return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles) };
   }
 }

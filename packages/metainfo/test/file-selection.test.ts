@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { MetainfoError, selectFiles, type InfoDict, type TorrentFile } from "../src/index.js";
+import { encode } from "@shoal/bencode";
+import { MetainfoError, TorrentInfoCache, selectFiles, type InfoDict, type TorrentFile } from "../src/index.js";
+import { hex, multiInfo, sha1 } from "./fixtures.js";
 
 /** A multi-file layout with the given file lengths (a `p` prefix marks a padding file). */
 function layout(pieceLength: number, lengths: readonly (number | `p${number}`)[]): InfoDict {
@@ -68,5 +70,19 @@ describe("selectFiles", () => {
   it("refuses an index the torrent does not have with a MetainfoError", () => {
     const m = layout(10, [10, 10]);
     expect(() => selectFiles(m, [2])).toThrow(MetainfoError);
+  });
+});
+
+describe("TorrentInfoCache", () => {
+  it("gives every service the same layout, with the catalog's file selection marked", async () => {
+    const infoBytes = encode(multiInfo());
+    const ih = hex(sha1(infoBytes));
+    const cache = new TorrentInfoCache(async (h) => (h === ih ? { infoBytes, selectFiles: [2] } : undefined));
+    const info = await cache.get(ih);
+    expect(info.layout.files.map((f) => f.skipped)).toEqual([true, true, false, true]);
+    expect(info.selection.selectedFiles).toEqual([2]);
+    const all = await new TorrentInfoCache(async () => ({ infoBytes })).get(ih);
+    expect(all.layout.files.every((f) => !f.skipped)).toBe(true);
+    await expect(cache.get("00".repeat(20))).rejects.toThrow(/no metadata is known/);
   });
 });

@@ -23,7 +23,7 @@ describe("verifying a staged piece", () => {
       getStaged: async (ref: StagedRef) => Buffer.from(fixture.piece(ref.piece)),
       deleteStaged: async () => undefined,
     } as unknown as ObjectStore;
-    const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => fixture.infoBytes), logger: silentLogger(), hasher };
+    const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => ({ infoBytes: fixture.infoBytes })), logger: silentLogger(), hasher };
     const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0 };
     const attempts: string[] = [];
     try {

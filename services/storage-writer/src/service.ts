@@ -1,5 +1,5 @@
 import type { ClaimTable, ObjectStore, PieceBus } from "@shoal/coordination";
-import { torrentLayout, type TorrentInfoCache } from "@shoal/metainfo";
+import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
 import { writeVerified, type WriteStats } from "./handlers/write-verified.js";
@@ -20,7 +20,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   const ensureOpen = (infoHash: string): Promise<void> => {
     let p = opened.get(infoHash);
     if (!p) {
-      p = deps.torrents.get(infoHash).then((info) => deps.store.openTorrent(torrentLayout(info.metainfo)));
+      p = deps.torrents.get(infoHash).then((info) => deps.store.openTorrent(info.layout));
       p.catch(() => opened.delete(infoHash));
       opened.set(infoHash, p);
     }

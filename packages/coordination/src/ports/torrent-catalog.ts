@@ -6,6 +6,8 @@ export interface TorrentRecord {
   readonly announceTiers: readonly (readonly string[])[];
   readonly destination: string;
   readonly private: boolean;
+  /** The job's file selection (indices without padding files); absent means every file. */
+  readonly selectFiles?: readonly number[];
 }
 
 /**

@@ -64,6 +64,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     announceTiers: meta.announceList,
     destination: job.destination,
     private: meta.private,
+    ...(job.options?.selectFiles ? { selectFiles: job.options.selectFiles } : {}),
   });
   await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
   const skipped = new Uint8Array(meta.pieceCount);
