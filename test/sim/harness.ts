@@ -68,9 +68,9 @@ export class CountingStore extends FsObjectStore {
     return super.getStaged(ref);
   }
 
-  override async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
+  override async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]> {
     this.writes.set(piece, (this.writes.get(piece) ?? 0) + 1);
-    await super.writePiece(infoHash, piece, data);
+    return super.writePiece(infoHash, piece, data);
   }
 }
 

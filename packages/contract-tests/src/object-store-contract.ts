@@ -77,6 +77,28 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
       }
     });
 
+    scenario("every piece written is reported durable by the time the whole torrent was written", async (store) => {
+      const f = multiFileLayout();
+      await store.openTorrent(f.layout);
+      const reported: number[] = [];
+      for (const i of [2, 0, 1]) reported.push(...(await store.writePiece(f.layout.infoHash, i, pieceOf(f, i))));
+      expect([...new Set(reported)].sort((a, b) => a - b)).toEqual([0, 1, 2]);
+      // What is reported durable reads back.
+      expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+    });
+
+    scenario("abortTorrent keeps finished files and is idempotent", async (store) => {
+      const f = multiFileLayout();
+      await store.openTorrent(f.layout);
+      await writeAll(store, f);
+      await store.finalize(f.layout.infoHash);
+      await store.abortTorrent(f.layout.infoHash);
+      await store.abortTorrent(f.layout.infoHash);
+      const expected = new Map(f.layout.files.filter((file) => !file.padding).map((file) => [fileKey(file), file.length]));
+      expect(await harness.listFiles(store, f.layout)).toEqual(expected);
+      expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+    });
+
     scenario("padding reads as zeros", async (store) => {
       const f = multiFileLayout();
       await store.openTorrent(f.layout);
@@ -172,6 +194,7 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
       await expectRejection(() => store.writePiece(ih, 0, pieceOf(f, 0)), StorageError, "UNKNOWN_TORRENT", "writePiece");
       await expectRejection(() => store.readRange(ih, 0, 4), StorageError, "UNKNOWN_TORRENT", "readRange");
       await expectRejection(() => store.finalize(ih), StorageError, "UNKNOWN_TORRENT", "finalize");
+      await expectRejection(() => store.abortTorrent(ih), StorageError, "UNKNOWN_TORRENT", "abortTorrent");
     });
 
     done();

@@ -101,7 +101,7 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
+  async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]> {
     const t = this.torrent(infoHash);
     const offset = piece * t.layout.pieceLength;
     for (const s of spansOfRange(t.layout.files, offset, data.length)) {
@@ -117,6 +117,13 @@ export class FsObjectStore implements ObjectStore {
         }
       });
     }
+    // Written in place: in the page cache, which survives a crash of this process.
+    return [piece];
+  }
+
+  /** Files are written in place, so there is nothing unfinished to drop; the data stays. */
+  async abortTorrent(infoHash: string): Promise<void> {
+    this.torrent(infoHash);
   }
 
   async readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined> {

@@ -2,7 +2,7 @@ import type { ClaimTable, ObjectStore, PieceBus } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
-import { writeVerified, type WriteStats } from "./handlers/write-verified.js";
+import { writeVerified, type PendingWrites, type WriteStats } from "./handlers/write-verified.js";
 
 export interface WriterDeps {
   readonly claims: ClaimTable;
@@ -17,6 +17,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   const logger = deps.logger.child({ component: "writer" });
   const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
   const opened = new Map<string, Promise<void>>();
+  const pending: PendingWrites = new Map();
   const ensureOpen = (infoHash: string): Promise<void> => {
     let p = opened.get(infoHash);
     if (!p) {
@@ -29,7 +30,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   const sub = await deps.bus.subscribe(
     "piece_verified",
     "*",
-    (msg) => writeVerified({ ...deps, logger, ensureOpen }, msg, stats),
+    (msg) => writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats),
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
   return {

@@ -48,8 +48,15 @@ export interface ObjectStore {
   getStaged(ref: StagedRef): Promise<Buffer>;
   /** Idempotent: deleting what is not there succeeds. */
   deleteStaged(ref: StagedRef): Promise<void>;
-  /** Writes a verified piece into the final files (split across file boundaries, padding skipped). */
-  writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void>;
+  /**
+   * Accepts a verified piece for the final files (split across file boundaries, padding skipped)
+   * and resolves with the pieces whose bytes are now durable in their final objects: this one,
+   * earlier ones, or none. Only those may be marked `stored`. A store that writes larger units
+   * than a piece (S3 multipart parts, whole small objects) holds a piece until the rest of its
+   * unit has arrived; one that writes in place (a filesystem) returns the piece at once. Writing
+   * a piece again is harmless and reports it durable again once it is.
+   */
+  writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]>;
   /**
    * Reads bytes of the final files (uploads, recheck). Resolves undefined when any part of the
    * range is absent (file missing or too short); padding reads as zeros.
@@ -57,6 +64,11 @@ export interface ObjectStore {
   readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** Makes every file exist with its exact size (empty files included) and flushes. */
   finalize(infoHash: string): Promise<void>;
+  /**
+   * A cancelled torrent: drops what is not durable (pieces held for their unit, unfinished
+   * multipart uploads) and keeps every finished file or object. Idempotent.
+   */
+  abortTorrent(infoHash: string): Promise<void>;
   /** Releases the torrent's resources (open files), keeping its data. */
   closeTorrent(infoHash: string): Promise<void>;
   close(): Promise<void>;

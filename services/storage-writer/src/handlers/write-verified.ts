@@ -1,4 +1,4 @@
-import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type SubjectPayloads } from "@shoal/coordination";
+import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type StagedRef, type SubjectPayloads } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
 
 export interface WriteDeps {
@@ -8,6 +8,8 @@ export interface WriteDeps {
   readonly logger: Logger;
   /** Registers the torrent's layout in the store before its first write. */
   readonly ensureOpen: (infoHash: string) => Promise<void>;
+  /** Pieces the store holds until their unit is complete, with the attempt they belong to. */
+  readonly pending: PendingWrites;
 }
 
 export interface WriteStats {
@@ -17,8 +19,9 @@ export interface WriteStats {
 }
 
 /**
- * Writes one verified piece into the final files, then marks it stored and drops its staging copy.
- * `stored` is set only after the write returned, so a crash in between writes the piece again.
+ * Hands one verified piece to the store, then marks stored (and drops the staging copy of) every
+ * piece the store reports durable. `stored` is set only once the store says so, so a crash in
+ * between writes the piece again.
  */
 export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece_verified"], stats: WriteStats): Promise<void> {
   const { claims, store, bus } = deps;
@@ -44,8 +47,10 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     }
     throw err;
   }
+  let durable: readonly number[];
   try {
-    await store.writePiece(msg.infoHash, msg.piece, data);
+    deps.pending.set(pendingKey(msg.infoHash, msg.piece), { ref, bytes: data.length });
+    durable = await store.writePiece(msg.infoHash, msg.piece, data);
   } catch (err) {
     if (err instanceof StorageError && !err.retryable) {
       // Retrying cannot help; tell the torrent's owner so the job fails with this reason. The
@@ -56,13 +61,28 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     }
     throw err;
   }
-  const r = await claims.store(msg.infoHash, claim);
-  await store.deleteStaged(ref);
-  if (r !== "ok") {
-    stats.stale++;
-    return;
+  // The store may report pieces it held for their unit (an S3 part) along with, or instead of,
+  // this one: each is marked stored with the attempt it was verified in.
+  for (const piece of durable) {
+    const key = pendingKey(msg.infoHash, piece);
+    const held = deps.pending.get(key);
+    if (!held) continue;
+    deps.pending.delete(key);
+    const r = await claims.store(msg.infoHash, { piece, attempt: held.ref.attempt });
+    await store.deleteStaged(held.ref);
+    if (r !== "ok") {
+      stats.stale++;
+      continue;
+    }
+    stats.stored++;
+    stats.writtenBytes += held.bytes;
+    await bus.publish("piece_stored", { infoHash: msg.infoHash, piece, attempt: held.ref.attempt });
   }
-  stats.stored++;
-  stats.writtenBytes += data.length;
-  await bus.publish("piece_stored", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt });
+}
+
+/** Pieces handed to the store and not yet reported durable, by `pendingKey`. */
+export type PendingWrites = Map<string, { readonly ref: StagedRef; readonly bytes: number }>;
+
+function pendingKey(infoHash: string, piece: number): string {
+  return `${infoHash}/${piece}`;
 }

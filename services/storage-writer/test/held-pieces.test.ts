@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
+import { silentLogger } from "@shoal/service-kit";
+import { writeVerified, type PendingWrites, type WriteStats } from "../src/handlers/write-verified.js";
+import { until } from "../../../test/sim/wait.js";
+
+const IH = "cd".repeat(20);
+
+/**
+ * A store that, like an S3 store assembling a part, holds pieces 0 and 1 until both arrived and
+ * then reports both durable; piece 2 is durable at once.
+ */
+function pairingStore(): ObjectStore & { deleted: StagedRef[] } {
+  const held = new Set<number>();
+  const deleted: StagedRef[] = [];
+  return {
+    deleted,
+    getStaged: async (ref: StagedRef) => Buffer.alloc(100, ref.piece),
+    deleteStaged: async (ref: StagedRef) => void deleted.push(ref),
+    writePiece: async (_ih: string, piece: number) => {
+      if (piece === 2) return [2];
+      held.add(piece);
+      return held.size === 2 ? [0, 1] : [];
+    },
+  } as unknown as ObjectStore & { deleted: StagedRef[] };
+}
+
+describe("writing verified pieces into a store that assembles units", () => {
+  it("marks a held piece stored, with its own attempt, only once the store reports it durable", async () => {
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    const store = pairingStore();
+    const pending: PendingWrites = new Map();
+    const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
+    const stored: { piece: number; attempt: number }[] = [];
+    await bus.subscribe("piece_stored", IH, (m) => void stored.push({ piece: m.piece, attempt: m.attempt }));
+    await claims.createTorrent(IH, 3, []);
+    await claims.heartbeat(IH, "w", 60_000);
+    // Piece 0 is on its second attempt: the first was released.
+    const [first] = await claims.claim(IH, "w", [0], 1);
+    await claims.release(IH, "w", first!);
+    const claimsNow = await claims.claim(IH, "w", [0, 1, 2], 3);
+    for (const c of claimsNow) {
+      await claims.stage(IH, "w", c);
+      await claims.verify(IH, c);
+    }
+    const deps = { claims, store, bus, logger: silentLogger(), ensureOpen: async () => undefined, pending };
+    const verified = (piece: number) => ({ infoHash: IH, piece, attempt: claimsNow.find((c) => c.piece === piece)!.attempt, workerId: "w" });
+
+    await writeVerified(deps, verified(0), stats);
+    expect((await claims.piece(IH, 0)).state).toBe("verified");
+    expect(stored).toEqual([]);
+    await writeVerified(deps, verified(2), stats);
+    expect((await claims.piece(IH, 2)).state).toBe("stored");
+    await writeVerified(deps, verified(1), stats);
+    expect((await claims.pieces(IH)).map((p) => p.state)).toEqual(["stored", "stored", "stored"]);
+    await until(() => stored.length === 3, { timeoutMs: 2_000, what: "three piece_stored messages" });
+    expect(stored.sort((a, b) => a.piece - b.piece)).toEqual([
+      { piece: 0, attempt: 2 },
+      { piece: 1, attempt: 1 },
+      { piece: 2, attempt: 1 },
+    ]);
+    expect(store.deleted.map((r) => r.piece).sort()).toEqual([0, 1, 2]);
+    expect(pending.size).toBe(0);
+    expect(stats.stored).toBe(3);
+  });
+});
