@@ -22,8 +22,21 @@ describe("downloading from honest fake seeds", () => {
     expect(served).toBeGreaterThanOrEqual(totalBlocks);
     expect(status.wastedBytes).toBeLessThanOrEqual((served - totalBlocks) * BLOCK_BYTES);
     for (const s of seeds) expect(s.stats.connections).toBe(1);
+    // The bytes went to the verifier and writer on the bus: nothing was staged in the store.
+    expect(c.store.stagings.size).toBe(0);
     // A complete worker has nothing to ask of seeds and hangs up on them.
     for (const s of seeds) await s.sessions[0]!.waitClosed(2_000);
+  });
+
+  it("stages through the store when the bus cannot carry a piece in one message", async () => {
+    const fixture = makeFixture({ pieceLength: 128 * KiB, size: 8 * 128 * KiB, seed: 13 });
+    const c = await kit.cluster({ fixture, busMaxPayloadBytes: 64 * KiB });
+    const seed = await kit.seed(fixture, "127.0.0.14");
+    await c.begin();
+    await c.announce([seed.address]);
+    await c.waitComplete(COMPLETE_WITHIN_MS);
+    await expectCompleteAndSound(c);
+    expect(c.store.stagings.size).toBe(8);
   });
 
   it("completes a single-file torrent whose last piece is short", async () => {

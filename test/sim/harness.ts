@@ -109,6 +109,8 @@ export interface ClusterOptions {
   /** Pieces already in the final files and stored in the claim table before anything starts. */
   readonly stored?: readonly number[];
   readonly random?: () => number;
+  /** A limit on the bytes a bus message carries (a NATS server's max_payload); none when absent. */
+  readonly busMaxPayloadBytes?: number;
 }
 
 /**
@@ -143,7 +145,7 @@ export class SimCluster {
     private readonly opts: ClusterOptions,
   ) {
     this.claims = new RecordingClaimTable(opts.claimsNow);
-    this.bus = new MemoryBus((err) => this.busErrors.push(err));
+    this.bus = new MemoryBus((err) => this.busErrors.push(err), { maxPayloadBytes: opts.busMaxPayloadBytes });
     const workerDefaults = peerWorker.peerWorkerConfigSchema.parse({ ...SIM_WORKER_DEFAULTS, ...opts.worker });
     this.pool = new peerWorker.PieceBufferPool(workerDefaults.maxBufferedMiB * 1024 * 1024);
     this.store = new CountingStore(dir, (buf) => this.pool.release(buf));

@@ -24,7 +24,8 @@ describe("several workers on one torrent", () => {
   it("leaves the winner's staged bytes alone when two workers finish the same piece in end-game", async () => {
     // One piece: whichever worker does not hold its claim can only take part through end-game.
     const fixture = makeFixture({ pieceLength: 128 * KiB, size: 128 * KiB, seed: 81 });
-    const c = await kit.cluster({ fixture, workers: 0, worker: { minPipeline: 8 } });
+    // Staging through the store (as one process does): the staged copy is what is at stake.
+    const c = await kit.cluster({ fixture, workers: 0, worker: { minPipeline: 8, stagePiecesOnBus: false } });
     // A verifier with a backlog: the staged copy must survive until it gets to it.
     c.store.holdStagedReads();
     const a = await c.startWorker({ workerId: "worker-a" });

@@ -51,6 +51,9 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       maxConnections: args.maxPeers,
       maxDownloadBytesPerSec: args.maxDownloadRate,
       maxUploadBytesPerSec: args.maxUploadRate,
+      // One process shares its store: staging hands the buffer over without a copy, and the
+      // store gives it back to the pool once written.
+      stagePiecesOnBus: false,
     },
   });
   const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);

@@ -18,10 +18,14 @@ export interface SubjectPayloads {
   /** Every piece is stored and the files are complete, or the job was cancelled. */
   torrent_finished: { infoHash: string; reason: "completed" | "stopped" | "failed" };
   peers_discovered: { infoHash: string; peers: PeerAddress[]; source: string };
-  /** Durable: a piece's bytes are in staging; the verifier takes it from here. */
-  piece_staged: { infoHash: string; piece: number; attempt: number; workerId: string; peers: string[] };
-  /** Durable: the piece hashed correctly; the writer takes it from here. */
-  piece_verified: { infoHash: string; piece: number; attempt: number; workerId: string };
+  /**
+   * Durable: a piece is downloaded; the verifier takes it from here. Its bytes ride along in
+   * `data` when the bus carries them (between machines they cost one network copy instead of a
+   * write and a read of a staging object); otherwise they are in the store's staging area.
+   */
+  piece_staged: { infoHash: string; piece: number; attempt: number; workerId: string; peers: string[]; data?: Uint8Array };
+  /** Durable: the piece hashed correctly; the writer takes it from here, with `data` as above. */
+  piece_verified: { infoHash: string; piece: number; attempt: number; workerId: string; data?: Uint8Array };
   /** The piece is missing again: its hash failed (peers blamed) or its staged bytes were lost (no peers). */
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };

@@ -47,6 +47,13 @@ export const peerWorkerConfigSchema = z.object({
   maxDownloadBytesPerSec: envNumber().int().min(0).default(0),
   /** Bytes of served blocks per second, for all torrents of this worker together; 0 = unlimited. */
   maxUploadBytesPerSec: envNumber().int().min(0).default(0),
+  /**
+   * Send a downloaded piece's bytes to the verifier on the bus (what a cluster needs: the
+   * verifier runs elsewhere) rather than through the store's staging area (what one process
+   * sharing its store prefers: no copy at all). Pieces larger than the bus carries in one
+   * message always go through staging.
+   */
+  stagePiecesOnBus: envBoolean().default(true),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
   /** This worker dials only peers whose address hashes to its shard (peers are split across workers). */

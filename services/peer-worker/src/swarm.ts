@@ -33,6 +33,8 @@ export interface SwarmDeps {
   readonly uploadLimiter?: BandwidthLimiter;
 }
 
+/** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */
+const BUS_HEADER_ROOM_BYTES = 64 * 1024;
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
 const TICK_MS = 1000;
 /** Every this many ticks, forget which pieces were claimed elsewhere and ask again. */
@@ -354,16 +356,20 @@ export class TorrentSwarm {
     const claim = { piece: p.index, attempt: p.attempt };
     const buf = p.buf!;
     p.buf = undefined;
+    // Room for the message's other fields next to the bytes.
+    const limit = this.deps.bus.maxPayloadBytes;
+    const onBus = this.config.stagePiecesOnBus && (limit === undefined || buf.length + BUS_HEADER_ROOM_BYTES <= limit);
     void (async () => {
-      await this.deps.store.putStaged(ref, buf);
+      if (!onBus) await this.deps.store.putStaged(ref, buf);
       const r = await this.deps.claims.stage(infoHash, this.deps.workerId, claim);
       if (r !== "ok") {
         // Another worker staged this attempt first (end-game), or our claim expired.
         this.scheduler.onStageFailed(p.index);
-        await this.deps.store.deleteStaged(ref);
+        if (onBus) this.deps.pool.release(buf);
+        else await this.deps.store.deleteStaged(ref);
         return;
       }
-      await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors() });
+      await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
     })().catch((err: unknown) => {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");

@@ -30,10 +30,31 @@ export class MemoryBus implements PieceBus {
   /** Durable messages published while no group member existed are kept, as a stream would. */
   private readonly backlog: { name: SubjectName; payload: unknown; group: string | undefined; deliveryNo: number }[] = [];
 
-  constructor(private readonly onHandlerError: (err: unknown, name: SubjectName) => void = () => {}) {}
+  /** Unlimited unless given: one process hands payloads over by reference. */
+  readonly maxPayloadBytes: number | undefined;
+
+  /**
+   * @param options.maxPayloadBytes a limit on the bytes fields of a message, as a NATS server's
+   *   `max_payload` limits a message: for tests of what senders do with pieces that do not fit.
+   */
+  constructor(
+    private readonly onHandlerError: (err: unknown, name: SubjectName) => void = () => {},
+    options: { readonly maxPayloadBytes?: number } = {},
+  ) {
+    this.maxPayloadBytes = options.maxPayloadBytes;
+  }
 
   async publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void> {
     if (this.closed) throw new CoordinationError("BACKEND_UNAVAILABLE", `bus is closed; cannot publish ${name}`);
+    if (this.maxPayloadBytes !== undefined) {
+      let bytes = 0;
+      for (const v of Object.values(payload)) if (v instanceof Uint8Array) bytes += v.byteLength;
+      if (bytes > this.maxPayloadBytes) {
+        throw new CoordinationError("PAYLOAD_TOO_LARGE", `${name} carries ${bytes} bytes, more than the bus's limit of ${this.maxPayloadBytes}`, {
+          context: { subject: name, bytes, limit: this.maxPayloadBytes },
+        });
+      }
+    }
     this.dispatch(name, payload, 1);
   }
 

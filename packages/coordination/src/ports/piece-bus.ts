@@ -28,6 +28,11 @@ export interface Delivery {
  * (retryable) when the bus is down.
  */
 export interface PieceBus {
+  /**
+   * The largest encoded message the backend carries (NATS: the server's `max_payload`);
+   * undefined when there is no limit (the in-memory bus). Senders of piece bytes check it.
+   */
+  readonly maxPayloadBytes?: number;
   publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void>;
   subscribe<S extends SubjectName>(
     name: S,

@@ -33,14 +33,14 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     stats.stale++;
     // A redelivery after we already verified: make sure the writer still gets it.
     if (rec.attempt === msg.attempt && rec.state === "verified") {
-      await bus.publish("piece_verified", ref);
+      await bus.publish("piece_verified", { ...ref, ...(msg.data ? { data: msg.data } : {}) });
     }
     return;
   }
   const info = await deps.torrents.get(msg.infoHash);
   let data: Buffer;
   try {
-    data = await store.getStaged(ref);
+    data = msg.data ? Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength) : await store.getStaged(ref);
   } catch (err) {
     if (err instanceof StorageError && err.code === "NOT_FOUND") {
       logger.warn({ infoHash: msg.infoHash, piece: msg.piece, op: "verify.getStaged" }, "staged bytes lost; piece goes back to missing");
@@ -58,7 +58,8 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     const r = await claims.verify(msg.infoHash, claim);
     if (r === "ok") {
       stats.verified++;
-      await bus.publish("piece_verified", ref);
+      // Bytes that came on the bus go on to the writer the same way.
+      await bus.publish("piece_verified", { ...ref, ...(msg.data ? { data: msg.data } : {}) });
     } else {
       stats.stale++;
     }

@@ -36,7 +36,7 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
   await deps.ensureOpen(msg.infoHash);
   let data: Buffer;
   try {
-    data = await store.getStaged(ref);
+    data = msg.data ? Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength) : await store.getStaged(ref);
   } catch (err) {
     if (err instanceof StorageError && err.code === "NOT_FOUND") {
       deps.logger.warn({ infoHash: msg.infoHash, piece: msg.piece, op: "write.getStaged" }, "verified bytes lost; piece goes back to missing");
