@@ -22,6 +22,8 @@ export interface FuzzTarget {
   readonly dictionary: readonly Uint8Array[];
   /** Largest input the mutators build; real samples of the format are far smaller. */
   readonly maxInputBytes: number;
+  /** Inputs are bencode documents, so half the mutations change the decoded tree (tree-mutate.ts). */
+  readonly bencode?: boolean;
   /** Decodes one input; see the interface comment for what it returns and throws. */
   run(input: Uint8Array): string;
 }

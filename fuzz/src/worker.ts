@@ -23,6 +23,7 @@ import {
 import { Rng } from "./rng.js";
 import { InvariantViolation, type FuzzTarget } from "./target.js";
 import { loadTarget } from "./targets/index.js";
+import { mutateTree } from "./tree-mutate.js";
 
 /*
  * Runs inputs through one target inside a worker thread. Before each input it publishes the
@@ -42,6 +43,8 @@ const GENERATE_BATCH = 256;
 const GENERATED_SHARE = 0.2;
 /** Share of inputs that mutate a fresh generated input instead of a pool entry. */
 const MUTATE_GENERATED_SHARE = 0.1;
+/** Share of mutations of bencode inputs that change the decoded tree instead of the bytes. */
+const TREE_MUTATION_SHARE = 0.5;
 /** The pool keeps seeds and every input that showed a new outcome, up to this many. */
 const MAX_POOL = 4096;
 /** Distinct outcome labels counted; beyond this the histogram only counts known labels. */
@@ -172,7 +175,8 @@ async function fuzz(target: FuzzTarget): Promise<void> {
       input = fresh();
       Atomics.add(slots, SLOT_GENERATED, 1);
     } else {
-      input = havoc(roll < GENERATED_SHARE + MUTATE_GENERATED_SHARE ? fresh() : rng.pick(pool), ctx);
+      const base = roll < GENERATED_SHARE + MUTATE_GENERATED_SHARE ? fresh() : rng.pick(pool);
+      input = (target.bencode && rng.chance(TREE_MUTATION_SHARE) ? mutateTree(base, ctx) : undefined) ?? havoc(base, ctx);
       Atomics.add(slots, SLOT_MUTATED, 1);
     }
     if (input.length > target.maxInputBytes) input = input.subarray(0, target.maxInputBytes);

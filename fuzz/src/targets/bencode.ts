@@ -38,6 +38,7 @@ function documented(input: Uint8Array) {
 export const bencodeTarget: FuzzTarget = {
   name: "bencode",
   description: "decode (strict, lenient + trailing, small limits), decodePrefix, decodeWithSpans",
+  bencode: true,
   maxInputBytes: 64 * 1024,
   dictionary: ["i", "l", "d", "e", "i0e", "i-1e", "0:", "le", "de", ...KEYS.map((k) => `${k.length}:${k}`)].map(ascii),
   seeds: () => [

@@ -30,6 +30,7 @@ const handshake: fc.Arbitrary<Uint8Array> = fc
 export const extensionHandshakeTarget: FuzzTarget = {
   name: "extension-handshake",
   description: "peer-worker's decodeExtensionHandshake: never throws, fields within their documented bounds",
+  bencode: true,
   maxInputBytes: 16 * 1024,
   dictionary: [...KEYS.map((k) => `${k.length}:${k}`), "i0e", "i-1e", "i65535e", "i65536e", "de", "le"].map(ascii),
   seeds: () => [

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { encode, type Encodable } from "@shoal/bencode";
+import { decode, encode, type Encodable } from "@shoal/bencode";
 import {
+  DEFAULT_METAINFO_LIMITS,
   METAINFO_ERROR_CODES,
   MetainfoError,
   fileSpansOfPiece,
@@ -13,11 +14,12 @@ import {
   sanitizePathComponent,
   torrentLayout,
   type InfoDict,
+  type Metainfo,
   type MetainfoLimits,
 } from "@shoal/metainfo";
 import { sample } from "../arbitraries.js";
 import { Rng } from "../rng.js";
-import { ascii, bytesEqual, check, concatBytes, outcome, type FuzzTarget } from "../target.js";
+import { InvariantViolation, ascii, bytesEqual, check, concatBytes, outcome, type FuzzTarget } from "../target.js";
 
 /** Limits small enough that mutated torrents cross each of them. */
 const SMALL_LIMITS: MetainfoLimits = {
@@ -38,7 +40,26 @@ function documented(err: unknown): string | undefined {
 }
 
 /** What parseInfoDict promises about a torrent it accepted. */
-function checkInfo(m: InfoDict): string {
+function checkInfo(m: InfoDict, limits: MetainfoLimits = DEFAULT_METAINFO_LIMITS): string {
+  let canonical: Uint8Array;
+  try {
+    canonical = encode(decode(m.infoBytes));
+  } catch (err) {
+    throw new InvariantViolation(`accepted info bytes are not canonical bencode: ${String(err)}`);
+  }
+  check(bytesEqual(canonical, m.infoBytes), "accepted info bytes do not re-encode to themselves");
+  // No two written files on one path, and no file where another needs a directory.
+  const paths = new Set<string>();
+  const dirs = new Set<string>();
+  for (const f of m.files) {
+    if (f.padding) continue;
+    const path = f.path.join("/");
+    check(!paths.has(path) && !dirs.has(path), `two files land on ${JSON.stringify(path)}`);
+    paths.add(path);
+    for (let i = 1; i < f.path.length; i++) dirs.add(f.path.slice(0, i).join("/"));
+    check(Buffer.byteLength(relativeFilePath(m, f)) <= limits.maxPathBytes, `path of file ${f.index} is over maxPathBytes`);
+  }
+  for (const dir of dirs) check(!paths.has(dir), `a file lands where ${JSON.stringify(dir)} must be a directory`);
   check(bytesEqual(m.infoHash, createHash("sha1").update(m.infoBytes).digest()), "infoHash is not the SHA-1 of infoBytes");
   check(m.infoHashHex === Buffer.from(m.infoHash).toString("hex"), "infoHashHex does not spell infoHash");
   check(Number.isSafeInteger(m.pieceLength) && m.pieceLength > 0, `piece length ${m.pieceLength}`);
@@ -66,6 +87,22 @@ function checkInfo(m: InfoDict): string {
   torrentLayout(m);
   const pads = m.files.filter((f) => f.padding).length;
   return `${m.multiFile ? "multi" : "single"}${pads > 0 ? "+pad" : ""}${m.private ? "+private" : ""}`;
+}
+
+/** What parseMetainfo promises about the fields outside the info dict (BEP 12, 19). */
+function checkOuter(m: Metainfo): void {
+  const usable = (url: string) => url.length > 0 && url === url.trim();
+  if (m.announce !== undefined) check(usable(m.announce), `announce ${JSON.stringify(m.announce)}`);
+  const seen = new Set<string>();
+  for (const tier of m.announceList) {
+    check(tier.length > 0, "an empty announce tier");
+    for (const url of tier) {
+      check(usable(url) && !seen.has(url), `announce-list entry ${JSON.stringify(url)}`);
+      seen.add(url);
+    }
+  }
+  check(new Set(m.urlList).size === m.urlList.length && m.urlList.every(usable), "url-list has a repeated or blank entry");
+  if (m.creationDate !== undefined) check(Number.isSafeInteger(m.creationDate) && m.creationDate >= 0, `creation date ${m.creationDate}`);
 }
 
 const PATH_COMPONENTS = ["a", "b.txt", "dir", "..", ".", "", "a/b", "a\\b", "C:", "con", "\u0000", "\u007f", "ü", "\ud800", ".pad", "x".repeat(70)];
@@ -151,6 +188,7 @@ function rawDict(entries: Array<[string, Uint8Array]>): Uint8Array {
 export const metainfoTarget: FuzzTarget = {
   name: "metainfo",
   description: "parseMetainfo and parseInfoDict (default and small limits), with layout invariants on success",
+  bencode: true,
   maxInputBytes: 256 * 1024,
   dictionary: [
     "4:info",
@@ -215,10 +253,19 @@ export const metainfoTarget: FuzzTarget = {
     });
   },
   run(input) {
-    const full = outcome(() => checkInfo(parseMetainfo(input)), documented);
+    const full = outcome(() => {
+      // Parsed from a private copy that is wiped afterwards: the result must not alias its input.
+      const copy = input.slice();
+      const m = parseMetainfo(copy);
+      const hashes = m.pieceHashes.slice();
+      copy.fill(0);
+      check(bytesEqual(hashes, m.pieceHashes), "the parsed torrent changes when its input buffer does");
+      checkOuter(m);
+      return checkInfo(m);
+    }, documented);
     const info = outcome(() => checkInfo(parseInfoDict(input)), documented);
-    const small = outcome(() => checkInfo(parseMetainfo(input, SMALL_LIMITS)), documented);
-    outcome(() => checkInfo(parseInfoDict(input, SMALL_LIMITS)), documented);
+    const small = outcome(() => checkInfo(parseMetainfo(input, SMALL_LIMITS), SMALL_LIMITS), documented);
+    outcome(() => checkInfo(parseInfoDict(input, SMALL_LIMITS), SMALL_LIMITS), documented);
     return `${full}|${info}|${small}`;
   },
 };

@@ -111,6 +111,7 @@ const PEER_CAPS = [ANNOUNCE_MAX_PEERS, 3];
 export const trackerAnnounceTarget: FuzzTarget = {
   name: "tracker-announce",
   description: "parseAnnounceResponse (compact, dictionary and IPv6 peers) under two peer caps",
+  bencode: true,
   maxInputBytes: 64 * 1024,
   dictionary,
   seeds: () => [
@@ -140,6 +141,7 @@ export const trackerAnnounceTarget: FuzzTarget = {
 export const trackerScrapeTarget: FuzzTarget = {
   name: "tracker-scrape",
   description: "parseScrapeResponse under two file caps",
+  bencode: true,
   maxInputBytes: 64 * 1024,
   dictionary,
   seeds: () => [
