@@ -180,7 +180,8 @@ export function decodeConnectResponse(bytes: Uint8Array, transactionId: number):
 
 /**
  * Decodes an announce response of a UDP tracker reached over IPv4: 6-byte peers (BEP 15). A
- * stray tail shorter than one peer is ignored, port-0 peers are dropped, at most `maxPeers` kept.
+ * stray tail shorter than one peer is ignored, port-0 and repeated peers are dropped, at most
+ * `maxPeers` kept.
  */
 export function decodeUdpAnnounceResponse(
   bytes: Uint8Array,

@@ -23,11 +23,19 @@ export function* compactPeerEntries(bytes: Uint8Array, family: 4 | 6): Generator
   }
 }
 
-/** Decodes a compact peer string (see compactPeerEntries), keeping at most `maxPeers`. */
+/**
+ * Decodes a compact peer string (see compactPeerEntries) without duplicates, keeping at most
+ * `maxPeers`. A repeated entry is skipped before it counts, so a tracker that lists one address
+ * many times cannot fill the cap with it and crowd out the other peers.
+ */
 export function decodeCompactPeers(bytes: Uint8Array, family: 4 | 6, maxPeers: number): Peer[] {
   const peers: Peer[] = [];
   if (maxPeers <= 0) return peers;
+  const seen = new Set<string>();
   for (const peer of compactPeerEntries(bytes, family)) {
+    const id = `${peer.ip}|${peer.port}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
     peers.push(peer);
     if (peers.length >= maxPeers) break;
   }
