@@ -171,7 +171,7 @@ export class BullJobQueue implements JobQueue {
   on(events: JobEvents): () => void {
     this.ensureOpen("on");
     this.listeners.add(events);
-    this.eventsHub().catch((err: unknown) => this.log.warn({ err, op: "bullmq.queueEvents" }, "job event reader did not start"));
+    this.startHubForListeners();
     return () => this.listeners.delete(events);
   }
 
@@ -204,8 +204,19 @@ export class BullJobQueue implements JobQueue {
     if (this.closing) throw new CoordinationError("QUEUE_CLOSED", `job queue is closed; cannot ${op}`, { context: { op } });
   }
 
-  private redis<T>(op: string, fn: () => Promise<T>): Promise<T> {
-    return withRedis(this.conn, op, this.config.operationTimeoutMs, fn);
+  /**
+   * Runs one Redis operation within the deadline. One that fails because close() ran meanwhile
+   * (its connection ended) reports QUEUE_CLOSED, the cause, rather than an outage.
+   */
+  private async redis<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRedis(this.conn, op, this.config.operationTimeoutMs, fn);
+    } catch (err) {
+      if (this.closing) {
+        throw new CoordinationError("QUEUE_CLOSED", `job queue closed during ${op}`, { context: { op }, cause: err });
+      }
+      throw err;
+    }
   }
 
   /**
@@ -256,6 +267,20 @@ export class BullJobQueue implements JobQueue {
     })();
     this.hub.catch(() => (this.hub = undefined));
     return this.hub;
+  }
+
+  /**
+   * Starts the event reader for `on` listeners, which cannot wait for it: while Redis is away
+   * the start is tried again every `operationTimeoutMs` as long as someone listens.
+   */
+  private startHubForListeners(): void {
+    this.eventsHub().catch((err: unknown) => {
+      this.log.warn({ err, op: "bullmq.queueEvents" }, "job event reader did not start; trying again");
+      const retry = setTimeout(() => {
+        if (!this.closing && this.listeners.size > 0) this.startHubForListeners();
+      }, this.config.operationTimeoutMs);
+      retry.unref();
+    });
   }
 
   /**

@@ -197,12 +197,23 @@ describe("BullJobQueue across instances", () => {
     expect(job?.failedReason).toBeUndefined();
   });
 
-  it("closing the queue rejects pending waiters and later calls with QUEUE_CLOSED", async () => {
+  it("closing the queue rejects pending waiters and later calls with QUEUE_CLOSED, and leaves no connection open", async () => {
+    const clients = async (): Promise<number> => String(await respCommand(fx.redis().url, ["CLIENT", "LIST"])).trim().split("\n").length;
+    // Only the connection asking: earlier tests closed everything they opened.
+    await expect.poll(clients, { timeout: 5_000 }).toBe(1);
     const queue = fx.open();
+    queue.on({ completed: () => undefined });
+    const processor = await queue.process(async (data) => resultFor(data));
+    const done = await queue.add(jobData("finished"));
+    await queue.waitUntilFinished(done);
+    // Commands, the event reader, the worker's two and the cancel subscriber, plus the asker.
+    expect(await clients()).toBe(6);
+    await processor.close();
     const jobId = await queue.add(jobData("never-processed"));
     const pending = rejectionOf(queue.waitUntilFinished(jobId));
     await queue.close();
     expect(await pending).toMatchObject({ name: "CoordinationError", code: "QUEUE_CLOSED" });
+    await expect.poll(clients, { timeout: 5_000 }).toBe(1);
     const calls: Record<string, () => Promise<unknown>> = {
       add: () => queue.add(jobData("late")),
       process: () => queue.process(async (data) => resultFor(data)),
