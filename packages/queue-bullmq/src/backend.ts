@@ -16,9 +16,10 @@ export function unavailable(op: string, detail: string, cause?: unknown): Coordi
  * away fails at once instead of waiting for a reconnect that may never come; waiting for
  * readiness first lets an operation ride out a reconnect shorter than its deadline.
  *
- * A failure counts as an outage when the deadline passed or the connection was not ready when
- * it failed; judging by connection state, not by error text, keeps Redis's own replies (a
- * script error is a bug, not an outage) from being retried as if Redis were down.
+ * A failure counts as an outage when the deadline passed, the connection is not ready, or Redis
+ * does not answer a PING right after it (a connection can still look ready for a moment after
+ * the server died). Judging by the server's state, not by error text, keeps Redis's own replies
+ * (a script error is a bug, not an outage) from being retried as if Redis were down.
  */
 export async function withRedis<T>(conn: Redis, op: string, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -37,6 +38,7 @@ export async function withRedis<T>(conn: Redis, op: string, timeoutMs: number, f
   } catch (err) {
     if (err instanceof CoordinationError) throw err;
     if (conn.status !== "ready") throw unavailable(op, `connection ${conn.status}`, err);
+    if (!(await answers(conn, deadline - Date.now()))) throw unavailable(op, "no answer to PING after a failure", err);
     throw err;
   } finally {
     clearTimeout(timer);
@@ -61,4 +63,21 @@ function ready(conn: Redis, op: string, cleanups: (() => void)[]): Promise<void>
       conn.off("end", onEnd);
     });
   });
+}
+
+/** Whether Redis answers PING within `timeoutMs` (at least a few milliseconds, to ask at all). */
+async function answers(conn: Redis, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const ping = conn.ping().then(
+    (reply) => reply === "PONG",
+    () => false,
+  );
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(timeoutMs, 10));
+  });
+  try {
+    return await Promise.race([ping, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
