@@ -8,7 +8,7 @@ import { join } from "node:path";
 const root = new URL("..", import.meta.url).pathname;
 const PURE = ["@shoal/errors", "@shoal/bencode", "@shoal/metainfo", "@shoal/wire", "@shoal/tracker-proto", "@shoal/coordination"];
 const FORBIDDEN_IN_PURE = [/^node:(net|dgram|http|https|tls|child_process|cluster)$/, /^(ioredis|nats|@nats-io\/.*|bullmq|minio|pino)$/];
-const ADAPTERS = ["@shoal/store-fs", "@shoal/coordination-redis", "@shoal/bus-nats", "@shoal/store-s3"];
+const ADAPTERS = ["@shoal/store-fs", "@shoal/coordination-redis", "@shoal/bus-nats", "@shoal/store-s3", "@shoal/queue-bullmq"];
 
 const pkgs = new Map();
 for (const dir of ["packages", "services"]) {

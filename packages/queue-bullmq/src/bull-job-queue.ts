@@ -1,0 +1,347 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { Queue, UnrecoverableError } from "bullmq";
+import { Redis } from "ioredis";
+import {
+  CoordinationError,
+  type JobContext,
+  type JobEvents,
+  type JobQueue,
+  type JobResult,
+  type TorrentJobData,
+} from "@shoal/coordination";
+import { silentLogger, type Logger } from "@shoal/service-kit";
+import { withRedis, unavailable } from "./backend.js";
+import { CancelWatch, cancelError } from "./cancel-watch.js";
+import { bullQueueConfigSchema, type BullQueueConfig, type BullQueueConfigInput } from "./config.js";
+import { EventsHub } from "./events-hub.js";
+import { failureLogLine, rebuildFailure } from "./failure-record.js";
+import { cancelChannel, JOB_NAME, QUEUE_NAME } from "./keys.js";
+import { startProcessor } from "./processor.js";
+
+/** Read once: the script is part of the package (lua/ next to src/ and dist/). */
+const CANCEL_SCRIPT = readFileSync(new URL("../lua/cancelJob-8.lua", import.meta.url), "utf8");
+
+/** Outcomes of cancelJob-8.lua, as its header lists them. */
+const CANCEL_OUTCOME = { missing: 0, taken: 1, signalled: 2, finished: 3 } as const;
+
+type CancelScript = (...args: (string | number)[]) => Promise<number>;
+
+export interface BullJobQueueOptions {
+  /** Parsed with `bullQueueConfigSchema`; absent keys take their defaults. */
+  readonly config?: BullQueueConfigInput;
+  readonly logger?: Logger;
+}
+
+/**
+ * The `torrents` JobQueue on BullMQ. Each instance is one participant (a CLI, a tracker-poller
+ * process); any number of them in any number of processes share the queue through Redis.
+ * Connections: one for commands (shared with BullMQ's Queue), plus a reader of the event stream
+ * once `on` or `waitUntilFinished` is used, plus per `process` call a BullMQ Worker (two) and,
+ * once, a cancel subscriber.
+ */
+export class BullJobQueue implements JobQueue {
+  readonly config: BullQueueConfig;
+  private readonly log: Logger;
+  private readonly conn: Redis;
+  private readonly cancelScript: CancelScript;
+  private readonly processors = new Set<{ close(): Promise<void> }>();
+  private queue: Promise<Queue<TorrentJobData, JobResult>> | undefined;
+  private hub: Promise<EventsHub> | undefined;
+  private watch: Promise<CancelWatch> | undefined;
+  private readonly listeners = new Set<JobEvents>();
+  private closing: Promise<void> | undefined;
+
+  constructor(options: BullJobQueueOptions = {}) {
+    this.config = bullQueueConfigSchema.parse(options.config ?? {});
+    this.log = (options.logger ?? silentLogger()).child({ component: "queue-bullmq" });
+    // No offline queue: a command sent while Redis is away fails at once and becomes
+    // BACKEND_UNAVAILABLE, instead of running whenever Redis returns (a second copy of a job
+    // added without a jobId, say). withRedis waits for readiness within each deadline instead.
+    this.conn = new Redis(this.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.conn.on("error", (err) => this.log.warn({ err, op: "redis.connect" }, "job queue lost Redis"));
+    this.conn.defineCommand("shoalCancelJob", { numberOfKeys: 8, lua: CANCEL_SCRIPT });
+    this.cancelScript = (this.conn as unknown as Record<string, CancelScript>)["shoalCancelJob"]!.bind(this.conn);
+  }
+
+  async add(data: TorrentJobData, options: { jobId?: string } = {}): Promise<string> {
+    this.ensureOpen("add");
+    if (options.jobId !== undefined) checkJobId(options.jobId);
+    await this.hubSettled();
+    const job = await this.redis("bullmq.add", async () =>
+      (await this.bullQueue()).add(JOB_NAME, data, {
+        ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+        attempts: this.config.attempts,
+        backoff: { type: this.config.backoffType, delay: this.config.backoffDelayMs },
+      }),
+    );
+    return job.id!;
+  }
+
+  async process(
+    handler: (data: TorrentJobData, context: JobContext) => Promise<JobResult>,
+    options: { concurrency?: number } = {},
+  ): Promise<{ close(): Promise<void> }> {
+    this.ensureOpen("process");
+    await this.hubSettled();
+    const watch = await this.cancelWatch();
+    const processor = await startProcessor(
+      {
+        config: this.config,
+        watch,
+        log: this.log,
+        reportProgress: (jobId, progress) =>
+          this.redis("bullmq.updateProgress", async () => (await this.bullQueue()).updateJobProgress(jobId, progress)),
+        appendLog: async (jobId, line) => {
+          await this.redis("bullmq.addJobLog", async () => (await this.bullQueue()).addJobLog(jobId, line));
+        },
+      },
+      handler,
+      options.concurrency ?? this.config.concurrency,
+    );
+    if (this.closing) {
+      // close() began while the worker connected and could not see it.
+      await processor.close();
+      this.ensureOpen("process");
+    }
+    const handle = {
+      close: async (): Promise<void> => {
+        this.processors.delete(handle);
+        await processor.close();
+      },
+    };
+    this.processors.add(handle);
+    return handle;
+  }
+
+  async waitUntilFinished(jobId: string): Promise<JobResult> {
+    this.ensureOpen("waitUntilFinished");
+    const hub = await this.eventsHub();
+    const waiter = hub.wait(jobId);
+    try {
+      const queue = await this.bullQueue();
+      const state = await this.redis("bullmq.getState", () => queue.getJobState(jobId));
+      if (state === "completed" || state === "failed") {
+        const job = await this.redis("bullmq.getJob", () => queue.getJob(jobId));
+        if (job) {
+          if (state === "completed") return job.returnvalue;
+          throw await this.failureOf(jobId, job.failedReason);
+        }
+      }
+      if (state === "unknown" || state === "completed" || state === "failed") {
+        throw new CoordinationError("UNKNOWN_TORRENT", `no job ${jobId} in queue ${QUEUE_NAME}`, { context: { jobId } });
+      }
+      return await waiter.finished;
+    } finally {
+      waiter.dispose();
+    }
+  }
+
+  /**
+   * Cancels the job wherever it is. One that has not started (or waits for a retry, or lost its
+   * crashed worker) fails here at once with the cancel error; a running one gets its signal
+   * aborted in whichever process runs it and ends as the processor wrapper decides. Unknown and
+   * finished jobs are left alone.
+   */
+  async cancel(jobId: string): Promise<void> {
+    this.ensureOpen("cancel");
+    const queue = await this.redis("bullmq.cancel", () => this.bullQueue());
+    const error = cancelError(jobId);
+    const token = randomUUID();
+    const k = queue.keys;
+    const outcome = await this.redis("bullmq.cancel", () =>
+      this.cancelScript(
+        queue.toKey(jobId), k["wait"]!, k["paused"]!, k["prioritized"]!, k["delayed"]!, k["active"]!, k["completed"]!, k["failed"]!,
+        jobId, token, this.config.lockDurationMs, error.message, cancelChannel(this.config.prefix),
+      ),
+    );
+    // The same process may run the job: its own subscriber would tell it too, a moment later.
+    if (outcome === CANCEL_OUTCOME.signalled) (await this.watch?.catch(() => undefined))?.cancelLocal(jobId);
+    if (outcome !== CANCEL_OUTCOME.taken && outcome !== CANCEL_OUTCOME.signalled) return;
+    await this.redis("bullmq.cancel", async () => {
+      await queue.addJobLog(jobId, failureLogLine(error));
+      if (outcome !== CANCEL_OUTCOME.taken) return;
+      const job = await queue.getJob(jobId);
+      if (!job) return;
+      const failure = new UnrecoverableError(error.message);
+      await job.moveToFailed(failure, token);
+    });
+  }
+
+  on(events: JobEvents): () => void {
+    this.ensureOpen("on");
+    this.listeners.add(events);
+    this.startHubForListeners();
+    return () => this.listeners.delete(events);
+  }
+
+  /**
+   * Closes the processors (their handlers' signals abort with "processor closing", and a job a
+   * handler gives up is handed back to the queue), then the event reader (pending
+   * `waitUntilFinished` calls reject with QUEUE_CLOSED) and every connection. Later calls throw
+   * QUEUE_CLOSED; a second close is harmless.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    await Promise.allSettled([...this.processors].map((p) => p.close()));
+    const settled = await Promise.allSettled([this.hub, this.watch, this.queue]);
+    const [hub, watch, queue] = settled.map((s) => (s.status === "fulfilled" ? s.value : undefined)) as [
+      EventsHub | undefined,
+      CancelWatch | undefined,
+      Queue | undefined,
+    ];
+    await Promise.allSettled([hub?.close(), watch?.close(), queue?.close()]);
+    // QUIT lets pending replies arrive; a Redis that is down cannot answer it, so do not wait.
+    if (this.conn.status === "ready") await this.conn.quit().catch(() => this.conn.disconnect());
+    else this.conn.disconnect();
+  }
+
+  private ensureOpen(op: string): void {
+    if (this.closing) throw new CoordinationError("QUEUE_CLOSED", `job queue is closed; cannot ${op}`, { context: { op } });
+  }
+
+  /**
+   * Runs one Redis operation within the deadline. One that fails because close() ran meanwhile
+   * (its connection ended) reports QUEUE_CLOSED, the cause, rather than an outage.
+   */
+  private async redis<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await withRedis(this.conn, op, this.config.operationTimeoutMs, fn);
+    } catch (err) {
+      if (this.closing) {
+        throw new CoordinationError("QUEUE_CLOSED", `job queue closed during ${op}`, { context: { op }, cause: err });
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * BullMQ's Queue on the command connection, made once Redis first answers: its start-up
+   * (version check, scripts) fails for good if Redis is away, so a failed start is dropped and
+   * the next call makes a new one.
+   */
+  private bullQueue(): Promise<Queue<TorrentJobData, JobResult>> {
+    this.queue ??= this.redis("bullmq.connect", async () => {
+      const queue = new Queue<TorrentJobData, JobResult>(QUEUE_NAME, { connection: this.conn, prefix: this.config.prefix });
+      queue.on("error", (err) => this.log.warn({ err, op: "bullmq.queue" }, "job queue error"));
+      try {
+        await queue.waitUntilReady();
+        return queue;
+      } catch (err) {
+        await queue.close().catch(() => undefined);
+        throw err;
+      }
+    });
+    this.queue.catch(() => (this.queue = undefined));
+    return this.queue;
+  }
+
+  /** The event reader, started on first need from the stream's current end. */
+  private eventsHub(): Promise<EventsHub> {
+    this.hub ??= (async () => {
+      const queue = await this.bullQueue();
+      const newest = await this.redis("redis.xrevrange", () => this.conn.xrevrange(queue.keys["events"]!, "+", "-", "COUNT", 1));
+      const hub = await EventsHub.start(
+        {
+          redisUrl: this.config.redisUrl,
+          prefix: this.config.prefix,
+          lastEventId: newest[0]?.[0] ?? "0-0",
+          failureOf: (jobId, failedReason) => this.failureOf(jobId, failedReason),
+          log: this.log,
+        },
+        this.config.operationTimeoutMs,
+      ).catch((err: unknown) => {
+        throw unavailable("bullmq.queueEvents", "the event reader did not connect", err);
+      });
+      hub.on({
+        progress: (jobId, progress) => this.emit((l) => l.progress?.(jobId, progress)),
+        completed: (jobId, result) => this.emit((l) => l.completed?.(jobId, result)),
+        failed: (jobId, error) => this.emit((l) => l.failed?.(jobId, error)),
+      });
+      if (this.closing) await hub.close();
+      return hub;
+    })();
+    this.hub.catch(() => (this.hub = undefined));
+    return this.hub;
+  }
+
+  /**
+   * Starts the event reader for `on` listeners, which cannot wait for it: while Redis is away
+   * the start is tried again every `operationTimeoutMs` as long as someone listens.
+   */
+  private startHubForListeners(): void {
+    this.eventsHub().catch((err: unknown) => {
+      this.log.warn({ err, op: "bullmq.queueEvents" }, "job event reader did not start; trying again");
+      const retry = setTimeout(() => {
+        if (!this.closing && this.listeners.size > 0) this.startHubForListeners();
+      }, this.config.operationTimeoutMs);
+      retry.unref();
+    });
+  }
+
+  /**
+   * Waits for an event reader that is starting, so events of what this instance does next
+   * (add a job, run one) come after the point the reader starts from.
+   */
+  private async hubSettled(): Promise<void> {
+    await this.hub?.catch(() => undefined);
+  }
+
+  private emit(fn: (l: JobEvents) => void): void {
+    for (const l of this.listeners) {
+      try {
+        fn(l);
+      } catch (err) {
+        this.log.warn({ err }, "job event listener threw");
+      }
+    }
+  }
+
+  private cancelWatch(): Promise<CancelWatch> {
+    this.watch ??= (async () => {
+      const queue = await this.bullQueue();
+      const watch = new CancelWatch({
+        redisUrl: this.config.redisUrl,
+        prefix: this.config.prefix,
+        pollIntervalMs: this.config.cancelPollIntervalMs,
+        conn: this.conn,
+        jobKey: (jobId) => queue.toKey(jobId),
+        log: this.log,
+      });
+      try {
+        await this.redis("redis.subscribe", () => watch.start());
+      } catch (err) {
+        await watch.close();
+        throw err;
+      }
+      return watch;
+    })();
+    this.watch.catch(() => (this.watch = undefined));
+    return this.watch;
+  }
+
+  /** The error job `jobId` failed with: its message from BullMQ, the rest from its log. */
+  private async failureOf(jobId: string, failedReason: string): Promise<Error> {
+    const queue = await this.bullQueue();
+    const { logs } = await this.redis("bullmq.getJobLogs", () => queue.getJobLogs(jobId, 0, -1, false));
+    return rebuildFailure(failedReason, logs);
+  }
+}
+
+/**
+ * BullMQ refuses ids that look like integers (its own ids are) and ids with ':' (its key
+ * separator). Refusing them here names the rule instead of passing BullMQ's bare Error on.
+ */
+function checkJobId(jobId: string): void {
+  if (jobId === "" || `${parseInt(jobId, 10)}` === jobId || jobId.includes(":")) {
+    throw new CoordinationError(
+      "INVARIANT_BROKEN",
+      `job id ${JSON.stringify(jobId)} cannot name a BullMQ job: ids must be non-empty, not integers and without ':'`,
+      { context: { jobId } },
+    );
+  }
+}
