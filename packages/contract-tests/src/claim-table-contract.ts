@@ -387,6 +387,41 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 });
     });
 
+    // Not wrapped in the fixture: its closing invariant check would read the closed table.
+    portScenario("after close every method throws CoordinationError BACKEND_UNAVAILABLE, retryable", async (table) => {
+      const ih = randomInfoHash();
+      await table.createTorrent(ih, 4, []);
+      await table.heartbeat(ih, "w", leaseTtlMs);
+      const [claim] = await table.claim(ih, "w", [0], 1);
+      await table.close();
+      const calls: Record<string, () => Promise<unknown>> = {
+        createTorrent: () => table.createTorrent(randomInfoHash(), 4, []),
+        deleteTorrent: () => table.deleteTorrent(ih),
+        heartbeat: () => table.heartbeat(ih, "w", leaseTtlMs),
+        claim: () => table.claim(ih, "w", [1], 1),
+        release: () => table.release(ih, "w", claim!),
+        stage: () => table.stage(ih, "w", claim!),
+        verify: () => table.verify(ih, claim!),
+        reject: () => table.reject(ih, claim!, ["10.0.0.1:1"]),
+        store: () => table.store(ih, claim!),
+        unstage: () => table.unstage(ih, claim!),
+        expireWorkers: () => table.expireWorkers(ih),
+        claimedBy: () => table.claimedBy(ih),
+        counts: () => table.counts(ih),
+        piece: () => table.piece(ih, 0),
+        pieces: () => table.pieces(ih),
+        piecesIn: () => table.piecesIn(ih, "missing"),
+        isBanned: () => table.isBanned(ih, "10.0.0.1:1"),
+        bannedPeers: () => table.bannedPeers(ih),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        const err = await expectRejection(call, CoordinationError, "BACKEND_UNAVAILABLE", `${name} after close`);
+        expect(err.retryable, `${name} after close: retryable`).toBe(true);
+      }
+      // A second close is harmless: teardown closes every port again.
+      await table.close();
+    });
+
     claimTableProperty(portScenario, harness, leaseTtlMs);
     done();
   });

@@ -1,5 +1,6 @@
 import { describe, expect } from "vitest";
 import { CoordinationError, type PieceBus, type SubjectPayloads } from "@shoal/coordination";
+import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
 import { randomId, randomInfoHash } from "./ids.js";
 import { Inbox } from "./inbox.js";
@@ -20,6 +21,60 @@ type Verified = SubjectPayloads["piece_verified"];
 
 const stored = (infoHash: string, piece: number): Stored => ({ infoHash, piece, attempt: 1 });
 const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1, workerId: "w1" });
+
+/** The piece the ack-wait fence publishes; cases use lower pieces for their own messages. */
+const FENCE_PIECE = 99;
+/** Deliveries of the fence message that hang past the ack wait before one acknowledges it. */
+const FENCE_HANGS = 2;
+
+/** A promise a case opens when it is done waiting; opening twice is harmless. */
+function gate(): { promise: Promise<void>; open(): void } {
+  let open = (): void => {};
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open: () => open() };
+}
+
+type Seen = { piece: number; redeliveryCount: number };
+
+/**
+ * Proves that a durable message could have been redelivered by now and was not. Absence cannot
+ * be shown by sleeping, so a fence message on the same consumer leaves its first FENCE_HANGS
+ * deliveries unacknowledged: its last delivery comes at least FENCE_HANGS ack waits after it was
+ * published, so an earlier message whose ack was lost would have been redelivered before it.
+ */
+class AckWaitFence {
+  private readonly waits = new Set<() => void>();
+
+  /** The handler side: hangs on the fence's first deliveries, acknowledges everything else. */
+  async handle(piece: number, delivery: { redeliveryCount: number }): Promise<void> {
+    if (piece !== FENCE_PIECE || delivery.redeliveryCount > FENCE_HANGS) return;
+    await new Promise<void>((resolve) => this.waits.add(resolve));
+  }
+
+  /** Publishes the fence and waits for its acknowledged delivery; releases the hung ones. */
+  async pass(bus: PieceBus, infoHash: string, got: Inbox<Seen>): Promise<void> {
+    try {
+      await bus.publish("piece_verified", verified(infoHash, FENCE_PIECE));
+      await got.until(
+        (items) => items.some((d) => d.piece === FENCE_PIECE && d.redeliveryCount === FENCE_HANGS + 1),
+        `delivery ${FENCE_HANGS + 1} of the ack-wait fence`,
+      );
+      expect(got.items.filter((d) => d.piece === FENCE_PIECE).map((d) => d.redeliveryCount)).toEqual([1, 2, 3]);
+    } finally {
+      this.release();
+    }
+  }
+
+  release(): void {
+    for (const resolve of this.waits) resolve();
+    this.waits.clear();
+  }
+}
+
+async function expectUnavailable(run: () => Promise<unknown>, label: string): Promise<void> {
+  const err = await expectRejection(run, CoordinationError, "BACKEND_UNAVAILABLE", label);
+  expect(err.retryable, `${label}: retryable`).toBe(true);
+}
 
 /**
  * Cases every PieceBus adapter must pass. A subscription is live once `subscribe` resolves.
@@ -170,16 +225,66 @@ export function pieceBusContract(harness: PieceBusHarness): void {
       expect(caught).toBeInstanceOf(CoordinationError);
     });
 
-    scenario("publish after close throws CoordinationError", async (bus) => {
+    scenario("a durable message not acknowledged within ackWaitMs is delivered again, and not after a later ack", async (bus) => {
+      const ih = randomInfoHash();
+      const got = new Inbox<Seen>();
+      const fence = new AckWaitFence();
+      const stuck = gate();
+      try {
+        await bus.subscribe(
+          "piece_verified",
+          ih,
+          async (p, delivery) => {
+            got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
+            // The first delivery of piece 0 hangs past the ack wait; the redelivery succeeds.
+            if (p.piece === 0 && delivery.redeliveryCount === 1) await stuck.promise;
+            else await fence.handle(p.piece, delivery);
+          },
+          { group: "writers", ...DURABLE },
+        );
+        await bus.publish("piece_verified", verified(ih, 0));
+        await got.until((items) => items.filter((d) => d.piece === 0).length >= 2, "the redelivery of the unacknowledged piece 0");
+        // The first delivery finally returns: a late ack of a message already acknowledged.
+        stuck.open();
+        await fence.pass(bus, ih, got);
+        expect(got.items.filter((d) => d.piece === 0).map((d) => d.redeliveryCount)).toEqual([1, 2]);
+      } finally {
+        stuck.open();
+        fence.release();
+      }
+    });
+
+    scenario("a durable message acknowledged in time is not delivered again after ackWaitMs", async (bus) => {
+      const ih = randomInfoHash();
+      const got = new Inbox<Seen>();
+      const fence = new AckWaitFence();
+      await bus.subscribe(
+        "piece_verified",
+        ih,
+        async (p, delivery) => {
+          got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
+          await fence.handle(p.piece, delivery);
+        },
+        { group: "writers", ...DURABLE },
+      );
+      await bus.publish("piece_verified", verified(ih, 0));
+      await got.until((items) => items.some((d) => d.piece === 0), "piece 0");
+      await fence.pass(bus, ih, got);
+      expect(got.items.filter((d) => d.piece === 0).map((d) => d.redeliveryCount)).toEqual([1]);
+    });
+
+    scenario("publish and subscribe after close throw CoordinationError BACKEND_UNAVAILABLE, retryable", async (bus) => {
       await bus.subscribe("piece_stored", randomInfoHash(), () => {}, { group: randomId("g") });
       await bus.close();
-      let caught: unknown;
-      try {
-        await bus.publish("piece_stored", stored(randomInfoHash(), 0));
-      } catch (err) {
-        caught = err;
-      }
-      expect(caught).toBeInstanceOf(CoordinationError);
+      await expectUnavailable(() => bus.publish("piece_stored", stored(randomInfoHash(), 0)), "publish after close");
+      await expectUnavailable(() => bus.publish("piece_verified", verified(randomInfoHash(), 0)), "durable publish after close");
+      await expectUnavailable(() => bus.subscribe("piece_stored", randomInfoHash(), () => {}), "subscribe after close");
+      await expectUnavailable(
+        () => bus.subscribe("piece_verified", randomInfoHash(), () => {}, { group: "writers", ...DURABLE }),
+        "durable subscribe after close",
+      );
+      // A second close is harmless: teardown closes every port again.
+      await bus.close();
     });
 
     done();

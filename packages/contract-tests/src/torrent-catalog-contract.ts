@@ -1,5 +1,6 @@
 import { describe, expect } from "vitest";
-import type { TorrentCatalog, TorrentRecord } from "@shoal/coordination";
+import { CoordinationError, type TorrentCatalog, type TorrentRecord } from "@shoal/coordination";
+import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
 import { randomInfoHash } from "./ids.js";
 
@@ -46,6 +47,22 @@ export function torrentCatalogContract(harness: TorrentCatalogHarness): void {
       await catalog.delete(gone.infoHash);
       expect(await catalog.get(gone.infoHash)).toBeUndefined();
       expect(plain(await catalog.get(kept.infoHash))).toEqual(plain(kept));
+    });
+
+    scenario("after close put, get and delete throw CoordinationError BACKEND_UNAVAILABLE, retryable", async (catalog) => {
+      const r = record(randomInfoHash());
+      await catalog.put(r);
+      await catalog.close();
+      const calls: Record<string, () => Promise<unknown>> = {
+        put: () => catalog.put(record(randomInfoHash())),
+        get: () => catalog.get(r.infoHash),
+        delete: () => catalog.delete(r.infoHash),
+      };
+      for (const [name, call] of Object.entries(calls)) {
+        const err = await expectRejection(call, CoordinationError, "BACKEND_UNAVAILABLE", `${name} after close`);
+        expect(err.retryable, `${name} after close: retryable`).toBe(true);
+      }
+      await catalog.close();
     });
 
     done();

@@ -10,17 +10,39 @@ interface Sub {
   readonly handler: AnyHandler;
   readonly group: string | undefined;
   readonly maxDeliveries: number;
+  readonly ackWaitMs: number;
+}
+
+/**
+ * One durable message on its way to one queue group. It is delivered again when a delivery's
+ * handler rejects or stays unresolved for `ackWaitMs`, until one delivery is acknowledged or
+ * `maxDeliveries` is used up.
+ */
+interface Tracked {
+  readonly name: SubjectName;
+  readonly payload: unknown;
+  readonly group: string | undefined;
+  /** Deliveries started so far; the number of the newest one. */
+  deliveries: number;
+  acked: boolean;
+  /** The ack-wait or redelivery timer of the newest delivery. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Redelivery delay of a durable message whose handler failed: short, since it is all in-process. */
 const REDELIVERY_DELAY_MS = 50;
 /** Default deliveries before a durable message is dropped as poison (JetStream's max_deliver). */
 const DEFAULT_MAX_DELIVERIES = 20;
+/** Default time a durable handler may run before its message is delivered again (JetStream's ack_wait). */
+const DEFAULT_ACK_WAIT_MS = 30_000;
 
 /**
  * The in-process PieceBus of embedded mode, with the contract of the NATS adapter: broadcasts
  * reach every subscriber, a queue group gets each message once (round robin), durable messages
- * are redelivered until a handler succeeds. Delivery is always asynchronous, never re-entrant.
+ * are redelivered until a handler succeeds: after a handler rejects, and after one that has not
+ * resolved within `ackWaitMs` (the first delivery keeps running; whichever delivery resolves
+ * first acknowledges the message). Delivery is always asynchronous, never re-entrant. After
+ * `close` the bus is down: `publish` and `subscribe` throw BACKEND_UNAVAILABLE.
  */
 export class MemoryBus implements PieceBus {
   private readonly subs = new Set<Sub>();
@@ -28,13 +50,13 @@ export class MemoryBus implements PieceBus {
   private readonly pending = new Set<Promise<void>>();
   private closed = false;
   /** Durable messages published while no group member existed are kept, as a stream would. */
-  private readonly backlog: { name: SubjectName; payload: unknown; group: string | undefined; deliveryNo: number }[] = [];
+  private readonly backlog: { name: SubjectName; payload: unknown; tracked: Tracked | undefined }[] = [];
 
   constructor(private readonly onHandlerError: (err: unknown, name: SubjectName) => void = () => {}) {}
 
   async publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void> {
-    if (this.closed) throw new CoordinationError("BACKEND_UNAVAILABLE", `bus is closed; cannot publish ${name}`);
-    this.dispatch(name, payload, 1);
+    this.ensureOpen(`publish ${name}`);
+    this.dispatch(name, payload, undefined);
   }
 
   async subscribe<S extends SubjectName>(
@@ -43,6 +65,7 @@ export class MemoryBus implements PieceBus {
     handler: (payload: SubjectPayloads[S], delivery: Delivery) => Promise<void> | void,
     options: SubscribeOptions = {},
   ): Promise<Subscription> {
+    this.ensureOpen(`subscribe to ${name}`);
     if (SUBJECTS[name].durable && !options.group) {
       throw new CoordinationError("INVARIANT_BROKEN", `durable subject ${name} needs a queue group`);
     }
@@ -52,15 +75,16 @@ export class MemoryBus implements PieceBus {
       handler: handler as AnyHandler,
       group: options.group,
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
+      ackWaitMs: options.ackWaitMs ?? DEFAULT_ACK_WAIT_MS,
     };
     this.subs.add(sub);
     if (SUBJECTS[name].durable) {
       const waiting = this.backlog.filter(
-        (m) => m.name === name && matches(sub, m.payload) && (m.group === undefined || m.group === sub.group),
+        (m) => m.name === name && matches(sub, m.payload) && (m.tracked === undefined || m.tracked.group === sub.group),
       );
       for (const m of waiting) {
         this.backlog.splice(this.backlog.indexOf(m), 1);
-        this.dispatch(m.name, m.payload, m.deliveryNo, sub.group);
+        this.dispatch(m.name, m.payload, m.tracked ?? this.track(m.name, m.payload, sub.group));
       }
     }
     return { unsubscribe: async () => void this.subs.delete(sub) };
@@ -77,8 +101,22 @@ export class MemoryBus implements PieceBus {
     this.subs.clear();
   }
 
-  /** Delivers to every subscriber and one member per group; with `onlyGroup`, to one member of that group only. */
-  private dispatch(name: SubjectName, payload: unknown, deliveryNo: number, onlyGroup?: string): void {
+  private ensureOpen(what: string): void {
+    if (this.closed) {
+      throw new CoordinationError("BACKEND_UNAVAILABLE", `bus is closed; cannot ${what}`, { retryable: true });
+    }
+  }
+
+  private track(name: SubjectName, payload: unknown, group: string | undefined): Tracked {
+    return { name, payload, group, deliveries: 0, acked: false, timer: undefined };
+  }
+
+  /**
+   * Delivers to every subscriber and one member per group. A `tracked` message is a redelivery
+   * (or a backlog entry that found its group) and goes to one member of its group only.
+   */
+  private dispatch(name: SubjectName, payload: unknown, tracked: Tracked | undefined): void {
+    const onlyGroup = tracked?.group;
     const targets = [...this.subs].filter(
       (s) => s.name === name && matches(s, payload) && (onlyGroup === undefined || s.group === onlyGroup),
     );
@@ -94,27 +132,50 @@ export class MemoryBus implements PieceBus {
       this.rr.set(key, n + 1);
       chosen.push(members[n % members.length]!);
     }
-    if (chosen.length === 0 && SUBJECTS[name].durable) {
-      this.backlog.push({ name, payload, group: onlyGroup, deliveryNo });
+    const durable = SUBJECTS[name].durable;
+    if (chosen.length === 0 && durable) {
+      this.backlog.push({ name, payload, tracked });
       return;
     }
-    for (const sub of chosen) this.run(sub, payload, deliveryNo);
+    for (const sub of chosen) this.run(sub, payload, durable ? (tracked ?? this.track(name, payload, sub.group)) : undefined);
   }
 
-  private run(sub: Sub, payload: unknown, deliveryNo: number): void {
+  /** Runs one delivery; for a durable message, also its ack-wait timer and its redelivery. */
+  private run(sub: Sub, payload: unknown, tracked: Tracked | undefined): void {
+    const deliveryNo = tracked ? ++tracked.deliveries : 1;
     const p = (async () => {
       await new Promise<void>((r) => setImmediate(r));
+      if (tracked) {
+        tracked.timer = setTimeout(() => {
+          if (!tracked.acked && tracked.deliveries === deliveryNo) this.redeliver(sub, tracked);
+        }, sub.ackWaitMs);
+        tracked.timer.unref?.();
+      }
       try {
         await sub.handler(payload, { redeliveryCount: deliveryNo });
+        if (tracked && !tracked.acked) {
+          tracked.acked = true;
+          clearTimeout(tracked.timer);
+        }
       } catch (err) {
         this.onHandlerError(err, sub.name);
-        if (SUBJECTS[sub.name].durable && deliveryNo < sub.maxDeliveries && !this.closed) {
-          setTimeout(() => this.dispatch(sub.name, payload, deliveryNo + 1, sub.group), REDELIVERY_DELAY_MS).unref();
+        // A failure counts only for the newest delivery: when the ack wait already started
+        // another one, that delivery decides what happens next.
+        if (tracked && !tracked.acked && tracked.deliveries === deliveryNo) {
+          clearTimeout(tracked.timer);
+          tracked.timer = setTimeout(() => this.redeliver(sub, tracked), REDELIVERY_DELAY_MS);
+          tracked.timer.unref?.();
         }
       }
     })();
     this.pending.add(p);
     void p.finally(() => this.pending.delete(p));
+  }
+
+  /** Delivers a durable message once more, unless the bus closed or its deliveries are used up (poison). */
+  private redeliver(sub: Sub, tracked: Tracked): void {
+    if (this.closed || tracked.acked || tracked.deliveries >= sub.maxDeliveries) return;
+    this.dispatch(tracked.name, tracked.payload, tracked);
   }
 }
 

@@ -21,10 +21,12 @@ interface TorrentTable {
  */
 export class MemoryClaimTable implements ClaimTable {
   private readonly torrents = new Map<string, TorrentTable>();
+  private closed = false;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
 
   async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<void> {
+    this.ensureOpen("createTorrent");
     if (this.torrents.has(infoHash)) return;
     const t: TorrentTable = {
       states: new Array<PieceState>(pieceCount).fill("missing"),
@@ -48,14 +50,17 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async deleteTorrent(infoHash: string): Promise<void> {
+    this.ensureOpen("deleteTorrent");
     this.torrents.delete(infoHash);
   }
 
   async heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void> {
+    this.ensureOpen("heartbeat");
     this.table(infoHash).leases.set(workerId, this.now() + ttlMs);
   }
 
   async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
+    this.ensureOpen("claim");
     const t = this.table(infoHash);
     // Check every index before taking any, so an error never leaves claims the caller cannot see.
     for (const i of candidates) checkIndex(infoHash, i, t.states.length);
@@ -71,6 +76,7 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async release(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
+    this.ensureOpen("release");
     const t = this.table(infoHash);
     const r = this.check(t, infoHash, claim, "release");
     if (r !== "ok") return r;
@@ -80,14 +86,17 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async stage(infoHash: string, _workerId: string, claim: Claim): Promise<TransitionResult> {
+    this.ensureOpen("stage");
     return this.simple(infoHash, claim, "stage");
   }
 
   async verify(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    this.ensureOpen("verify");
     return this.simple(infoHash, claim, "verify");
   }
 
   async reject(infoHash: string, claim: Claim, blamedPeers: readonly string[]): Promise<RejectOutcome> {
+    this.ensureOpen("reject");
     const t = this.table(infoHash);
     const result = this.check(t, infoHash, claim, "reject");
     if (result !== "ok") return { result, banned: [] };
@@ -105,14 +114,17 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async store(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    this.ensureOpen("store");
     return this.simple(infoHash, claim, "store");
   }
 
   async unstage(infoHash: string, claim: Claim): Promise<TransitionResult> {
+    this.ensureOpen("unstage");
     return this.simple(infoHash, claim, "unstage");
   }
 
   async expireWorkers(infoHash: string): Promise<number> {
+    this.ensureOpen("expireWorkers");
     const t = this.table(infoHash);
     const now = this.now();
     let moved = 0;
@@ -130,6 +142,7 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async claimedBy(infoHash: string, excludeWorker?: string): Promise<Claim[]> {
+    this.ensureOpen("claimedBy");
     const t = this.table(infoHash);
     const out: Claim[] = [];
     t.states.forEach((s, i) => {
@@ -139,21 +152,25 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async counts(infoHash: string): Promise<PieceCounts> {
+    this.ensureOpen("counts");
     return { ...this.table(infoHash).counts };
   }
 
   async piece(infoHash: string, index: number): Promise<PieceRecord> {
+    this.ensureOpen("piece");
     const t = this.table(infoHash);
     checkIndex(infoHash, index, t.states.length);
     return record(t, index);
   }
 
   async pieces(infoHash: string): Promise<PieceRecord[]> {
+    this.ensureOpen("pieces");
     const t = this.table(infoHash);
     return t.states.map((_, i) => record(t, i));
   }
 
   async piecesIn(infoHash: string, state: PieceState): Promise<number[]> {
+    this.ensureOpen("piecesIn");
     const t = this.table(infoHash);
     const out: number[] = [];
     t.states.forEach((s, i) => {
@@ -163,14 +180,25 @@ export class MemoryClaimTable implements ClaimTable {
   }
 
   async isBanned(infoHash: string, peer: string): Promise<boolean> {
+    this.ensureOpen("isBanned");
     return this.table(infoHash).banned.has(peer);
   }
 
   async bannedPeers(infoHash: string): Promise<string[]> {
+    this.ensureOpen("bannedPeers");
     return [...this.table(infoHash).banned];
   }
 
-  async close(): Promise<void> {}
+  /** Closing takes the table down for this instance: every later call throws BACKEND_UNAVAILABLE. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private ensureOpen(method: string): void {
+    if (this.closed) {
+      throw new CoordinationError("BACKEND_UNAVAILABLE", `claim table is closed; cannot ${method}`, { retryable: true });
+    }
+  }
 
   private table(infoHash: string): TorrentTable {
     const t = this.torrents.get(infoHash);

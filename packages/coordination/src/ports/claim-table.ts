@@ -29,8 +29,9 @@ export const BAN_STRIKES = 2;
  * The piece-claim table: the source of truth for which piece is where, shared by every worker of a
  * torrent. Every method is one atomic step (a Lua script in Redis). Torrent ids are the lowercase
  * hex infoHash. Methods throw CoordinationError UNKNOWN_TORRENT for a torrent never created,
- * PIECE_OUT_OF_RANGE for a bad index and BACKEND_UNAVAILABLE (retryable) when the backend is down;
- * illegal transitions are not errors, they return a TransitionResult other than "ok".
+ * PIECE_OUT_OF_RANGE for a bad index and BACKEND_UNAVAILABLE (retryable) when the backend is down,
+ * which it is for this instance once `close` was called (a second `close` is harmless); illegal
+ * transitions are not errors, they return a TransitionResult other than "ok".
  */
 export interface ClaimTable {
   /**

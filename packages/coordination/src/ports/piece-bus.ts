@@ -10,7 +10,11 @@ export interface SubscribeOptions {
    * the group's consumer survives restarts and redelivers what was not acknowledged.
    */
   readonly group?: string;
-  /** Durable subjects: how long a handler may take before the message is redelivered. */
+  /**
+   * Durable subjects: how long a handler may take before the message is redelivered (30 s when
+   * not given, JetStream's default). The slow handler is not stopped; whichever delivery resolves
+   * first acknowledges the message, and an acknowledged message is not redelivered.
+   */
   readonly ackWaitMs?: number;
   /** Durable subjects: deliveries before the message is dropped as poison. */
   readonly maxDeliveries?: number;
@@ -25,7 +29,8 @@ export interface Delivery {
  * Messages between services. Handlers must be idempotent: a message can arrive twice, late, or
  * after its piece moved on. For durable subjects a handler that resolves acknowledges the message
  * and one that rejects gets it again later. Methods throw CoordinationError BACKEND_UNAVAILABLE
- * (retryable) when the bus is down.
+ * (retryable) when the bus is down, which it is for this instance once `close` was called (a
+ * second `close` is harmless).
  */
 export interface PieceBus {
   publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void>;

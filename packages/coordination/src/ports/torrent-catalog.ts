@@ -9,8 +9,10 @@ export interface TorrentRecord {
 }
 
 /**
- * Torrent metadata shared between services. Throws CoordinationError BACKEND_UNAVAILABLE when
- * the backend is down; `get` resolves undefined for an unknown torrent.
+ * Torrent metadata shared between services. Throws CoordinationError BACKEND_UNAVAILABLE
+ * (retryable, as for the other ports) when the backend is down, which it is for this instance
+ * once `close` was called (a second `close` is harmless); `get` resolves undefined for an
+ * unknown torrent.
  */
 export interface TorrentCatalog {
   put(record: TorrentRecord): Promise<void>;
