@@ -5,7 +5,8 @@ export type CoordinationErrorCode =
   | "PIECE_OUT_OF_RANGE"
   | "INVARIANT_BROKEN"
   | "BACKEND_UNAVAILABLE"
-  | "QUEUE_CLOSED";
+  | "QUEUE_CLOSED"
+  | "PAYLOAD_TOO_LARGE";
 
 /** Errors of the coordination ports: infrastructure faults and broken invariants only. */
 export class CoordinationError extends ShoalError<CoordinationErrorCode> {

@@ -33,6 +33,13 @@ export interface Delivery {
  * second `close` is harmless).
  */
 export interface PieceBus {
+  /**
+   * Sends one message. Throws BACKEND_UNAVAILABLE (retryable) when the bus is down, and
+   * PAYLOAD_TOO_LARGE (not retryable) when the encoded message exceeds what the backend carries
+   * in one message (NATS: the server's `max_payload`; the in-memory bus has no limit). A durable
+   * publish that failed with BACKEND_UNAVAILABLE may still have been stored, so a retry can
+   * deliver the message twice.
+   */
   publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void>;
   subscribe<S extends SubjectName>(
     name: S,
