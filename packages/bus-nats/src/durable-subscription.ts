@@ -7,8 +7,7 @@ type Handler = (payload: unknown, delivery: Delivery) => Promise<void> | void;
 
 export interface DurableSubscriptionOptions {
   readonly consumer: Consumer;
-  /** The subject name and consumer, for logs. */
-  readonly subjectName: string;
+  /** The consumer's name, for logs. */
   readonly consumerName: string;
   readonly handler: Handler;
   readonly ackWaitMs: number;
@@ -17,7 +16,7 @@ export interface DurableSubscriptionOptions {
   readonly pullExpiresMs: number;
   readonly redeliveryDelayMs: number;
   readonly maxRedeliveryDelayMs: number;
-  /** Re-creates the stream and consumer when the server says they are gone. */
+  /** Re-creates the consumer when the server says it is gone. */
   readonly recreate: () => Promise<void>;
   readonly logger: Logger;
 }
@@ -151,17 +150,28 @@ export class DurableSubscription {
     settle(() => m.nak(delayMs), this.o.logger);
   }
 
-  /** Logs what the consumer reports and brings back a consumer deleted behind our back. */
+  /**
+   * Logs what the consumer reports and brings back a consumer deleted behind our back. A stream
+   * that is gone is not re-created here: on nats-server 2.9 a stream re-created right after its
+   * deletion can come back with a consumer that never answers pulls (stored messages pile up
+   * unseen), which is worse than the loud failure of durable publishes while it is missing. The
+   * next `connect` of any bus creates it again.
+   */
   private async watch(messages: ConsumerMessages): Promise<void> {
+    const log = { op: "nats.consume", consumer: this.o.consumerName };
     for await (const s of messages.status()) {
-      if (s.type === "consumer_not_found" || s.type === "consumer_deleted" || s.type === "stream_not_found") {
-        this.o.logger.warn({ op: "nats.consume", consumer: this.o.consumerName, status: s.type }, "consumer is gone; re-creating it");
+      if (s.type === "consumer_not_found" || s.type === "consumer_deleted") {
+        this.o.logger.warn({ ...log, status: s.type }, "consumer is gone; re-creating it");
         this.recovering ??= this.o
           .recreate()
-          .catch((err: unknown) => this.o.logger.error({ err, op: "nats.consumer.add", consumer: this.o.consumerName }, "cannot re-create consumer"))
+          .catch((err: unknown) =>
+            this.o.logger.error({ ...log, err, op: "nats.consumer.add" }, "cannot re-create consumer; if its stream is gone, the next connect creates it"),
+          )
           .finally(() => (this.recovering = undefined));
+      } else if (s.type === "stream_not_found") {
+        this.o.logger.error({ ...log, status: s.type }, "stream is gone: durable messages are neither stored nor consumed until a bus connects again");
       } else if (s.type === "heartbeats_missed") {
-        this.o.logger.warn({ op: "nats.consume", consumer: this.o.consumerName, missed: s.count }, "pull heartbeats missed; pulling again");
+        this.o.logger.warn({ ...log, missed: s.count }, "pull heartbeats missed; pulling again");
       }
     }
   }

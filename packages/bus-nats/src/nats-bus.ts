@@ -83,17 +83,21 @@ export class NatsBus implements PieceBus {
     } catch (err) {
       throw unavailable("nats.connect", `cannot connect to NATS at ${config.servers.join(", ")}: ${String(err)}`, err);
     }
+    let bus: NatsBus | undefined;
     try {
       const jsm = await jetstreamManager(nc, { timeout: config.requestTimeoutMs });
-      const bus = new NatsBus(nc, jetstream(nc, { timeout: config.requestTimeoutMs }), jsm, config, logger);
-      await bus.setUp();
+      bus = new NatsBus(nc, jetstream(nc, { timeout: config.requestTimeoutMs }), jsm, config, logger);
+      // Watched from before the set-up, so a disconnect during it is not missed.
       bus.watchConnection();
-      logger.info({ op: "nats.connect", server: nc.getServer(), version: nc.info?.version, stream: config.streamName }, "NATS bus connected");
-      return bus;
+      await bus.setUp();
     } catch (err) {
+      if (bus) bus.down = "the bus failed to set up";
+      // The set-up error is the one to report; a failure to close on top of it adds nothing.
       await nc.close().catch(() => {});
       throw toCoordinationError(err, "nats.connect", `cannot set up the NATS bus on stream ${config.streamName}`);
     }
+    logger.info({ op: "nats.connect", server: nc.getServer(), version: nc.info?.version, stream: config.streamName }, "NATS bus connected");
+    return bus;
   }
 
   async publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void> {
@@ -239,16 +243,12 @@ export class NatsBus implements PieceBus {
     options: SubscribeOptions,
   ): Promise<Subscription> {
     const plan = this.consumerPlan(name, infoHash, group, options);
-    const recreate = async (): Promise<void> => {
-      await this.setUp();
-      await ensureConsumer(this.jsm, this.config.streamName, plan);
-    };
+    const recreate = (): Promise<void> => ensureConsumer(this.jsm, this.config.streamName, plan);
     let sub: DurableSubscription;
     try {
       await ensureConsumer(this.jsm, this.config.streamName, plan);
       sub = new DurableSubscription({
         consumer: await this.js.consumers.get(this.config.streamName, plan.name),
-        subjectName: name,
         consumerName: plan.name,
         handler,
         ackWaitMs: plan.ackWaitMs,

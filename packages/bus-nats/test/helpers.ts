@@ -55,6 +55,7 @@ export class NatsFixture {
 
   async cleanup(): Promise<void> {
     await Promise.all(this.buses.splice(0).map((b) => b.close()));
+    // A stream may be missing: a case that failed to connect never made it, one case deletes it.
     for (const s of this.streams) await this.jsm.streams.delete(s).catch(() => false);
     this.streams.clear();
   }

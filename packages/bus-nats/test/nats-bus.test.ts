@@ -159,19 +159,24 @@ describe("NatsBus on a real nats-server", () => {
     expect(await got.count(1, "a message after the consumer came back", 10_000)).toEqual([5]);
   });
 
-  it("re-creates its stream deleted behind its back and goes on consuming", async () => {
+  it("fails durable publishes loudly while its stream is gone, and resumes once a connect re-creates it", async () => {
     const space = nats.space();
     const bus = await nats.bus({ ...space, pullExpiresMs: 1_000 });
     const ih = randomInfoHash();
     const got = new Inbox<number>();
     await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
     await nats.jsm.streams.delete(space.streamName);
+    const err = await rejection(() => bus.publish("piece_verified", verified(ih, 1)));
+    expect(err.code).toBe("BACKEND_UNAVAILABLE");
+    // Another process starting (here: another bus connecting) creates the stream again; the
+    // running subscription then re-creates its consumer.
+    const restarted = await nats.bus(space);
     const name = consumerName("writers", "piece_verified", ih);
     await waitFor(() => nats.jsm.consumers.info(space.streamName, name).then(() => true, () => false), {
       timeoutMs: 10_000,
-      what: "the stream and consumer to be re-created",
+      what: "the consumer to be re-created",
     });
-    await bus.publish("piece_verified", verified(ih, 6));
+    await restarted.publish("piece_verified", verified(ih, 6));
     expect(await got.count(1, "a message after the stream came back", 10_000)).toEqual([6]);
   });
 
