@@ -4,7 +4,8 @@ import type { ShoalErrorJson } from "@shoal/errors";
  * Bus subjects and their payloads: the only place either is defined. Work that must not be lost
  * (a staged piece to verify, a verified piece to write) is `durable`: delivered to one member of a
  * queue group, acknowledged by handler success, redelivered on failure. Everything else is a
- * broadcast that can be rebuilt from the claim table. Payloads are JSON-safe and every piece
+ * broadcast that can be rebuilt from the claim table. Payloads are JSON-safe, except that a field
+ * may hold bytes as a Uint8Array (bus adapters carry them raw, not as base64), and every piece
  * message carries the attempt it belongs to, so handlers can drop stale ones.
  */
 export interface PeerAddress {

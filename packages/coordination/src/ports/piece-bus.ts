@@ -38,6 +38,13 @@ export interface PieceBus {
    * undefined when there is no limit (the in-memory bus). Senders of piece bytes check it.
    */
   readonly maxPayloadBytes?: number;
+  /**
+   * Sends one message. Throws BACKEND_UNAVAILABLE (retryable) when the bus is down, and
+   * PAYLOAD_TOO_LARGE (not retryable) when the encoded message exceeds what the backend carries
+   * in one message (`maxPayloadBytes`). A durable
+   * publish that failed with BACKEND_UNAVAILABLE may still have been stored, so a retry can
+   * deliver the message twice.
+   */
   publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void>;
   subscribe<S extends SubjectName>(
     name: S,
