@@ -1,0 +1,6 @@
+export { redisConfigSchema } from "./config.js";
+export type { RedisConfig, RedisConfigInput } from "./config.js";
+export { SCRIPT_CODES } from "./script-codes.js";
+export type { ScriptErrorCode } from "./script-codes.js";
+export { SCRIPT_NAMES, luaPrelude, loadLuaScripts } from "./lua-scripts.js";
+export type { LuaScript, ScriptName } from "./lua-scripts.js";
