@@ -1,3 +1,6 @@
+export { RedisClaimTable } from "./redis-claim-table.js";
+export type { RedisClaimTableOptions } from "./redis-claim-table.js";
+export { RedisCatalog } from "./redis-catalog.js";
 export { redisConfigSchema } from "./config.js";
 export type { RedisConfig, RedisConfigInput } from "./config.js";
 export { SCRIPT_CODES } from "./script-codes.js";
