@@ -31,27 +31,34 @@ export class RedisConnection {
   /** host:port without credentials, for messages and error context. */
   readonly target: string;
   private closed = false;
+  /** Fails each call that was sent on the current connection and has no answer yet. */
+  private readonly inFlight = new Set<(err: Error) => void>();
 
   constructor(config: RedisConfig) {
     const url = new URL(config.url);
     this.target = `${url.hostname}:${url.port || "6379"}`;
     this.client = new Redis(config.url, {
       connectTimeout: config.connectTimeoutMs,
-      // Also what ends a call that was in flight when the connection dropped and the first
-      // reconnection succeeded: ioredis then neither answers nor rejects it.
+      // A server that keeps the connection open but never answers (hung, stopped, overloaded).
       commandTimeout: config.commandTimeoutMs,
       maxRetriesPerRequest: MAX_RETRIES_PER_REQUEST,
       // Calls made while connecting wait for the connection instead of failing at start-up.
       enableOfflineQueue: true,
       // A script cut off by a lost connection may or may not have run; sending it again could
       // claim twice or report a transition that already happened as refused. The caller gets
-      // BACKEND_UNAVAILABLE and decides.
+      // BACKEND_UNAVAILABLE and decides. (ioredis then drops such a call without settling it
+      // when the first reconnection succeeds; the 'close' listener below fails it instead.)
       autoResendUnfulfilledCommands: false,
       retryStrategy: (attempt) => Math.min(attempt * RECONNECT_STEP_MS, MAX_RECONNECT_DELAY_MS),
     });
     // Connection errors also reach every call that fails because of them, as BACKEND_UNAVAILABLE
     // with its op; without a listener ioredis would print each one to the console.
     this.client.on("error", () => undefined);
+    this.client.on("close", () => {
+      const lost = new Error("the connection to Redis closed before the answer came; the call may or may not have run");
+      for (const fail of [...this.inFlight]) fail(lost);
+      this.inFlight.clear();
+    });
   }
 
   /** Runs one call; any failure of Redis or the network becomes a CoordinationError naming `op`. */
@@ -61,11 +68,25 @@ export class RedisConnection {
       throw new CoordinationError("BACKEND_UNAVAILABLE", `${op}: the Redis adapter for ${this.target} is closed`, { context });
     }
     try {
-      return await call(this.client);
+      // Only a call made on a ready connection is written at once; one made while connecting
+      // waits in ioredis's queue, bounded by its retry limit, and is not in flight yet.
+      const sent = this.client.status === "ready";
+      const answer = call(this.client);
+      return await (sent ? this.untilConnectionLost(answer) : answer);
     } catch (err) {
       if (err instanceof CoordinationError) throw err;
       throw backendError(err, context);
     }
+  }
+
+  /** Settles with `answer`, or fails as soon as the connection it was sent on closes. */
+  private untilConnectionLost<T>(answer: Promise<T>): Promise<T> {
+    let fail: (err: Error) => void = () => undefined;
+    const lost = new Promise<never>((_resolve, reject) => {
+      fail = reject;
+    });
+    this.inFlight.add(fail);
+    return Promise.race([answer, lost]).finally(() => this.inFlight.delete(fail));
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ const redis = redisPerFile();
 const newInfoHash = () => randomBytes(20).toString("hex");
 
 /** The lease of the server-clock case: long enough that no call outlives it, short enough to wait for. */
-const SERVER_CLOCK_TTL_MS = 500;
+const SERVER_CLOCK_TTL_MS = 1_000;
 /** DESIGN.md's limit on pieces per torrent: the largest table the scripts must handle. */
 const MAX_PIECES = 2_097_152;
 
