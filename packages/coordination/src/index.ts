@@ -26,7 +26,7 @@ export type {
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
 export { SUBJECTS, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
-export { torrentKeys, workerKeys } from "./keys.js";
+export { heldKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 export { MemoryJobQueue } from "./memory/memory-job-queue.js";

@@ -1,30 +1,44 @@
 /**
  * Every Redis key of shoal, built here and nowhere else. All keys of one torrent share the hash
  * tag `{<infoHash>}` so a Redis Cluster keeps them in one slot and Lua scripts can touch them
- * together.
+ * together. A worker's lease on a torrent and the pieces it holds there are keys of that torrent
+ * too, so expiring a torrent's workers never leaves its slot.
+ *
+ * The prefix must not contain `{` or `}`: Redis takes the first `{...}` of a key as its hash tag,
+ * so a brace in the prefix would move the torrent's keys to different slots.
  */
 export function torrentKeys(prefix: string, infoHash: string) {
   const base = `${prefix}:t:{${infoHash}}`;
   return {
-    /** String of one byte per piece: its PIECE_STATE_CODE. */
+    /**
+     * Hash state name -> number of pieces in that state, all six fields always present. Kept by
+     * every script that moves a piece, so counts cost O(1); its existence is the torrent's.
+     */
+    counts: `${base}:counts`,
+    /** String of one byte per piece: its PIECE_STATE_CODE. Its length is the piece count. */
     states: `${base}:states`,
-    /** Hash piece -> attempt number. */
+    /** String of one unsigned 32-bit big-endian integer per piece: its attempt number (BITFIELD u32). */
     attempts: `${base}:attempts`,
     /** Hash piece -> holder workerId, while claimed. */
     holders: `${base}:holders`,
+    /**
+     * Prefix of the per-worker sets of held pieces: `held + workerId` is a set of the pieces that
+     * worker holds claims on in this torrent, so expiring the worker costs only its claims. Scripts
+     * append the workerId themselves (the holder of a piece is known only inside the script).
+     */
+    held: `${base}:held:`,
+    /** Sorted set workerId -> when its lease on this torrent ends (ms); -inf for a worker that claimed without a heartbeat. */
+    leases: `${base}:leases`,
     /** Hash peer -> strikes. */
     strikes: `${base}:strikes`,
     /** Set of banned peers. */
     banned: `${base}:banned`,
-    /** Hash: the catalog record. */
-    meta: `${base}:meta`,
+    /** Hash: the catalog record (raw info dict, announce tiers, destination, private flag). */
+    catalog: `${base}:catalog`,
   } as const;
 }
 
-/** A worker's liveness lease (expires unless refreshed) and the set of torrents it holds claims in. */
-export function workerKeys(prefix: string, workerId: string) {
-  return {
-    lease: `${prefix}:w:${workerId}:lease`,
-    torrents: `${prefix}:w:${workerId}:torrents`,
-  } as const;
+/** The set of pieces `workerId` holds in a torrent; see `torrentKeys(...).held`. */
+export function heldKey(prefix: string, infoHash: string, workerId: string): string {
+  return `${torrentKeys(prefix, infoHash).held}${workerId}`;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SUBJECTS, subjectOf, torrentKeys, workerKeys, type SubjectName } from "@shoal/coordination";
+import { SUBJECTS, heldKey, subjectOf, torrentKeys, type SubjectName } from "@shoal/coordination";
 
 const ih = "0123456789abcdef0123456789abcdef01234567";
 const names = Object.keys(SUBJECTS) as SubjectName[];
@@ -36,7 +36,16 @@ describe("keys", () => {
     const a = Object.values(torrentKeys("p", ih));
     const b = Object.values(torrentKeys("p", other));
     expect(a.filter((k) => b.includes(k))).toEqual([]);
-    expect(workerKeys("p", "w1").lease).not.toBe(workerKeys("p", "w2").lease);
-    expect(workerKeys("p", "w1").lease).not.toBe(workerKeys("p", "w1").torrents);
+    expect(heldKey("p", ih, "w1")).not.toBe(heldKey("p", ih, "w2"));
+    expect(heldKey("p", ih, "w1")).not.toBe(heldKey("p", other, "w1"));
+  });
+
+  it("keeps a worker's held pieces in the torrent's slot, whatever the worker id", () => {
+    // Redis hashes only the first {...} of a key, so braces in a worker id must not matter.
+    for (const worker of ["w1", "{other}", "a}b{c"]) {
+      const key = heldKey("p", ih, worker);
+      expect(key.startsWith(torrentKeys("p", ih).held), key).toBe(true);
+      expect(key.slice(key.indexOf("{") + 1, key.indexOf("}")), key).toBe(ih);
+    }
   });
 });

@@ -1,0 +1,35 @@
+--[[
+  Returns every claim of the workers whose lease on this torrent has ended (including workers
+  that claimed without ever sending a heartbeat, whose lease is -inf) to missing, the way
+  TRANSITION.release does, and forgets those leases. Costs the lapsed workers and the claims it
+  moves, not the torrent's pieces.
+
+  KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
+  KEYS[6] leases
+  ARGV[1] now in ms, or '' for the server's clock
+  Returns { CODE.ok, pieces moved }, or { CODE.UNKNOWN_TORRENT }.
+  Events: none; the caller may announce the pieces as missing again.
+
+  A lease that ends exactly now has ended, as in the memory table.
+]]
+-- @include "movePiece"
+-- @include "clock"
+if redis.call('EXISTS', K.counts) == 0 then return { CODE.UNKNOWN_TORRENT } end
+local lapsed = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', nowMs(ARGV[1]))
+local moved = 0
+for _, worker in ipairs(lapsed) do
+  local held = K.held .. worker
+  for _, piece in ipairs(redis.call('SMEMBERS', held)) do
+    local i = tonumber(piece)
+    -- movePiece keeps held sets and holders in step; checking the holder anyway means a
+    -- damaged table is never damaged further by moving a piece this worker does not hold.
+    local from = stateOf(i)
+    if TRANSITION.release.from[from] and redis.call('HGET', K.holders, i) == worker then
+      movePiece(i, from, TRANSITION.release.to)
+      moved = moved + 1
+    end
+  end
+  redis.call('DEL', held)
+  redis.call('ZREM', KEYS[6], worker)
+end
+return { CODE.ok, moved }
