@@ -65,7 +65,9 @@ export class RedisConnection {
   async run<T>(op: string, infoHash: string | undefined, call: (client: Redis) => Promise<T>): Promise<T> {
     const context = { op, redis: this.target, ...(infoHash === undefined ? {} : { infoHash }) };
     if (this.closed) {
-      throw new CoordinationError("BACKEND_UNAVAILABLE", `${op}: the Redis adapter for ${this.target} is closed`, { context });
+      // Retryable as the port has it for every adapter: the backend is down for this instance,
+      // and a caller that retries does so through a fresh instance.
+      throw new CoordinationError("BACKEND_UNAVAILABLE", `${op}: the Redis adapter for ${this.target} is closed`, { context, retryable: true });
     }
     try {
       // Only a call made on a ready connection is written at once; one made while connecting

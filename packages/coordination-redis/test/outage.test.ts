@@ -152,10 +152,10 @@ describe("RedisClaimTable when Redis goes away", () => {
     }
   });
 
-  it("refuses calls after close, as not retryable", async () => {
+  it("refuses calls after close as unavailable, like every adapter of the port", async () => {
     const table = new RedisClaimTable({ url: redis.server().url, prefix: redis.newPrefix() });
     await table.close();
-    expectUnavailable(await failure(() => table.counts(newInfoHash())), "redis.counts", false);
+    expectUnavailable(await failure(() => table.counts(newInfoHash())), "redis.counts", true);
     await table.close();
   });
 });
