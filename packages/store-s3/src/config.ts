@@ -45,14 +45,15 @@ export const s3StoreConfigSchema = z.object({
    */
   smallObjectMiB: envNumber().int().min(5).max(5120).default(5),
   /**
-   * Uploads (parts and small objects) in flight at once, per store. Each holds its buffer until
-   * it is acknowledged; 4 parts of 16 MiB keep a 1 Gbit/s link busy at 100 ms round trips while
-   * bounding that memory to 64 MiB.
+   * Uploads (parts and small objects) in flight at once, per store; reads use as many GETs.
+   * Each upload holds its buffer until acknowledged: 4 parts of 16 MiB are several times the
+   * bandwidth-delay product of a 1 Gbit/s link at 100 ms (12.5 MB), so uploads seldom wait on
+   * latency, and bound that memory to 64 MiB.
    */
   maxConcurrentUploads: envNumber().int().min(1).max(64).default(4),
   /**
    * Attempts after the first for a request that failed on the network, timed out or got a 5xx or
-   * 429 answer. With `retryBaseMs` 250 and `retryMaxMs` 10 s, 8 retries wait about 36 s in all:
+   * 429 answer. With `retryBaseMs` 250 and `retryMaxMs` 10 s, 8 retries wait 18 to 36 s in all:
    * long enough for a server restart or a load balancer fail-over, short enough that a dead
    * endpoint surfaces as a (retryable) error the bus redelivers.
    */
