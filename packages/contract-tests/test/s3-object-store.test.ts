@@ -29,7 +29,7 @@ objectStoreContract({
   listFiles: async (store, layout) => {
     const root = `${PREFIX}/${layout.name}`;
     const out = new Map<string, number>();
-    for (const o of await s3.listObjects((store as S3ObjectStore).config.bucket, root)) {
+    for (const o of await s3.listObjects((store as S3ObjectStore).bucket, root)) {
       if (o.key === root) out.set("", o.size);
       else if (o.key.startsWith(`${root}/`)) out.set(o.key.slice(root.length + 1), o.size);
     }

@@ -29,7 +29,7 @@ export interface S3ObjectStoreDeps {
  * store instance resumes unfinished uploads. Staging is in memory.
  */
 export class S3ObjectStore implements ObjectStore {
-  readonly config: S3StoreConfig;
+  private readonly config: S3StoreConfig;
   private readonly s3: S3Requests;
   private readonly counters = new S3Counters();
   private readonly ledger: UploadLedger;
@@ -44,6 +44,16 @@ export class S3ObjectStore implements ObjectStore {
     this.staging = new MemoryStaging(deps.recycle ?? (() => {}));
     this.s3 = new S3Requests(this.config, this.counters, deps.random);
     this.uploads = new Slots(this.config.maxConcurrentUploads);
+  }
+
+  /** The bucket objects land in (the config itself stays private: it holds the secret key). */
+  get bucket(): string {
+    return this.config.bucket;
+  }
+
+  /** The key prefix, without slashes at either end; empty for the bucket's top. */
+  get prefix(): string {
+    return this.config.prefix;
   }
 
   /** Bytes and requests so far, and the bytes buffered now. */

@@ -278,8 +278,8 @@ describe("S3ObjectStore on Swift", () => {
 
   it("survives an S3 server restart in the middle of writing, through retries", async () => {
     const bucket = await freshBucket(s3, "restart");
-    // Swift takes 5-15 s to come back on a busy machine; 2 s back-offs retried 20 times wait long enough.
-    const store = storeFor(s3, bucket, { retries: 20, retryBaseMs: 100, retryMaxMs: 2000 });
+    // Swift takes 5-15 s to come back on a busy machine; 30 retries of at most 2 s wait 26 to 53 s.
+    const store = storeFor(s3, bucket, { retries: 30, retryBaseMs: 100, retryMaxMs: 2000 });
     const t = torrent("restart.bin", MIB, [{ path: [], length: 11 * MIB + 3 }]);
     const ih = t.layout.infoHash;
     try {
