@@ -168,6 +168,31 @@ describe("S3ObjectStore on Swift", () => {
     }
   });
 
+  it("starts over, aborting the old upload, when the ledger's parts no longer match the plan", async () => {
+    const bucket = await freshBucket(s3, "replan");
+    const ledger = new MemoryUploadLedger();
+    const t = torrent("replan.bin", MIB, [{ path: [], length: 13 * MIB }]);
+    const ih = t.layout.infoHash;
+    const first = storeFor(s3, bucket, { partSizeMiB: 5 }, { ledger });
+    await first.openTorrent(t.layout);
+    expect(sorted(await writeAll(first, t, [0, 1, 2, 3, 4]))).toEqual([0, 1, 2, 3, 4]);
+    // Restarted with 6 MiB parts: the 5 MiB part already uploaded fits no part of the new plan.
+    const second = storeFor(s3, bucket, { partSizeMiB: 6 }, { ledger });
+    try {
+      await second.openTorrent(t.layout);
+      expect(second.stats().requests.abortMultipartUpload).toBe(1);
+      expect(await s3.listMultipartUploads(bucket)).toEqual([]);
+      const all = Array.from({ length: pieceCount(t) }, (_, i) => i);
+      expect(sorted(await writeAll(second, t, shuffled(all, 3)))).toEqual(all);
+      await second.finalize(ih);
+      expect((await s3.getObject(bucket, "dl/replan.bin")).equals(t.payload)).toBe(true);
+      expect((await s3.listObjects(bucket, "dl/"))[0]?.etag).toMatch(/-3$/);
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+
   it("abortTorrent aborts unfinished uploads, drops held pieces and keeps finished objects", async () => {
     const bucket = await freshBucket(s3, "abort");
     const store = storeFor(s3, bucket);
