@@ -3,7 +3,7 @@ import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } fr
 import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
 import { randomInfoHash } from "./ids.js";
-import { fileBytes, fileKey, multiFileLayout, pieceCount, pieceOf, singleFileLayout } from "./object-store-layouts.js";
+import { fileBytes, fileKey, multiFileLayout, pieceCount, pieceOf, singleFileLayout, type LayoutFixture } from "./object-store-layouts.js";
 
 export interface ObjectStoreHarness extends PortHarness<ObjectStore> {
   /**
@@ -12,6 +12,12 @@ export interface ObjectStoreHarness extends PortHarness<ObjectStore> {
    * torrent) mapped to its size in bytes.
    */
   listFiles(store: ObjectStore, layout: TorrentLayout): Promise<Map<string, number>>;
+  /**
+   * Whether the store keeps the bytes of unselected files that share a piece with a selected one
+   * (the filesystem store keeps them in a parts file, so such a piece can be rechecked and
+   * served); a store that drops them reads them as undefined, and the case checks that instead.
+   */
+  readonly keepsUnselectedBytes: boolean;
 }
 
 /** Cases every ObjectStore adapter must pass. */
@@ -154,18 +160,40 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
       expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
     });
 
-    scenario("unselected files are never created, and their bytes in shared pieces still read back", async (store) => {
+    /** The multi-file layout with c.txt (which shares piece 2 with sub/b.bin) and empty.txt unselected. */
+    function withSkippedFiles(): LayoutFixture {
       const base = multiFileLayout();
-      // c.txt shares piece 2 with sub/b.bin; empty.txt shares nothing.
       const skip = new Set(["c.txt", "empty.txt"]);
-      const f = { ...base, layout: { ...base.layout, files: base.layout.files.map((file) => ({ ...file, skipped: skip.has(fileKey(file)) })) } };
+      return { ...base, layout: { ...base.layout, files: base.layout.files.map((file) => ({ ...file, skipped: skip.has(fileKey(file)) })) } };
+    }
+
+    scenario("unselected files are never created", async (store) => {
+      const f = withSkippedFiles();
+      await store.openTorrent(f.layout);
+      const reported: number[] = [];
+      for (const i of [2, 0, 1]) reported.push(...(await store.writePiece(f.layout.infoHash, i, pieceOf(f, i))));
+      // Piece 2 is durable once sub/b.bin's bytes are, whatever happens to c.txt's.
+      expect([...new Set(reported)].sort((a, b) => a - b)).toEqual([0, 1, 2]);
+      await store.finalize(f.layout.infoHash);
+      expect(await harness.listFiles(store, f.layout)).toEqual(new Map([["a.bin", 10], ["sub/b.bin", 20]]));
+      expect((await store.readRange(f.layout.infoHash, 0, 32))?.equals(f.payload.subarray(0, 32))).toBe(true);
+    });
+
+    scenario("bytes of unselected files in shared pieces read back when the store keeps them", async (store) => {
+      const f = withSkippedFiles();
       await store.openTorrent(f.layout);
       await writeAll(store, f);
       await store.finalize(f.layout.infoHash);
-      expect(await harness.listFiles(store, f.layout)).toEqual(new Map([["a.bin", 10], ["sub/b.bin", 20]]));
-      // The whole of piece 2 reads back (a recheck or an upload needs it), c.txt's bytes included.
-      expect((await store.readRange(f.layout.infoHash, 32, 9))?.equals(f.payload.subarray(32, 41))).toBe(true);
-      expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+      // sub/b.bin's bytes always read back; c.txt's only from a store that keeps them.
+      expect((await store.readRange(f.layout.infoHash, 16, 20))?.equals(f.payload.subarray(16, 36))).toBe(true);
+      const piece2 = await store.readRange(f.layout.infoHash, 32, 9);
+      if (harness.keepsUnselectedBytes) {
+        // The whole of piece 2 reads back (a recheck or an upload needs it), c.txt's bytes included.
+        expect(piece2?.equals(f.payload.subarray(32, 41))).toBe(true);
+        expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+      } else {
+        expect(piece2).toBeUndefined();
+      }
     });
 
     scenario("a single-file torrent lands at its name", async (store) => {

@@ -10,6 +10,7 @@ const roots = new WeakMap<ObjectStore, string>();
 
 objectStoreContract({
   name: "FsObjectStore",
+  keepsUnselectedBytes: true,
   setup: async () => {
     const root = await mkdtemp(join(tmpdir(), "shoal-contract-fs-"));
     const store = new FsObjectStore(root);

@@ -120,6 +120,8 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     createBucket: (name) => client.createBucket(name),
     listObjects: (bucket, prefix) => client.listObjects(bucket, prefix),
     getObject: (bucket, key) => client.getObject(bucket, key),
+    headObject: (bucket, key) => client.headObject(bucket, key),
+    listMultipartUploads: (bucket, prefix) => client.listMultipartUploads(bucket, prefix),
     async restart() {
       await Promise.all(procs.map((p) => p.stop()));
       for (const port of allPorts) await waitForFreePort(HOST, port, PORT_RELEASE_TIMEOUT_MS);

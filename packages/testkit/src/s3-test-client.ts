@@ -1,4 +1,4 @@
-import { request } from "node:http";
+import { request, type IncomingHttpHeaders } from "node:http";
 import { encodeQuery, encodeS3Path, signV4 } from "./s3-sigv4.js";
 import type { SigV4Credentials } from "./s3-sigv4.js";
 import { TestkitError } from "./testkit-error.js";
@@ -21,6 +21,21 @@ export interface S3TestClientOptions {
   readonly maxKeys?: number;
 }
 
+/** An unfinished multipart upload, as ListMultipartUploads names it. */
+export interface S3UploadSummary {
+  readonly key: string;
+  readonly uploadId: string;
+}
+
+/** What HEAD tells about an object. */
+export interface S3ObjectHead {
+  readonly size: number;
+  /** Without quotes. */
+  readonly etag: string;
+  /** User metadata by name, lowercase and without the `x-amz-meta-` prefix. */
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
 /** What a test needs to set up a bucket and check what landed in it. */
 export interface S3TestClient {
   listBuckets(): Promise<string[]>;
@@ -30,6 +45,10 @@ export interface S3TestClient {
   listObjects(bucket: string, prefix?: string): Promise<S3ObjectSummary[]>;
   /** The object's bytes; RPC_FAILED with `s3Code` NoSuchKey when it does not exist. */
   getObject(bucket: string, key: string): Promise<Buffer>;
+  /** Size, ETag and user metadata of an object; RPC_FAILED with `status` 404 when it does not exist. */
+  headObject(bucket: string, key: string): Promise<S3ObjectHead>;
+  /** Every unfinished multipart upload under `prefix`, across as many pages as the server returns. */
+  listMultipartUploads(bucket: string, prefix?: string): Promise<S3UploadSummary[]>;
 }
 
 /** Loopback requests finish in milliseconds; a GET of a large object in a few seconds. */
@@ -48,7 +67,7 @@ export function s3TestClient(s3: S3Endpoint, opts: S3TestClientOptions = {}): S3
   return {
     async listBuckets() {
       const res = await s3Call(s3, "s3.listBuckets", "GET", "/", {});
-      return [...xmlElements(res.toString("utf8"), "Bucket")].map((b) => xmlText(b, "Name") ?? "");
+      return [...xmlElements(res.body.toString("utf8"), "Bucket")].map((b) => xmlText(b, "Name") ?? "");
     },
     async createBucket(name) {
       await s3Call(s3, "s3.createBucket", "PUT", encodeS3Path(name), {});
@@ -60,7 +79,7 @@ export function s3TestClient(s3: S3Endpoint, opts: S3TestClientOptions = {}): S3
         const query: Record<string, string> = { "list-type": "2", prefix, "encoding-type": "url" };
         if (opts.maxKeys !== undefined) query["max-keys"] = String(opts.maxKeys);
         if (token !== undefined) query["continuation-token"] = token;
-        const xml = (await s3Call(s3, "s3.listObjects", "GET", encodeS3Path(bucket), query)).toString("utf8");
+        const xml = (await s3Call(s3, "s3.listObjects", "GET", encodeS3Path(bucket), query)).body.toString("utf8");
         for (const c of xmlElements(xml, "Contents")) {
           out.push({
             key: decodeURIComponent(xmlText(c, "Key") ?? ""),
@@ -73,12 +92,38 @@ export function s3TestClient(s3: S3Endpoint, opts: S3TestClientOptions = {}): S3
       } while (token !== undefined);
       return out;
     },
-    getObject: (bucket, key) => s3Call(s3, "s3.getObject", "GET", encodeS3Path(bucket, key), {}),
+    getObject: async (bucket, key) => (await s3Call(s3, "s3.getObject", "GET", encodeS3Path(bucket, key), {})).body,
+    async headObject(bucket, key) {
+      const { headers } = await s3Call(s3, "s3.headObject", "HEAD", encodeS3Path(bucket, key), {});
+      const metadata: Record<string, string> = {};
+      for (const [name, value] of Object.entries(headers)) {
+        if (name.startsWith("x-amz-meta-") && typeof value === "string") metadata[name.slice("x-amz-meta-".length)] = value;
+      }
+      return { size: Number(headers["content-length"]), etag: String(headers.etag ?? "").replace(/^"|"$/g, ""), metadata };
+    },
+    async listMultipartUploads(bucket, prefix = "") {
+      const out: S3UploadSummary[] = [];
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        // No `delimiter` parameter at all: Swift's s3api answers an empty one with a bare
+        // common prefix instead of the uploads.
+        const query: Record<string, string> = { uploads: "", prefix };
+        if (keyMarker !== undefined) query["key-marker"] = keyMarker;
+        if (uploadIdMarker !== undefined) query["upload-id-marker"] = uploadIdMarker;
+        const xml = (await s3Call(s3, "s3.listMultipartUploads", "GET", encodeS3Path(bucket), query)).body.toString("utf8");
+        for (const u of xmlElements(xml, "Upload")) out.push({ key: xmlText(u, "Key") ?? "", uploadId: xmlText(u, "UploadId") ?? "" });
+        const truncated = xmlText(xml, "IsTruncated") === "true";
+        keyMarker = truncated ? xmlText(xml, "NextKeyMarker") : undefined;
+        uploadIdMarker = truncated ? xmlText(xml, "NextUploadIdMarker") : undefined;
+      } while (keyMarker !== undefined);
+      return out;
+    },
   };
 }
 
-/** One signed request; resolves with the body of a 2xx answer, else throws RPC_FAILED. */
-function s3Call(s3: S3Endpoint, op: string, method: string, path: string, query: Record<string, string>): Promise<Buffer> {
+/** One signed request; resolves with the body and headers of a 2xx answer, else throws RPC_FAILED. */
+function s3Call(s3: S3Endpoint, op: string, method: string, path: string, query: Record<string, string>): Promise<{ body: Buffer; headers: IncomingHttpHeaders }> {
   const base = new URL(s3.endpoint);
   const qs = encodeQuery(query);
   const url = `${s3.endpoint}${path}${qs === "" ? "" : `?${qs}`}`;
@@ -104,7 +149,7 @@ function s3Call(s3: S3Endpoint, op: string, method: string, path: string, query:
         res.on("end", () => {
           const body = Buffer.concat(chunks);
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve(body);
+          if (status >= 200 && status < 300) return resolve({ body, headers: res.headers });
           const xml = body.toString("utf8");
           const s3Code = xmlText(xml, "Code") ?? "";
           const detail = xmlText(xml, "Message") ?? xml.slice(0, 200);

@@ -56,14 +56,17 @@ describe("S3 server (Swift + s3api)", () => {
     expect(await s3.listBuckets()).toContain(bucket);
 
     const minio = minioFor(s3);
-    await minio.putObject(bucket, "dir/small.bin", small, small.length);
+    await minio.putObject(bucket, "dir/small.bin", small, small.length, { "x-amz-meta-origin": "test" });
     const uploadId = await minio.initiateNewMultipartUpload(bucket, "dir/large file.bin", {});
+    expect(await s3.listMultipartUploads(bucket, "dir/")).toEqual([{ key: "dir/large file.bin", uploadId }]);
+    expect(await s3.listMultipartUploads(bucket, "other/")).toEqual([]);
     const etags = [];
     for (const [i, part] of parts.entries()) {
       const up = await minio.uploadPart({ bucketName: bucket, objectName: "dir/large file.bin", uploadID: uploadId, partNumber: i + 1, headers: {} }, part);
       etags.push({ part: i + 1, etag: up.etag });
     }
     await minio.completeMultipartUpload(bucket, "dir/large file.bin", uploadId, etags);
+    expect(await s3.listMultipartUploads(bucket)).toEqual([]);
 
     const listed = await s3.listObjects(bucket, "dir/");
     expect(listed.map(({ key, size }) => ({ key, size }))).toEqual([
@@ -80,6 +83,8 @@ describe("S3 server (Swift + s3api)", () => {
 
     expect((await s3.getObject(bucket, "dir/large file.bin")).equals(large)).toBe(true);
     expect((await s3.getObject(bucket, "dir/small.bin")).equals(small)).toBe(true);
+    expect(await s3.headObject(bucket, "dir/small.bin")).toEqual({ size: small.length, etag: md5Hex(small), metadata: { origin: "test" } });
+    await expect(s3.headObject(bucket, "dir/absent")).rejects.toMatchObject({ code: "RPC_FAILED", context: expect.objectContaining({ status: 404 }) });
     await expect(s3.getObject(bucket, "dir/absent")).rejects.toMatchObject({
       code: "RPC_FAILED",
       context: expect.objectContaining({ s3Code: "NoSuchKey", status: 404 }),

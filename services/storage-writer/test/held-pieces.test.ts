@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
+import { MemoryBus, MemoryClaimTable, StorageError, type ObjectStore, type StagedRef } from "@shoal/coordination";
 import { silentLogger } from "@shoal/service-kit";
 import { writeVerified, type PendingWrites, type WriteStats } from "../src/handlers/write-verified.js";
 import { until } from "../../../test/sim/wait.js";
@@ -63,5 +63,32 @@ describe("writing verified pieces into a store that assembles units", () => {
     expect(store.deleted.map((r) => r.piece).sort()).toEqual([0, 1, 2]);
     expect(pending.size).toBe(0);
     expect(stats.stored).toBe(3);
+  });
+});
+
+describe("a store that cannot open the torrent for good", () => {
+  it("reports storage_failed instead of failing the message forever, and keeps the piece verified", async () => {
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    const failures: string[] = [];
+    await bus.subscribe("storage_failed", IH, (m) => void failures.push(m.error.message));
+    await claims.createTorrent(IH, 1, []);
+    const [c] = await claims.claim(IH, "w", [0], 1);
+    await claims.stage(IH, "w", c!);
+    await claims.verify(IH, c!);
+    const noBucket = new StorageError("IO", "s3.listObjects failed on s3://gone/dl/t/: NoSuchBucket: the bucket does not exist", { retryable: false });
+    const deps = {
+      claims,
+      store: pairingStore(),
+      bus,
+      logger: silentLogger(),
+      ensureOpen: async () => Promise.reject(noBucket),
+      pending: new Map() as PendingWrites,
+    };
+    // Resolves: the bus must not deliver it again and again.
+    await writeVerified(deps, { infoHash: IH, piece: 0, attempt: c!.attempt, workerId: "w" }, { stored: 0, stale: 0, writtenBytes: 0 });
+    await until(() => failures.length === 1, { timeoutMs: 2_000, what: "storage_failed" });
+    expect(failures[0]).toMatch(/NoSuchBucket/);
+    expect((await claims.piece(IH, 0)).state).toBe("verified");
   });
 });

@@ -18,8 +18,9 @@ export interface LayoutFile {
   readonly padding: boolean;
   /**
    * Not selected for download: never created among the final files. Its bytes that share a piece
-   * with a selected file are still written (a piece is verified whole), but kept apart from the
-   * final files, where `readRange` finds them again for rechecks and uploads.
+   * with a selected file are never written into them; a store may keep them apart (the
+   * filesystem store does, in a parts file, where `readRange` finds them for rechecks and
+   * uploads) or drop them, and then reads them as undefined.
    */
   readonly skipped?: boolean;
 }

@@ -33,7 +33,7 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     if (rec.attempt === msg.attempt && rec.state === "stored") await store.deleteStaged(ref);
     return;
   }
-  await deps.ensureOpen(msg.infoHash);
+  if (!(await permanentFailureReported(deps, msg, () => deps.ensureOpen(msg.infoHash), "write.openTorrent"))) return;
   let data: Buffer;
   try {
     data = msg.data ? Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength) : await store.getStaged(ref);
@@ -47,20 +47,15 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     }
     throw err;
   }
-  let durable: readonly number[];
-  try {
-    deps.pending.set(pendingKey(msg.infoHash, msg.piece), { ref, bytes: data.length });
-    durable = await store.writePiece(msg.infoHash, msg.piece, data);
-  } catch (err) {
-    if (err instanceof StorageError && !err.retryable) {
-      // Retrying cannot help; tell the torrent's owner so the job fails with this reason. The
-      // piece stays verified and staged, so nothing already downloaded is lost.
-      deps.logger.error({ infoHash: msg.infoHash, piece: msg.piece, err, op: "write.writePiece" }, err.message);
-      await bus.publish("storage_failed", { infoHash: msg.infoHash, piece: msg.piece, error: err.toJSON() });
-      return;
-    }
-    throw err;
-  }
+  let durable: readonly number[] = [];
+  deps.pending.set(pendingKey(msg.infoHash, msg.piece), { ref, bytes: data.length });
+  const written = await permanentFailureReported(
+    deps,
+    msg,
+    async () => void (durable = await store.writePiece(msg.infoHash, msg.piece, data)),
+    "write.writePiece",
+  );
+  if (!written) return;
   // The store may report pieces it held for their unit (an S3 part) along with, or instead of,
   // this one: each is marked stored with the attempt it was verified in.
   for (const piece of durable) {
@@ -77,6 +72,29 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     stats.stored++;
     stats.writtenBytes += held.bytes;
     await bus.publish("piece_stored", { infoHash: msg.infoHash, piece, attempt: held.ref.attempt });
+  }
+}
+
+/**
+ * Runs a store call. A StorageError that retrying cannot fix (no such bucket, no permission, a
+ * file in the way) is told to the torrent's owner, which fails the job with it, and resolves
+ * false: the piece stays verified and staged, so nothing already downloaded is lost. Other
+ * errors propagate, and the bus delivers the message again.
+ */
+async function permanentFailureReported(
+  deps: WriteDeps,
+  msg: SubjectPayloads["piece_verified"],
+  call: () => Promise<void>,
+  op: string,
+): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    if (!(err instanceof StorageError) || err.retryable) throw err;
+    deps.logger.error({ infoHash: msg.infoHash, piece: msg.piece, err, op }, err.message);
+    await deps.bus.publish("storage_failed", { infoHash: msg.infoHash, piece: msg.piece, error: err.toJSON() });
+    return false;
   }
 }
 

@@ -162,7 +162,16 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
   const storageSub = await bus.subscribe("storage_failed", infoHash, (m) => {
-    storageFailure?.(ShoalError.fromJSON(m.error));
+    let err: Error;
+    try {
+      err = ShoalError.fromJSON(m.error);
+    } catch (bad) {
+      // The job must fail either way: a report we cannot read still says the store gave up.
+      err = new PollerError("STORAGE_FAILED", `the store refused a write of piece ${m.piece} for good (its error report was unreadable: ${(bad as Error).message})`, {
+        context: { infoHash, piece: m.piece },
+      });
+    }
+    storageFailure?.(err);
   });
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));

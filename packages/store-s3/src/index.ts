@@ -1,0 +1,11 @@
+export { S3ObjectStore } from "./s3-object-store.js";
+export type { S3ObjectStoreDeps } from "./s3-object-store.js";
+export { s3StoreConfigSchema, parseS3StoreConfig } from "./config.js";
+export type { S3StoreConfig, S3StoreConfigInput } from "./config.js";
+export { MemoryUploadLedger } from "./upload-ledger.js";
+export type { UploadLedger, LedgerObject, LedgerPart } from "./upload-ledger.js";
+export { planWrites, unitsOfPiece, unitsOfRange, piecesOfUnit, partTarget, S3_LIMITS } from "./write-plan.js";
+export type { WritePlan, WriteUnit, PlannedObject, ObjectKind, PlanOptions, S3Limits } from "./write-plan.js";
+export { S3_OPS } from "./s3-stats.js";
+export type { S3Op, S3StoreStats } from "./s3-stats.js";
+export { META_INFO_HASH, META_PATH } from "./object-keys.js";

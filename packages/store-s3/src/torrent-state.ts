@@ -1,0 +1,170 @@
+import type { LayoutFile, TorrentLayout } from "@shoal/coordination";
+import { piecesOfUnit, unitsOfPiece, type PlannedObject, type WritePlan, type WriteUnit } from "./write-plan.js";
+
+/**
+ * Where a unit stands:
+ * - `open`: waiting for pieces; its buffer (allocated on the first piece) fills up. A full open
+ *   unit is one whose upload failed and waits for the next write to try again.
+ * - `uploading`: full, its upload in flight.
+ * - `uploaded`: its bytes are in the bucket (part recorded in the ledger, or object PUT).
+ * - `existing`: its object was finished before this store knew the unit's bytes (found in the
+ *   bucket at open, or finalized with zeros where pieces never came). A piece written into it
+ *   is compared with the object instead of uploaded, since S3 cannot rewrite part of an object.
+ */
+export type UnitStatus = "open" | "uploading" | "uploaded" | "existing";
+
+export interface UnitState {
+  readonly unit: WriteUnit;
+  /** The pieces holding bytes of this unit, `first` to `last`. */
+  readonly first: number;
+  readonly last: number;
+  status: UnitStatus;
+  buf: Buffer | undefined;
+  /** Pieces whose bytes are in `buf` (or, once uploaded with holes, in the object). */
+  readonly received: Set<number>;
+  /** For `existing` units: pieces found equal to the object's bytes. */
+  readonly checked: Set<number>;
+  /** Uploaded with zeros where some piece never arrived (finalize of an incomplete torrent). */
+  holes: boolean;
+  etag: string | undefined;
+}
+
+export interface ObjectState {
+  readonly planned: PlannedObject;
+  readonly file: LayoutFile;
+  readonly key: string;
+  readonly metadata: Record<string, string>;
+  /** The multipart upload in progress, once created (or taken over from the ledger). */
+  uploadId: string | undefined;
+  /** The CreateMultipartUpload in flight, shared by the parts that wait for it. */
+  creating: Promise<string> | undefined;
+  /** Finished in the bucket: by this store, by a run the ledger remembers, or found at open. */
+  complete: boolean;
+}
+
+/** What one store knows about one open torrent: the plan and the state of every unit and object. */
+export class TorrentState {
+  readonly units: UnitState[];
+  /** Pieces accepted by writePiece and not yet reported durable. */
+  readonly held = new Set<number>();
+  /**
+   * Units uploaded since the last report. A piece becomes durable when the last of its units is
+   * uploaded, so the pieces of these units are the only ones a report has to look at.
+   */
+  readonly fresh = new Set<UnitState>();
+  /** Uploads in flight; abort, finalize and close wait for them. */
+  readonly inflight = new Set<Promise<unknown>>();
+
+  constructor(
+    readonly layout: TorrentLayout,
+    readonly plan: WritePlan,
+    readonly objects: ObjectState[],
+  ) {
+    this.units = plan.units.map((unit) => {
+      const { first, last } = piecesOfUnit(plan, unit);
+      return { unit, first, last, status: "open", buf: undefined, received: new Set(), checked: new Set(), holes: false, etag: undefined };
+    });
+  }
+
+  get infoHash(): string {
+    return this.layout.infoHash;
+  }
+
+  /** Bytes in piece `piece` (the last piece is short). */
+  pieceSize(piece: number): number {
+    return Math.min(this.layout.pieceLength, this.layout.totalLength - piece * this.layout.pieceLength);
+  }
+
+  unitsOf(piece: number): UnitState[] {
+    return unitsOfPiece(this.plan, piece, this.layout.totalLength).map((i) => this.units[i]!);
+  }
+
+  /** Every piece of the unit has arrived. */
+  isFull(u: UnitState): boolean {
+    return u.received.size === u.last - u.first + 1;
+  }
+
+  /**
+   * Copies the bytes of `piece` that fall in `u` into its buffer (allocated on first use).
+   * Returns the bytes newly allocated, for the buffer counter.
+   */
+  copyInto(u: UnitState, piece: number, data: Uint8Array): number {
+    if (u.received.has(piece)) return 0;
+    let allocated = 0;
+    if (!u.buf) {
+      // Every byte is overwritten by a piece before upload, or zeroed by finalize.
+      u.buf = Buffer.allocUnsafe(u.unit.length);
+      allocated = u.unit.length;
+    }
+    const { from, to } = overlap(u.unit, piece * this.layout.pieceLength, this.pieceSize(piece));
+    const pieceStart = piece * this.layout.pieceLength;
+    u.buf.set(data.subarray(from - pieceStart, to - pieceStart), from - u.unit.start);
+    u.received.add(piece);
+    return allocated;
+  }
+
+  /** Zeroes the bytes of every piece that never arrived, so an incomplete unit can be uploaded at finalize. */
+  fillHoles(u: UnitState): number {
+    let allocated = 0;
+    if (!u.buf) {
+      u.buf = Buffer.alloc(u.unit.length);
+      allocated = u.unit.length;
+    } else {
+      for (let p = u.first; p <= u.last; p++) {
+        if (u.received.has(p)) continue;
+        const { from, to } = overlap(u.unit, p * this.layout.pieceLength, this.pieceSize(p));
+        u.buf.fill(0, from - u.unit.start, to - u.unit.start);
+      }
+    }
+    u.holes = !this.isFull(u);
+    return allocated;
+  }
+
+  /** Whether the piece's bytes in `u` are durable in the bucket. */
+  unitHolds(u: UnitState, piece: number): boolean {
+    if (u.status === "uploaded") return !u.holes || u.received.has(piece);
+    return u.status === "existing" && u.checked.has(piece);
+  }
+
+  /** Every unit of the piece holds its bytes durably (a piece with no units, all padding or skipped, is trivially durable). */
+  isDurable(piece: number): boolean {
+    return this.unitsOf(piece).every((u) => this.unitHolds(u, piece));
+  }
+
+  /** Held pieces among `candidates` that are now durable; they leave the held set. */
+  takeDurable(candidates: Iterable<number>): number[] {
+    const out: number[] = [];
+    for (const p of candidates) {
+      if (this.held.has(p) && this.isDurable(p)) {
+        this.held.delete(p);
+        out.push(p);
+      }
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Whether any byte of [start, end) belongs to a skipped file (files are in stream order). */
+  skippedIn(start: number, end: number): boolean {
+    const files = this.layout.files;
+    // Binary search for the first file that ends after `start`.
+    let lo = 0;
+    let hi = files.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const f = files[mid]!;
+      if (f.offset + f.length <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < files.length && files[i]!.offset < end; i++) if (files[i]!.skipped && files[i]!.length > 0) return true;
+    return false;
+  }
+
+  /** Byte range of `u` that overlaps [start, start + length), in torrent offsets. */
+  overlap(u: UnitState, start: number, length: number): { from: number; to: number } {
+    return overlap(u.unit, start, length);
+  }
+}
+
+function overlap(unit: WriteUnit, start: number, length: number): { from: number; to: number } {
+  return { from: Math.max(unit.start, start), to: Math.min(unit.start + unit.length, start + length) };
+}
