@@ -78,7 +78,11 @@ export function loadConfig<S extends z.ZodObject<z.ZodRawShape>>(
 
 /** `SHOAL_PEER_WORKER_MAX_CONNECTIONS` for prefix `peer-worker` and key `maxConnections`. */
 export function envNameOf(prefix: string, key: string): string {
-  const snake = key.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+  // Binary units stay one word: `maxBufferedMiB` is MAX_BUFFERED_MIB, not MAX_BUFFERED_MI_B.
+  const snake = key
+    .replace(/([KMGT])iB\b/g, "$1ib")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase();
   const pre = prefix.replace(/-/g, "_").toUpperCase();
   return pre ? `SHOAL_${pre}_${snake}` : `SHOAL_${snake}`;
 }

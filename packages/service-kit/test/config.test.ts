@@ -182,3 +182,12 @@ describe("loadConfig", () => {
     expect([...(err.context["keys"] as string[])].sort()).toEqual(["constructor", "toString"]);
   });
 });
+
+describe("environment variable names", () => {
+  it("keeps binary units one word", () => {
+    expect(envNameOf("peer-worker", "maxBufferedMiB")).toBe("SHOAL_PEER_WORKER_MAX_BUFFERED_MIB");
+    expect(envNameOf("s3", "partSizeMiB")).toBe("SHOAL_S3_PART_SIZE_MIB");
+    expect(envNameOf("peer-worker", "maxConnections")).toBe("SHOAL_PEER_WORKER_MAX_CONNECTIONS");
+    expect(envNameOf("", "natsUrl")).toBe("SHOAL_NATS_URL");
+  });
+});

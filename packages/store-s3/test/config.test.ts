@@ -31,6 +31,6 @@ describe("parseS3StoreConfig", () => {
     }
     expect(caught).toBeInstanceOf(ConfigError);
     const message = (caught as Error).message;
-    for (const key of ["partSizeMiB (SHOAL_S3_PART_SIZE_MI_B)", "smallObjectMiB", "endpoint"]) expect(message).toContain(key);
+    for (const key of ["partSizeMiB (SHOAL_S3_PART_SIZE_MIB", "smallObjectMiB", "endpoint"]) expect(message).toContain(key);
   });
 });
