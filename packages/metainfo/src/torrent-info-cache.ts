@@ -15,6 +15,15 @@ export class TorrentInfoCache {
 
   constructor(private readonly loadInfoBytes: (infoHash: string) => Promise<Uint8Array | undefined>) {}
 
+  /**
+   * Files metadata already parsed in this process, so the services sharing it never parse the
+   * same info dict again: a torrent of thousands of files takes a good part of a second to parse
+   * while the download has not started yet. An entry already there is kept.
+   */
+  add(metainfo: InfoDict): void {
+    if (!this.entries.has(metainfo.infoHashHex)) this.entries.set(metainfo.infoHashHex, Promise.resolve({ metainfo }));
+  }
+
   get(infoHash: string): Promise<TorrentInfo> {
     let p = this.entries.get(infoHash);
     if (!p) {

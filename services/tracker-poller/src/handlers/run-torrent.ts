@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
-import { parseMetainfo, pieceLengthOf, relativeFilePath, torrentLayout } from "@shoal/metainfo";
+import { parseMetainfo, pieceLengthOf, relativeFilePath, torrentLayout, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
@@ -16,6 +16,8 @@ export interface RunTorrentDeps {
   readonly store: ObjectStore;
   readonly catalog: TorrentCatalog;
   readonly logger: Logger;
+  /** Receives the parsed metadata, for services in the same process. */
+  readonly torrents?: TorrentInfoCache;
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
 }
 
@@ -29,6 +31,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const emit = deps.onEvent ?? (() => {});
   const bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
   const meta = parseMetainfo(bytes);
+  deps.torrents?.add(meta);
   const infoHash = meta.infoHashHex;
   const logger = deps.logger.child({ infoHash });
   if (!meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
