@@ -14,6 +14,8 @@ options (default in brackets):
                      sizes log-uniform in [--min-file, --max-file], total SIZE     [1]
   --min-file SIZE    smallest file of a multi-file payload (before scaling)        [1K]
   --max-file SIZE    largest file of a multi-file payload (before scaling)         [50M]
+  --dirs N           spread the files evenly over N nested directories instead of
+                     8 files per directory (N <= --files)                          [auto]
   --piece SIZE       piece length, a power of two from 16K to 64M                  [1M]
   --seeds N          libtorrent seeds, each its own process and port               [3]
   --runs N           timed downloads per client                                    [1]
@@ -85,6 +87,7 @@ export function parseOptions(argv) {
         files: { type: "string", default: "1" },
         "min-file": { type: "string", default: "1K" },
         "max-file": { type: "string", default: "50M" },
+        dirs: { type: "string" },
         piece: { type: "string", default: "1M" },
         seeds: { type: "string", default: "3" },
         runs: { type: "string", default: "1" },
@@ -121,6 +124,10 @@ export function parseOptions(argv) {
     }
     if (files > sizeBytes) throw new UsageError(`--files ${files} cannot share --size ${v.size} (at least 1 byte each)`);
   }
+  const dirs = v.dirs === undefined ? undefined : parseCount(v.dirs, "--dirs", 1, MAX_FILES);
+  if (dirs !== undefined && (files === 1 || dirs > files)) {
+    throw new UsageError(`--dirs ${v.dirs} needs a multi-file payload with at least as many files (--files ${files})`);
+  }
 
   const clients = v.clients.split(",").map((c) => c.trim()).filter((c) => c !== "");
   if (clients.length === 0) throw new UsageError("--clients names no client");
@@ -139,6 +146,7 @@ export function parseOptions(argv) {
     files,
     minFileBytes,
     maxFileBytes,
+    dirs,
     pieceBytes,
     seeds: parseCount(v.seeds, "--seeds", 1, MAX_SEEDS),
     runs: parseCount(v.runs, "--runs", 1, 1000),

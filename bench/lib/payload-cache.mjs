@@ -23,6 +23,8 @@ export async function ensurePayload(opts, onCleanup, log) {
     files: opts.files,
     minFile: opts.files > 1 ? opts.minFileBytes : 0,
     maxFile: opts.files > 1 ? opts.maxFileBytes : 0,
+    // Absent unless given, so payloads cached before the option existed keep their keys.
+    ...(opts.dirs !== undefined ? { dirs: opts.dirs } : {}),
     seed: opts.payloadSeed,
   };
   const key = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
@@ -97,14 +99,21 @@ export function planFiles(opts) {
   });
   sizes[largest] += total - sizes.reduce((a, b) => a + b, 0);
   if (sizes[largest] < 1) throw new Error(`cannot split ${total} bytes into ${n} non-empty files`);
-  return sizes.map((size, i) => ({ path: filePath(i, n), size }));
+  return sizes.map((size, i) => ({ path: filePath(i, n, opts.dirs), size }));
 }
 
-/** "d1/d3/file-00042.bin": FILES_PER_DIR files per leaf directory, DIRS_PER_PARENT-way fan-out. */
-function filePath(i, n) {
+/**
+ * "d1/d3/file-00042.bin": directories numbered from 1 form a tree with DIRS_PER_PARENT-way
+ * fan-out (the parent of directory k is (k - 1) / DIRS_PER_PARENT, 0 being the payload root).
+ * Without `dirs`, file i lives in directory i / FILES_PER_DIR, so the root holds the first
+ * FILES_PER_DIR files; with `dirs`, the files are spread evenly over directories 1..dirs, so the
+ * payload has exactly `dirs` directories below its root, each holding about n / dirs files.
+ */
+function filePath(i, n, dirs) {
   const width = String(n - 1).length;
   const parts = [];
-  for (let dir = Math.floor(i / FILES_PER_DIR); dir > 0; dir = Math.floor((dir - 1) / DIRS_PER_PARENT)) {
+  const first = dirs === undefined ? Math.floor(i / FILES_PER_DIR) : 1 + Math.floor((i * dirs) / n);
+  for (let dir = first; dir > 0; dir = Math.floor((dir - 1) / DIRS_PER_PARENT)) {
     parts.unshift(`d${(dir - 1) % DIRS_PER_PARENT}`);
   }
   return [...parts, `file-${String(i).padStart(width, "0")}.bin`].join("/");

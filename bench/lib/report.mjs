@@ -4,10 +4,16 @@ import { appendFile, stat } from "node:fs/promises";
 const TSV_COLUMNS = [
   "started_at", "commit", "client", "size", "bytes", "files", "piece", "seeds", "tracker",
   "seed_check", "run", "seconds", "MBps", "rss_MiB", "user_s", "sys_s", "cpu_s",
-  "seed_cpu_s", "seed_up_MiB", "status", "reason",
+  "seed_cpu_s", "seed_up_MiB", "status", "reason", "cpu_s_per_GiB",
 ];
 
 const fixed = (x, digits) => (Number.isFinite(x) ? x.toFixed(digits) : "nan");
+
+/**
+ * CPU seconds (user + system) per GiB of payload: the cost that decides how fast a client can
+ * go when it shares a few cores with the seeds and everything else.
+ */
+const cpuPerGiB = (r) => (r.userS + r.sysS) / (r.bytes / 2 ** 30);
 
 /** The numbers of one run, formatted once so the RESULT line and the TSV row agree. */
 export function formatRun(r) {
@@ -18,6 +24,7 @@ export function formatRun(r) {
     user_s: fixed(r.userS, 2),
     sys_s: fixed(r.sysS, 2),
     cpu_s: fixed(r.userS + r.sysS, 2),
+    cpu_s_per_GiB: fixed(cpuPerGiB(r), 2),
     seed_cpu_s: fixed(r.seedCpuS, 2),
     seed_up_MiB: r.seedUploads.map((b) => fixed(b / 2 ** 20, 0)).join("/"),
   };
@@ -38,6 +45,7 @@ export function resultLine(ctx, r) {
     `rss_MiB=${f.rss_MiB}`,
     `cpu_s=${f.cpu_s}`,
     `(user ${f.user_s} sys ${f.sys_s})`,
+    `cpu_s_per_GiB=${f.cpu_s_per_GiB}`,
     `seed_cpu_s=${f.seed_cpu_s}`,
     `seed_up_MiB=${f.seed_up_MiB}`,
     r.reason === undefined ? "PASS" : `FAIL (${r.reason})`,
@@ -67,6 +75,7 @@ export function summarize(clients, results) {
       seconds: median(ok.map((r) => r.seconds)),
       rssMiB: median(ok.map((r) => r.maxRssKiB / 1024)),
       cpuS: median(ok.map((r) => r.userS + r.sysS)),
+      cpuPerGiB: median(ok.map(cpuPerGiB)),
     };
   });
 }
@@ -77,7 +86,8 @@ export function summaryLines(summaries) {
       ? `SUMMARY client=${s.client} passed=0/${s.total} (no passing run)`
       : `SUMMARY client=${s.client} passed=${s.passed}/${s.total} median_MBps=${fixed(s.MBps, 1)}` +
         ` [${fixed(s.minMBps, 1)}..${fixed(s.maxMBps, 1)}] median_seconds=${fixed(s.seconds, 3)}` +
-        ` median_rss_MiB=${fixed(s.rssMiB, 0)} median_cpu_s=${fixed(s.cpuS, 2)}`,
+        ` median_rss_MiB=${fixed(s.rssMiB, 0)} median_cpu_s=${fixed(s.cpuS, 2)}` +
+        ` median_cpu_s_per_GiB=${fixed(s.cpuPerGiB, 2)}`,
   );
   const shoal = summaries.find((s) => s.client === "shoal");
   if (shoal !== undefined) {
@@ -85,7 +95,8 @@ export function summaryLines(summaries) {
       const ratio = shoal.MBps / ref.MBps;
       lines.push(
         Number.isFinite(ratio)
-          ? `RATIO shoal/${ref.client}=${ratio.toFixed(2)} (median ${fixed(shoal.MBps, 1)} vs ${fixed(ref.MBps, 1)} MB/s)`
+          ? `RATIO shoal/${ref.client}=${ratio.toFixed(2)} (median ${fixed(shoal.MBps, 1)} vs ${fixed(ref.MBps, 1)} MB/s;` +
+            ` CPU ${fixed(shoal.cpuPerGiB, 2)} vs ${fixed(ref.cpuPerGiB, 2)} s/GiB)`
           : `RATIO shoal/${ref.client}=n/a (a client has no passing run)`,
       );
     }

@@ -16,6 +16,11 @@ export interface DecodeOptions {
    * written by sloppy tools. Duplicate keys are rejected in both modes.
    */
   readonly keyOrder?: "strict" | "lenient";
+  /**
+   * Top-level dict keys whose values keep strict key order under "lenient": one pass over a
+   * .torrent file then accepts a sloppy outer dict but only a canonical info dict.
+   */
+  readonly strictKeyOrderIn?: readonly string[];
   /** When true, bytes after the first complete value are ignored instead of rejected. */
   readonly allowTrailing?: boolean;
 }
@@ -24,6 +29,7 @@ function settingsOf(options: DecodeOptions | undefined, spanKeys?: readonly stri
   return {
     limits: resolveLimits(options?.limits),
     strictKeyOrder: (options?.keyOrder ?? "strict") === "strict",
+    strictKeys: options?.strictKeyOrderIn === undefined || options.strictKeyOrderIn.length === 0 ? undefined : new Set(options.strictKeyOrderIn),
     spanKeys: spanKeys === undefined || spanKeys.length === 0 ? undefined : new Set(spanKeys),
   };
 }

@@ -27,6 +27,11 @@ export interface Span {
 export interface DecoderSettings {
   readonly limits: BencodeLimits;
   readonly strictKeyOrder: boolean;
+  /**
+   * Top-level dict keys below which key order is strict even when `strictKeyOrder` is false;
+   * undefined when there are none.
+   */
+  readonly strictKeys: ReadonlySet<string> | undefined;
   /** Top-level dict keys whose value spans are wanted; undefined when none are. */
   readonly spanKeys: ReadonlySet<string> | undefined;
 }
@@ -46,6 +51,8 @@ interface Frame {
   key: string | undefined;
   keyStart: number;
   previousKey: string | undefined;
+  /** Whether this dict's keys must be in ascending order. */
+  readonly strict: boolean;
 }
 
 function isDigit(byte: number | undefined): boolean {
@@ -68,7 +75,7 @@ function showKey(key: string): string {
  * plain counter. Strings are `subarray` views, so large strings cost no copy.
  */
 export function decodeOne(input: Uint8Array, start: number, settings: DecoderSettings): DecodedPrefix {
-  const { limits, strictKeyOrder, spanKeys } = settings;
+  const { limits, strictKeyOrder, strictKeys, spanKeys } = settings;
   // A Buffer's subarray is a Buffer; a plain view over the same memory makes every decoded
   // string a plain Uint8Array whatever the caller passed in.
   const bytes = input.constructor === Uint8Array ? input : new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -140,7 +147,7 @@ export function decodeOne(input: Uint8Array, start: number, settings: DecoderSet
       const contentEnd = stringEnd;
       const key = bytesToLatin1(bytes, contentStart, contentEnd);
       if (top.dict.has(key)) fail("DUPLICATE_KEY", `duplicate dict key ${showKey(key)}`, pos, { key: key.slice(0, 64) });
-      if (strictKeyOrder && top.previousKey !== undefined && key < top.previousKey) {
+      if (top.strict && top.previousKey !== undefined && key < top.previousKey) {
         fail("UNSORTED_KEY", `dict key ${showKey(key)} is not sorted after ${showKey(top.previousKey)}`, pos, { key: key.slice(0, 64) });
       }
       top.key = key;
@@ -155,6 +162,10 @@ export function decodeOne(input: Uint8Array, start: number, settings: DecoderSet
           fail("DEPTH_EXCEEDED", `nesting deeper than ${limits.maxDepth}`, pos, { maxDepth: limits.maxDepth });
         }
         const isDict = byte === CHAR_D;
+        // Strictness is inherited, and switched on below the chosen keys of the top-level dict.
+        const strict =
+          strictKeyOrder ||
+          (top !== undefined && (top.strict || (stack.length === 1 && top.dict !== undefined && strictKeys?.has(top.key!) === true)));
         stack.push({
           start: pos,
           list: isDict ? undefined : [],
@@ -162,6 +173,7 @@ export function decodeOne(input: Uint8Array, start: number, settings: DecoderSet
           key: undefined,
           keyStart: pos,
           previousKey: undefined,
+          strict,
         });
         pos += 1;
         continue;

@@ -145,3 +145,25 @@ describe("decodeWithSpans", () => {
     expect(decodeWithSpans(bytes("ld4:infoi1eee"), ["info"]).spans.size).toBe(0);
   });
 });
+
+describe("strictKeyOrderIn", () => {
+  const lenientOuter = { keyOrder: "lenient", strictKeyOrderIn: ["info"] } as const;
+
+  it("accepts unsorted keys outside the chosen values and sorted keys inside them", () => {
+    const input = bytes("d4:infod1:ai1e1:bd1:xi1e1:yi2eee8:announce1:ue");
+    const { value, spans } = decodeWithSpans(input, ["info"], lenientOuter);
+    expect(((value as BDict).get("info") as BDict).get("a")).toBe(1);
+    expect(spans.get("info")).toEqual({ start: 7, end: 32 });
+  });
+
+  it("refuses unsorted keys in a chosen value, however deep", () => {
+    expectDecodeError(() => decodeWithSpans(bytes("d4:infod1:bi1e1:ai2eee"), ["info"], lenientOuter), "UNSORTED_KEY");
+    expectDecodeError(() => decodeWithSpans(bytes("d4:infold1:bi1e1:ai2eeeee"), ["info"], lenientOuter), "UNSORTED_KEY");
+    expectDecodeError(() => decodeWithSpans(bytes("d4:infod1:ad1:yi1e1:xi2eeee"), ["info"], lenientOuter), "UNSORTED_KEY");
+  });
+
+  it("leaves other top-level values and nested dicts of the same name lenient", () => {
+    expect(() => decodeWithSpans(bytes("d1:zd1:bi1e1:ai2ee4:infod1:ai1eee"), ["info"], lenientOuter)).not.toThrow();
+    expect(() => decodeWithSpans(bytes("d1:zd4:infod1:bi1e1:ai2eeee"), ["info"], lenientOuter)).not.toThrow();
+  });
+});

@@ -82,7 +82,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   ];
   const pollerService = await poller.start(
     loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port } }),
-    { queue, claims, bus, store, catalog, logger, onEvent: hooks.onEvent },
+    { queue, claims, bus, store, catalog, torrents, logger, onEvent: hooks.onEvent },
   );
   services.unshift(pollerService);
 

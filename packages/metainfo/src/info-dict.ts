@@ -43,8 +43,11 @@ export function parseInfoDict(infoBytes: Uint8Array, limits?: Partial<MetainfoLi
   return parseInfoValue(field(() => asDict(value, "info")), owned, resolved);
 }
 
-/** Parses a decoded info dict whose raw bytes are `infoBytes`. */
-function parseInfoValue(info: BDict, infoBytes: Uint8Array, limits: MetainfoLimits): InfoDict {
+/**
+ * Parses a decoded info dict whose raw bytes are `infoBytes`. Byte strings in `info` must not
+ * alias memory the caller may change: the result keeps them.
+ */
+export function parseInfoValue(info: BDict, infoBytes: Uint8Array, limits: MetainfoLimits): InfoDict {
   const pieces = info.get("pieces");
   if (pieces === undefined && (info.get("meta version") === 2 || info.has("file tree"))) {
     fail("V2_ONLY", "info", "this is a BitTorrent v2-only torrent (no v1 'pieces'); only v1 and hybrid v1+v2 torrents are supported");

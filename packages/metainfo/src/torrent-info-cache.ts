@@ -28,6 +28,15 @@ export class TorrentInfoCache {
 
   constructor(private readonly loadSource: (infoHash: string) => Promise<TorrentSource | undefined>) {}
 
+  /**
+   * Files metadata already parsed in this process, so the services sharing it never parse the
+   * same info dict again: a torrent of thousands of files takes a good part of a second to parse
+   * while the download has not started yet. An entry already there is kept.
+   */
+  add(metainfo: InfoDict, selectFiles?: readonly number[]): void {
+    if (!this.entries.has(metainfo.infoHashHex)) this.entries.set(metainfo.infoHashHex, Promise.resolve(infoOf(metainfo, selectFiles)));
+  }
+
   get(infoHash: string): Promise<TorrentInfo> {
     let p = this.entries.get(infoHash);
     if (!p) {
@@ -47,7 +56,11 @@ export class TorrentInfoCache {
         context: { infoHash, actual: metainfo.infoHashHex },
       });
     }
-    const selection = selectFiles(metainfo, source.selectFiles);
-    return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles) };
+    return infoOf(metainfo, source.selectFiles);
   }
+}
+
+function infoOf(metainfo: InfoDict, select: readonly number[] | undefined): TorrentInfo {
+  const selection = selectFiles(metainfo, select);
+  return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles) };
 }

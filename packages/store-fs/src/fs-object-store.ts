@@ -8,10 +8,28 @@ type FileHandle = fsp.FileHandle;
 
 /** Open files kept per store; beyond this the least recently used is closed (fd limits). */
 const MAX_OPEN_FILES = 256;
+/**
+ * Files `finalize` checks at once. Each check is a stat on libuv's thread pool; a few dozen in
+ * flight keep every pool thread busy, where one at a time cost a thread-pool round trip per file
+ * (seconds for a torrent of thousands of files).
+ */
+const FINALIZE_CONCURRENCY = 32;
 
 interface TorrentFiles {
   readonly layout: TorrentLayout;
   readonly paths: readonly string[];
+  /**
+   * Per file, 1 while the file is known not to exist: reads of it are answered without a system
+   * call. Set for every file when the torrent's top path is missing at `openTorrent` (a fresh
+   * download, so the start-up recheck costs nothing), and per file when a read finds it missing.
+   */
+  readonly absent: Uint8Array;
+  /** Per file, bumped when a write starts, so a read's "missing" that raced with it is ignored. */
+  readonly writes: Uint32Array;
+  /** Per file, 1 once this store created it: its size is then the end of what it wrote. */
+  readonly created: Uint8Array;
+  /** Per file, the end of the furthest byte this store wrote to it. */
+  readonly writtenEnd: Float64Array;
   /** Bytes of unselected files that share pieces with selected ones, at their torrent offsets. */
   readonly partsPath: string;
 }
@@ -27,6 +45,12 @@ export class FsObjectStore implements ObjectStore {
   private readonly torrents = new Map<string, TorrentFiles>();
   private readonly staged = new Map<string, Buffer>();
   private readonly handles = new Map<string, { opened: Promise<FileHandle>; busy: number; evicted: boolean }>();
+  /**
+   * Directories made (or being made) by this store. A torrent of thousands of files in a few
+   * hundred folders would otherwise pay a recursive mkdir (mkdir, then a stat on EEXIST) for
+   * every file it opens.
+   */
+  private readonly dirs = new Map<string, Promise<void>>();
   private stagedBytesTotal = 0;
 
   /**
@@ -65,10 +89,21 @@ export class FsObjectStore implements ObjectStore {
       }
       return p;
     });
+    const n = layout.files.length;
+    const absent = new Uint8Array(n);
+    if (!(await exists(top))) absent.fill(1);
     // Next to the torrent's tree, never in it: a sparse file addressed by torrent offset (as
     // libtorrent keeps its `.parts` file in the save path).
     const partsPath = resolve(base, `.${layout.infoHash}.parts`);
-    this.torrents.set(layout.infoHash, { layout, paths, partsPath });
+    this.torrents.set(layout.infoHash, {
+      layout,
+      paths,
+      absent,
+      writes: new Uint32Array(n),
+      created: new Uint8Array(n),
+      writtenEnd: new Float64Array(n),
+      partsPath,
+    });
   }
 
   async putStaged(ref: StagedRef, data: Uint8Array): Promise<void> {
@@ -104,19 +139,28 @@ export class FsObjectStore implements ObjectStore {
   async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]> {
     const t = this.torrent(infoHash);
     const offset = piece * t.layout.pieceLength;
-    for (const s of spansOfRange(t.layout.files, offset, data.length)) {
-      if (t.layout.files[s.fileIndex]!.padding) continue;
-      const { path, at } = this.placeOf(t, s.fileIndex, s.fileOffset);
-      await this.withFile(path, true, async (fh) => {
-        let done = 0;
-        while (done < s.length) {
-          const { bytesWritten } = await io("fs.writePiece", path, () =>
-            fh.write(data, s.rangeOffset + done, s.length - done, at + done),
-          );
-          done += bytesWritten;
+    // The spans go to different files, so they are written in parallel: a piece of many small
+    // files costs one thread-pool round trip, not one per file in turn.
+    await Promise.all(
+      spansOfRange(t.layout.files, offset, data.length).map(async (s) => {
+        const i = s.fileIndex;
+        const f = t.layout.files[i]!;
+        if (f.padding) return;
+        if (f.skipped) {
+          await this.writeAt(t.partsPath, data, s.rangeOffset, s.length, f.offset + s.fileOffset);
+          return;
         }
-      });
-    }
+        const path = t.paths[i]!;
+        if (t.absent[i] === 1) {
+          // Nothing is there, so the open below creates the file: it holds only what we write.
+          t.absent[i] = 0;
+          t.created[i] = 1;
+        }
+        t.writes[i]!++;
+        await this.writeAt(path, data, s.rangeOffset, s.length, s.fileOffset);
+        t.writtenEnd[i] = Math.max(t.writtenEnd[i]!, s.fileOffset + s.length);
+      }),
+    );
     // Written in place: in the page cache, which survives a crash of this process.
     return [piece];
   }
@@ -128,10 +172,19 @@ export class FsObjectStore implements ObjectStore {
 
   async readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined> {
     const t = this.torrent(infoHash);
+    const spans = spansOfRange(t.layout.files, offset, length);
+    // A fresh download's recheck asks for every piece of files that do not exist yet.
+    const absent = (i: number) => t.absent[i] === 1 && !t.layout.files[i]!.padding && !t.layout.files[i]!.skipped;
+    if (spans.some((s) => absent(s.fileIndex))) return undefined;
     const out = Buffer.alloc(length);
-    for (const s of spansOfRange(t.layout.files, offset, length)) {
-      if (t.layout.files[s.fileIndex]!.padding) continue;
-      const { path, at } = this.placeOf(t, s.fileIndex, s.fileOffset);
+    for (const s of spans) {
+      const i = s.fileIndex;
+      const f = t.layout.files[i]!;
+      if (f.padding) continue;
+      // An unselected file's bytes live in the parts file, at their torrent offset.
+      const path = f.skipped ? t.partsPath : t.paths[i]!;
+      const at = f.skipped ? f.offset + s.fileOffset : s.fileOffset;
+      const writes = t.writes[i];
       const complete = await this.withFile(path, false, async (fh) => {
         let done = 0;
         while (done < s.length) {
@@ -143,27 +196,37 @@ export class FsObjectStore implements ObjectStore {
         }
         return true;
       });
+      // Missing, and no write started meanwhile: later reads of this file need no system call.
+      if (complete === undefined && t.writes[i] === writes && !f.skipped) t.absent[i] = 1;
       if (!complete) return undefined;
     }
     return out;
   }
 
   /**
-   * Sizes every file exactly. No fsync: written bytes are in the kernel's page cache, which
-   * survives a crash of this process (the durability `stored` promises in embedded mode); an
-   * fsync of a whole torrent would cost seconds per GiB and no reference client pays it.
+   * Sizes every file exactly. A file this store created and wrote to its last byte has its size
+   * already and needs no system call; the others are checked a few dozen at a time, and only
+   * missing or mis-sized ones are opened. No fsync: written bytes are in the kernel's page cache,
+   * which survives a crash of this process (the durability `stored` promises in embedded mode);
+   * an fsync of a whole torrent would cost seconds per GiB and no reference client pays it.
    */
   async finalize(infoHash: string): Promise<void> {
     const t = this.torrent(infoHash);
-    for (let i = 0; i < t.paths.length; i++) {
+    const unsure: number[] = [];
+    t.layout.files.forEach((f, i) => {
+      if (!f.padding && !f.skipped && !(t.created[i] === 1 && t.writtenEnd[i] === f.length)) unsure.push(i);
+    });
+    await forEachConcurrently(unsure, FINALIZE_CONCURRENCY, async (i) => {
       const f = t.layout.files[i]!;
-      if (f.padding || f.skipped) continue;
       const path = t.paths[i]!;
+      const size = this.handles.has(path) ? undefined : await sizeOf(path);
+      if (size === f.length) return;
       await this.withFile(path, true, async (fh) => {
-        const size = (await io("fs.finalize", path, () => fh.stat())).size;
-        if (size !== f.length) await io("fs.finalize", path, () => fh.truncate(f.length));
+        if (size === undefined && (await io("fs.finalize", path, () => fh.stat())).size === f.length) return;
+        await io("fs.finalize", path, () => fh.truncate(f.length));
       });
-    }
+      t.absent[i] = 0;
+    });
     // With every file selected, bytes kept for unselected files (an earlier, narrower run) are
     // of no use any more.
     if (!t.layout.files.some((f) => f.skipped)) {
@@ -175,7 +238,10 @@ export class FsObjectStore implements ObjectStore {
   async closeTorrent(infoHash: string): Promise<void> {
     const t = this.torrents.get(infoHash);
     if (!t) return;
-    for (const p of t.paths) this.evict(p);
+    for (const p of t.paths) {
+      this.evict(p);
+      this.dirs.delete(dirname(p));
+    }
     this.evict(t.partsPath);
     for (const key of [...this.staged.keys()]) {
       if (key.startsWith(`${infoHash}/`)) {
@@ -190,10 +256,15 @@ export class FsObjectStore implements ObjectStore {
     for (const ih of [...this.torrents.keys()]) await this.closeTorrent(ih);
   }
 
-  /** Where a byte of a file lives: in the file itself, or in the parts file when the file is not selected. */
-  private placeOf(t: TorrentFiles, fileIndex: number, fileOffset: number): { path: string; at: number } {
-    const f = t.layout.files[fileIndex]!;
-    return f.skipped ? { path: t.partsPath, at: f.offset + fileOffset } : { path: t.paths[fileIndex]!, at: fileOffset };
+  /** Writes `length` bytes of `data` from `from` at `at` in the file at `path` (created when missing). */
+  private async writeAt(path: string, data: Uint8Array, from: number, length: number, at: number): Promise<void> {
+    await this.withFile(path, true, async (fh) => {
+      let done = 0;
+      while (done < length) {
+        const { bytesWritten } = await io("fs.writePiece", path, () => fh.write(data, from + done, length - done, at + done));
+        done += bytesWritten;
+      }
+    });
   }
 
   private torrent(infoHash: string): TorrentFiles {
@@ -224,10 +295,7 @@ export class FsObjectStore implements ObjectStore {
         entry = this.handles.get(path);
       }
       if (!entry) {
-        const opened = (async () => {
-          if (create) await io("fs.mkdir", dirname(path), () => mkdir(dirname(path), { recursive: true }));
-          return io("fs.open", path, () => open(path, constants.O_RDWR | (create ? constants.O_CREAT : 0), 0o644));
-        })();
+        const opened = create ? this.create(path) : io("fs.open", path, () => open(path, constants.O_RDWR));
         entry = { opened, busy: 0, evicted: false };
         const e = entry;
         opened.catch(() => {
@@ -244,6 +312,35 @@ export class FsObjectStore implements ObjectStore {
       entry.busy--;
       if (entry.evicted && entry.busy === 0) void closeQuietly(entry.opened);
     }
+  }
+
+  /** Opens `path` for writing, creating it and (once per store) its directory. */
+  private async create(path: string): Promise<FileHandle> {
+    const dir = dirname(path);
+    await this.makeDir(dir);
+    const flags = constants.O_RDWR | constants.O_CREAT;
+    try {
+      return await open(path, flags, 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw storageError("fs.open", path, err);
+      // The directory was removed after we made it: make it again, once.
+      this.dirs.delete(dir);
+      await this.makeDir(dir);
+      return io("fs.open", path, () => open(path, flags, 0o644));
+    }
+  }
+
+  private makeDir(dir: string): Promise<void> {
+    let made = this.dirs.get(dir);
+    if (!made) {
+      made = io("fs.mkdir", dir, () => mkdir(dir, { recursive: true })).then(() => undefined);
+      this.dirs.set(dir, made);
+      // A failure is not remembered: the next file in that directory tries again.
+      made.catch(() => {
+        if (this.dirs.get(dir) === made) this.dirs.delete(dir);
+      });
+    }
+    return made;
   }
 
   private evict(path: string): void {
@@ -263,6 +360,34 @@ async function closeQuietly(opened: Promise<FileHandle>): Promise<void> {
   }
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ENOENT";
+  }
+}
+
+/** The size of the file at `path`, or undefined when there is none. */
+async function sizeOf(path: string): Promise<number | undefined> {
+  try {
+    return (await stat(path)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw storageError("fs.finalize", path, err);
+  }
+}
+
+/** Runs `fn` on every item with at most `limit` calls in flight; rejects with the first failure. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
 /** Failures that doing the same thing again cannot fix. */
 const PERMANENT_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "EFBIG"]);
 
@@ -274,11 +399,15 @@ async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new StorageError(code === "ENOSPC" || code === "EDQUOT" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
-      context: { op, path, errno: code ?? null },
-      retryable: code === undefined || !PERMANENT_ERRNOS.has(code),
-      cause: err,
-    });
+    throw storageError(op, path, err);
   }
+}
+
+function storageError(op: string, path: string, err: unknown): StorageError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new StorageError(code === "ENOSPC" || code === "EDQUOT" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
+    context: { op, path, errno: code ?? null },
+    retryable: code === undefined || !PERMANENT_ERRNOS.has(code),
+    cause: err,
+  });
 }

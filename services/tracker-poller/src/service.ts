@@ -1,4 +1,5 @@
 import type { ClaimTable, JobQueue, ObjectStore, PieceBus, TorrentCatalog } from "@shoal/coordination";
+import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PollerConfig } from "./config.js";
 import { runTorrent } from "./handlers/run-torrent.js";
@@ -10,6 +11,11 @@ export interface PollerDeps {
   readonly store: ObjectStore;
   readonly catalog: TorrentCatalog;
   readonly logger: Logger;
+  /**
+   * The metadata cache of services in the same process (embedded mode): each torrent the poller
+   * parses is added to it, so they do not parse it a second time.
+   */
+  readonly torrents?: TorrentInfoCache;
   /** Lifecycle events (metadata, resumed, warning) for a CLI to show. */
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
-import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo } from "@shoal/metainfo";
+import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
@@ -18,6 +18,8 @@ export interface RunTorrentDeps {
   readonly store: ObjectStore;
   readonly catalog: TorrentCatalog;
   readonly logger: Logger;
+  /** Receives the parsed metadata, for services in the same process. */
+  readonly torrents?: TorrentInfoCache;
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
   readonly now?: () => number;
 }
@@ -47,6 +49,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     );
   }
   const selection = resolveSelection(meta, job.options?.selectFiles);
+  deps.torrents?.add(meta, job.options?.selectFiles);
   const files = selection.selectedFiles.map((i) => meta.files[i]!);
   emit("metadata", {
     infoHash,
