@@ -3,6 +3,7 @@ import { mkdir, open, stat } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
+import { MAX_WRITE_BYTES, WriteThread } from "./write-thread.js";
 
 type FileHandle = fsp.FileHandle;
 
@@ -49,6 +50,8 @@ export class FsObjectStore implements ObjectStore {
    * every file it opens.
    */
   private readonly dirs = new Map<string, Promise<void>>();
+  /** Writes pieces that live in shared memory (the worker's buffer pool hands out only such). */
+  private readonly writeThread = new WriteThread();
   private stagedBytesTotal = 0;
 
   /**
@@ -144,10 +147,17 @@ export class FsObjectStore implements ObjectStore {
         }
         t.writes[i]!++;
         await this.withFile(path, true, async (fh) => {
+          if (data.buffer instanceof SharedArrayBuffer) {
+            await this.writeThread.write(fh.fd, data, s.rangeOffset, s.length, s.fileOffset).catch((err: unknown) => {
+              throw storageError("fs.writePiece", path, err);
+            });
+            return;
+          }
+          // Memory the thread cannot see is written through libuv's pool, in the same sizes.
           let done = 0;
           while (done < s.length) {
             const { bytesWritten } = await io("fs.writePiece", path, () =>
-              fh.write(data, s.rangeOffset + done, s.length - done, s.fileOffset + done),
+              fh.write(data, s.rangeOffset + done, Math.min(MAX_WRITE_BYTES, s.length - done), s.fileOffset + done),
             );
             done += bytesWritten;
           }
@@ -230,6 +240,7 @@ export class FsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     for (const ih of [...this.torrents.keys()]) await this.closeTorrent(ih);
+    await this.writeThread.close();
   }
 
   private torrent(infoHash: string): TorrentFiles {
