@@ -87,6 +87,8 @@ export class FsObjectStore implements ObjectStore {
       }
       return p;
     });
+    // The torrent's pieces will be written: have the write thread up before the first arrives.
+    this.writeThread.prepare();
     const n = layout.files.length;
     const absent = new Uint8Array(n);
     if (!(await exists(top))) absent.fill(1);
@@ -133,8 +135,8 @@ export class FsObjectStore implements ObjectStore {
   async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<void> {
     const t = this.torrent(infoHash);
     const offset = piece * t.layout.pieceLength;
-    // The spans go to different files, so they are written in parallel: a piece of many small
-    // files costs one thread-pool round trip, not one per file in turn.
+    // The spans go to different files, so they are opened (and created) in parallel: a piece of
+    // many small files costs one thread-pool round trip, not one per file in turn.
     await Promise.all(
       spansOfRange(t.layout.files, offset, data.length).map(async (s) => {
         const i = s.fileIndex;

@@ -61,6 +61,14 @@ export class WriteThread {
     });
   }
 
+  /**
+   * Starts the thread ahead of the first write. Booting it takes tens of milliseconds, hundreds
+   * on a busy machine, and pieces that arrive meanwhile wait in memory.
+   */
+  prepare(): void {
+    this.start();
+  }
+
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
