@@ -50,7 +50,7 @@ export class FsObjectStore implements ObjectStore {
    * every file it opens.
    */
   private readonly dirs = new Map<string, Promise<void>>();
-  /** Writes pieces that live in shared memory (the worker's buffer pool hands out only such). */
+  /** Writes pieces in shared memory (the worker's buffer pool hands out only such) beside the event loop. */
   private readonly writeThread = new WriteThread();
   private stagedBytesTotal = 0;
 
@@ -92,6 +92,8 @@ export class FsObjectStore implements ObjectStore {
     const n = layout.files.length;
     const absent = new Uint8Array(n);
     if (!(await exists(top))) absent.fill(1);
+    // Another open of the same torrent may have finished meanwhile; its state may be in use.
+    if (this.torrents.has(layout.infoHash)) return;
     this.torrents.set(layout.infoHash, {
       layout,
       paths,
