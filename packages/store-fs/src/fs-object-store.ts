@@ -3,6 +3,7 @@ import { mkdir, open, rm, stat } from "node:fs/promises";
 import { dirname, resolve, sep } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
+import { MAX_WRITE_BYTES, WriteThread } from "./write-thread.js";
 
 type FileHandle = fsp.FileHandle;
 
@@ -51,6 +52,8 @@ export class FsObjectStore implements ObjectStore {
    * every file it opens.
    */
   private readonly dirs = new Map<string, Promise<void>>();
+  /** Writes pieces in shared memory (the worker's buffer pool hands out only such) beside the event loop. */
+  private readonly writeThread = new WriteThread();
   private stagedBytesTotal = 0;
 
   /**
@@ -89,9 +92,13 @@ export class FsObjectStore implements ObjectStore {
       }
       return p;
     });
+    // The torrent's pieces will be written: have the write thread up before the first arrives.
+    this.writeThread.prepare();
     const n = layout.files.length;
     const absent = new Uint8Array(n);
     if (!(await exists(top))) absent.fill(1);
+    // Another open of the same torrent may have finished meanwhile; its state may be in use.
+    if (this.torrents.has(layout.infoHash)) return;
     // Next to the torrent's tree, never in it: a sparse file addressed by torrent offset (as
     // libtorrent keeps its `.parts` file in the save path).
     const partsPath = resolve(base, `.${layout.infoHash}.parts`);
@@ -139,8 +146,8 @@ export class FsObjectStore implements ObjectStore {
   async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]> {
     const t = this.torrent(infoHash);
     const offset = piece * t.layout.pieceLength;
-    // The spans go to different files, so they are written in parallel: a piece of many small
-    // files costs one thread-pool round trip, not one per file in turn.
+    // The spans go to different files, so they are opened (and created) in parallel: a piece of
+    // many small files costs one thread-pool round trip, not one per file in turn.
     await Promise.all(
       spansOfRange(t.layout.files, offset, data.length).map(async (s) => {
         const i = s.fileIndex;
@@ -254,14 +261,22 @@ export class FsObjectStore implements ObjectStore {
 
   async close(): Promise<void> {
     for (const ih of [...this.torrents.keys()]) await this.closeTorrent(ih);
+    await this.writeThread.close();
   }
 
   /** Writes `length` bytes of `data` from `from` at `at` in the file at `path` (created when missing). */
   private async writeAt(path: string, data: Uint8Array, from: number, length: number, at: number): Promise<void> {
     await this.withFile(path, true, async (fh) => {
+      if (data.buffer instanceof SharedArrayBuffer) {
+        await this.writeThread.write(fh.fd, data, from, length, at).catch((err: unknown) => {
+          throw storageError("fs.writePiece", path, err);
+        });
+        return;
+      }
+      // Memory the thread cannot see is written through libuv's pool, in the same sizes.
       let done = 0;
       while (done < length) {
-        const { bytesWritten } = await io("fs.writePiece", path, () => fh.write(data, from + done, length - done, at + done));
+        const { bytesWritten } = await io("fs.writePiece", path, () => fh.write(data, from + done, Math.min(MAX_WRITE_BYTES, length - done), at + done));
         done += bytesWritten;
       }
     });

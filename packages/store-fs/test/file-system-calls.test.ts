@@ -139,6 +139,21 @@ describe("FsObjectStore file system calls on a torrent of many small files", () 
     expect((await readFile(join(root, "many", "dir-0", "sub", "file-0.bin"))).equals(payload.subarray(0, 24))).toBe(true);
   });
 
+  it("writes a piece larger than its largest single write byte for byte, across files", async () => {
+    const pieceLength = 1024 * 1024;
+    const files: LayoutFile[] = [
+      { path: ["a.bin"], length: 300_000, offset: 0, padding: false },
+      { path: ["b.bin"], length: 1_500_000, offset: 300_000, padding: false },
+    ];
+    const layout: TorrentLayout = { infoHash: ih, name: "big", pieceLength, totalLength: 1_800_000, files };
+    const payload = randomBytes(layout.totalLength);
+    await store.openTorrent(layout);
+    await store.writePiece(ih, 1, payload.subarray(pieceLength));
+    await store.writePiece(ih, 0, payload.subarray(0, pieceLength));
+    expect((await readFile(join(root, "big", "a.bin"))).equals(payload.subarray(0, 300_000))).toBe(true);
+    expect((await readFile(join(root, "big", "b.bin"))).equals(payload.subarray(300_000))).toBe(true);
+  });
+
   it("makes a directory again when it was removed after the store made it", async () => {
     const layout = manyFiles(1, 2, PIECE_LENGTH);
     const payload = randomBytes(layout.totalLength);

@@ -23,11 +23,14 @@ export type { HandshakeResult } from "./handshake-decoder.js";
 export { MESSAGE_ID, LENGTH_PREFIX_BYTES } from "./message.js";
 export type { Message, MessageType } from "./message.js";
 export { MessageDecoder } from "./message-decoder.js";
+export type { MessageDecoderOptions } from "./message-decoder.js";
 export {
   KEEP_ALIVE,
   PIECE_MESSAGE_HEADER_BYTES,
   encodeMessage,
   encodeRequest,
+  writeRequest,
+  REQUEST_MESSAGE_BYTES,
   encodeHave,
   encodePieceHeader,
   encodePieceParts,

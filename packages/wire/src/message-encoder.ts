@@ -27,6 +27,29 @@ export function encodeRequest(index: number, begin: number, length: number): Buf
   return blockMessage(MESSAGE_ID.request, index, begin, length);
 }
 
+/** Bytes of one request message (and of cancel and reject, which share its layout). */
+export const REQUEST_MESSAGE_BYTES = 17;
+
+/**
+ * Writes a request message into `target` at `offset` (REQUEST_MESSAGE_BYTES bytes), so a batch
+ * of requests can go out in one buffer and one socket write.
+ */
+export function writeRequest(target: Uint8Array, offset: number, index: number, begin: number, length: number): void {
+  assertUint32(index, "request", "index");
+  assertUint32(begin, "request", "begin");
+  assertUint32(length, "request", "length");
+  if (!Number.isInteger(offset) || offset < 0 || offset + REQUEST_MESSAGE_BYTES > target.length) {
+    throw new WireError("INVALID_ARGUMENT", `a request needs ${REQUEST_MESSAGE_BYTES} bytes at offset ${offset} of a ${target.length}-byte buffer`, {
+      context: { offset, length: target.length },
+    });
+  }
+  writeUint32(target, offset, REQUEST_MESSAGE_BYTES - LENGTH_PREFIX_BYTES);
+  target[offset + 4] = MESSAGE_ID.request;
+  writeUint32(target, offset + 5, index);
+  writeUint32(target, offset + 9, begin);
+  writeUint32(target, offset + 13, length);
+}
+
 /** The 9-byte have message, sent to every connection when a piece is verified. */
 export function encodeHave(index: number): Buffer {
   assertUint32(index, "have", "index");

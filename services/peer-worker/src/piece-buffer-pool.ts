@@ -17,7 +17,9 @@ export class PieceBufferPool {
       this.idleBytes -= size;
       return buf;
     }
-    return Buffer.allocUnsafeSlow(size);
+    // Shared memory, so the store's write thread (and hashing threads, when configured) read
+    // a piece where it is, without a copy.
+    return Buffer.from(new SharedArrayBuffer(size));
   }
 
   /** Hands a buffer back; nobody may touch it afterwards. */
