@@ -48,6 +48,8 @@ describe("socket back-pressure", () => {
     const requestsBefore = socket.sentOf("request").length;
     // Blocks keep arriving (reading is not writing): each would make room for more requests.
     answer(socket, input, answered);
+    // Requests are flushed at the end of a turn of the event loop: let that turn end.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     expect(socket.sentOf("request")).toHaveLength(requestsBefore);
     expect(open.swarm.conns.get(key)!.outstanding.size).toBe(0);
     expect(socket.sentOf("have").map((m) => m.index)).toEqual([11]);
@@ -55,6 +57,8 @@ describe("socket back-pressure", () => {
     // Drained: the held HAVEs go out first, in order, then a new batch of requests.
     socket.drain();
     expect(socket.sentOf("have").map((m) => m.index)).toEqual([11, 10, 9]);
+    // Requests of one turn of the event loop go out together, at its end.
+    await until(() => socket.sentOf("request").length > requestsBefore, { timeoutMs: 2_000, what: "requests after the drain" });
     const lastHave = socket.sent.map((m) => m.type).lastIndexOf("have");
     const resumed = socket.sent.slice(lastHave).filter((m): m is Request => m.type === "request");
     expect(resumed.length).toBeGreaterThan(0);
