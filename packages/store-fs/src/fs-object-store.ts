@@ -4,6 +4,7 @@ import { dirname, resolve, sep } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
 import { MAX_WRITE_BYTES, WriteThread } from "./write-thread.js";
+import { closeQuietly, exists, forEachConcurrently, io, sizeOf, stagedKey, storageError } from "./fs-io.js";
 
 type FileHandle = fsp.FileHandle;
 
@@ -365,64 +366,4 @@ export class FsObjectStore implements ObjectStore {
     entry.evicted = true;
     if (entry.busy === 0) void closeQuietly(entry.opened);
   }
-}
-
-async function closeQuietly(opened: Promise<FileHandle>): Promise<void> {
-  try {
-    await (await opened).close();
-  } catch {
-    // A handle that failed to open has nothing to close.
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code !== "ENOENT";
-  }
-}
-
-/** The size of the file at `path`, or undefined when there is none. */
-async function sizeOf(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw storageError("fs.finalize", path, err);
-  }
-}
-
-/** Runs `fn` on every item with at most `limit` calls in flight; rejects with the first failure. */
-async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-}
-
-/** Failures that doing the same thing again cannot fix. */
-const PERMANENT_ERRNOS = new Set(["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "ENOTDIR", "EISDIR", "EEXIST", "ENAMETOOLONG", "EFBIG"]);
-
-function stagedKey(ref: StagedRef): string {
-  return `${ref.infoHash}/${ref.piece}/${ref.attempt}/${ref.workerId}`;
-}
-
-async function io<T>(op: string, path: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw storageError(op, path, err);
-  }
-}
-
-function storageError(op: string, path: string, err: unknown): StorageError {
-  const code = (err as NodeJS.ErrnoException).code;
-  return new StorageError(code === "ENOSPC" || code === "EDQUOT" ? "OUT_OF_SPACE" : "IO", `${op} failed on ${path}: ${(err as Error).message}`, {
-    context: { op, path, errno: code ?? null },
-    retryable: code === undefined || !PERMANENT_ERRNOS.has(code),
-    cause: err,
-  });
 }
