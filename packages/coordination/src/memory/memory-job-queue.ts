@@ -1,5 +1,5 @@
 import { CoordinationError } from "../errors.js";
-import type { JobContext, JobEvents, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
+import type { JobContext, JobEvents, JobInfo, JobProgress, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
 
 interface JobEntry {
   readonly id: string;
@@ -9,6 +9,9 @@ interface JobEntry {
   state: "waiting" | "active" | "completed" | "failed";
   result?: JobResult;
   error?: Error;
+  progress?: JobProgress;
+  readonly createdAt: number;
+  finishedAt?: number;
   readonly waiters: { resolve(r: JobResult): void; reject(e: Error): void }[];
 }
 
@@ -34,7 +37,7 @@ export class MemoryJobQueue implements JobQueue {
     if (this.closed) throw new CoordinationError("QUEUE_CLOSED", "job queue is closed");
     const id = options.jobId ?? String(++this.seq);
     if (this.jobs.has(id)) return id;
-    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [] });
+    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [], createdAt: Date.now() });
     this.pump();
     return id;
   }
@@ -66,6 +69,15 @@ export class MemoryJobQueue implements JobQueue {
     if (j.state === "waiting") this.finish(j, undefined, new CoordinationError("QUEUE_CLOSED", `job ${jobId} cancelled`));
   }
 
+  async get(jobId: string): Promise<JobInfo | undefined> {
+    const j = this.jobs.get(jobId);
+    return j ? infoOf(j) : undefined;
+  }
+
+  async list(options: { limit?: number } = {}): Promise<JobInfo[]> {
+    return [...this.jobs.values()].reverse().slice(0, options.limit ?? 50).map(infoOf);
+  }
+
   on(events: JobEvents): () => void {
     this.listeners.add(events);
     return () => this.listeners.delete(events);
@@ -93,6 +105,7 @@ export class MemoryJobQueue implements JobQueue {
       jobId: j.id,
       signal: j.abort.signal,
       reportProgress: async (progress) => {
+        j.progress = progress;
         for (const l of this.listeners) l.progress?.(j.id, progress);
       },
     };
@@ -111,6 +124,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   private finish(j: JobEntry, result: JobResult | undefined, error: Error | undefined): void {
+    j.finishedAt = Date.now();
     if (result) {
       j.state = "completed";
       j.result = result;
@@ -124,4 +138,18 @@ export class MemoryJobQueue implements JobQueue {
     }
     j.waiters.length = 0;
   }
+}
+
+function infoOf(j: JobEntry): JobInfo {
+  return {
+    id: j.id,
+    state: j.state,
+    data: j.data,
+    attemptsMade: j.attemptsMade,
+    createdAt: j.createdAt,
+    ...(j.progress ? { progress: j.progress } : {}),
+    ...(j.result ? { result: j.result } : {}),
+    ...(j.error ? { failedReason: j.error.message } : {}),
+    ...(j.finishedAt !== undefined ? { finishedAt: j.finishedAt } : {}),
+  };
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
+import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
 import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
@@ -94,11 +94,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   let finish: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   let checking = false;
+  let lastCounts: PieceCounts | undefined;
   const checkComplete = async () => {
     if (checking) return;
     checking = true;
     try {
       const c = await claims.counts(infoHash);
+      lastCounts = c;
       if (c.missing + c.claimed + c.staged + c.verified === 0) finish?.();
     } catch (err) {
       logger.warn({ err, op: "claims.counts" }, "cannot read piece counts");
@@ -147,6 +149,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadRateBytesPerSec: t.uploadRateBytesPerSec,
       downloadedBytes: t.downloadedBytes,
       uploadedBytes: t.uploadedBytes,
+      ...(lastCounts ? { pieceStates: lastCounts } : {}),
+      workers: t.workers,
     });
   };
   const progressTimer = setInterval(() => {
