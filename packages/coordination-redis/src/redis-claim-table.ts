@@ -52,6 +52,11 @@ export class RedisClaimTable implements ClaimTable {
     this.scripts = defineScripts(this.connection.client);
   }
 
+  /** The connection to Redis is up now: for health checks. */
+  get isConnected(): boolean {
+    return this.connection.client.status === "ready";
+  }
+
   async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<void> {
     if (!Number.isInteger(pieceCount) || pieceCount < 0) {
       throw new CoordinationError("PIECE_OUT_OF_RANGE", `piece count ${pieceCount} of torrent ${infoHash} is not a count`, {

@@ -1,4 +1,4 @@
-import type { ClaimTable, ObjectStore, PieceBus } from "@shoal/coordination";
+import { StorageError, type ClaimTable, type ObjectStore, type PieceBus } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
@@ -27,15 +27,75 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     }
     return p;
   };
+  /** Torrents cancelled while this writer ran, until a job for them starts again. */
+  const cancelled = new Set<string>();
+  const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => void cancelled.delete(m.infoHash));
   const sub = await deps.bus.subscribe(
     "piece_verified",
     "*",
-    (msg) => writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats),
+    async (msg) => {
+      if (cancelled.has(msg.infoHash)) {
+        // A late piece of a cancelled torrent: no new upload is started for it.
+        await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
+        return;
+      }
+      await writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats);
+    },
+    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
+  );
+  // A cancelled torrent ends for good: drop the pieces held for their parts and abort the
+  // unfinished multipart uploads, so nothing but finished objects stays in the bucket.
+  const finishedSub = await deps.bus.subscribe("torrent_finished", "*", async (m) => {
+    if (m.reason === "completed" && opened.has(m.infoHash)) {
+      // Done: the store's state of the torrent is no longer needed here.
+      opened.delete(m.infoHash);
+      await deps.store.closeTorrent(m.infoHash).catch(() => undefined);
+      return;
+    }
+    if (m.reason !== "cancelled") return;
+    cancelled.add(m.infoHash);
+    // Pieces held for their parts go back to missing: their bytes are dropped here, and a job
+    // submitted again must download them again rather than wait for bytes nobody has.
+    for (const [key, held] of [...pending]) {
+      if (held.ref.infoHash !== m.infoHash) continue;
+      pending.delete(key);
+      await deps.claims.unstage(m.infoHash, { piece: held.ref.piece, attempt: held.ref.attempt }).catch(() => undefined);
+    }
+    if (!opened.has(m.infoHash)) return;
+    opened.delete(m.infoHash);
+    try {
+      await deps.store.abortTorrent(m.infoHash);
+      await deps.store.closeTorrent(m.infoHash);
+    } catch (err) {
+      logger.warn({ err, infoHash: m.infoHash, op: "store.abortTorrent" }, "could not drop a cancelled torrent's unfinished uploads");
+    }
+  });
+  // Every wanted piece is stored: complete the objects and answer the torrent's owner.
+  const completeSub = await deps.bus.subscribe(
+    "torrent_complete",
+    "*",
+    async (m) => {
+      try {
+        await ensureOpen(m.infoHash);
+        await deps.store.finalize(m.infoHash);
+      } catch (err) {
+        // Retryable failures (S3 down) come back with the message; others end the job, named.
+        if (!(err instanceof StorageError) || err.retryable) throw err;
+        logger.error({ err, infoHash: m.infoHash, op: "store.finalize" }, err.message);
+        await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash, error: err.toJSON() });
+        return;
+      }
+      logger.info({ infoHash: m.infoHash, op: "store.finalize" }, "files final");
+      await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash });
+    },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
   return {
     async stop() {
       await sub.unsubscribe();
+      await completeSub.unsubscribe();
+      await finishedSub.unsubscribe();
+      await startedSub.unsubscribe();
     },
     status: () => ({ ...stats }),
   };

@@ -20,6 +20,12 @@ export const pollerConfigSchema = z.object({
   stallAnnounceSeconds: envNumber().positive().default(30),
   /** Seconds to wait for trackers to acknowledge `stopped` on exit. */
   stopAnnounceSeconds: envNumber().positive().default(3),
+  /**
+   * Seconds to wait for the storage-writer to confirm the files are final before asking again.
+   * Completing a multipart upload is one request per object; a torrent of thousands of files
+   * takes a while, and asking again is harmless.
+   */
+  finalizeAskAgainSeconds: envNumber().positive().default(60),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
 });

@@ -5,6 +5,7 @@ interface JobEntry {
   readonly id: string;
   readonly data: TorrentJobData;
   readonly abort: AbortController;
+  cancelled: boolean;
   attemptsMade: number;
   state: "waiting" | "active" | "completed" | "failed";
   result?: JobResult;
@@ -37,7 +38,7 @@ export class MemoryJobQueue implements JobQueue {
     if (this.closed) throw new CoordinationError("QUEUE_CLOSED", "job queue is closed");
     const id = options.jobId ?? String(++this.seq);
     if (this.jobs.has(id)) return id;
-    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [], createdAt: Date.now() });
+    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [], cancelled: false, createdAt: Date.now() });
     this.pump();
     return id;
   }
@@ -65,6 +66,7 @@ export class MemoryJobQueue implements JobQueue {
   async cancel(jobId: string): Promise<void> {
     const j = this.jobs.get(jobId);
     if (!j) return;
+    j.cancelled = true;
     j.abort.abort(new Error(`job ${jobId} cancelled`));
     if (j.state === "waiting") this.finish(j, undefined, new CoordinationError("QUEUE_CLOSED", `job ${jobId} cancelled`));
   }
@@ -104,6 +106,7 @@ export class MemoryJobQueue implements JobQueue {
     const context: JobContext = {
       jobId: j.id,
       signal: j.abort.signal,
+      cancelled: () => j.cancelled,
       reportProgress: async (progress) => {
         j.progress = progress;
         for (const l of this.listeners) l.progress?.(j.id, progress);

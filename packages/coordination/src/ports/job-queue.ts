@@ -95,6 +95,11 @@ export interface JobContext {
   readonly jobId: string;
   /** Aborted when the job is cancelled or the processor is closing. */
   readonly signal: AbortSignal;
+  /**
+   * Whether the abort was a cancel (the job ends here for good: drop unfinished uploads) rather
+   * than the processor closing (another one takes the job over and continues them).
+   */
+  cancelled(): boolean;
   reportProgress(progress: JobProgress): Promise<void>;
 }
 

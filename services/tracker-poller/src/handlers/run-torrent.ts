@@ -8,6 +8,7 @@ import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
 import { seedUntilDone } from "./seed.js";
+import { finalizeByWriter } from "./finalize.js";
 import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
 import { ShoalError } from "@shoal/errors";
@@ -188,7 +189,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   aborted.catch(() => undefined);
   try {
     await Promise.race([done, aborted, storageFailed]);
-    await store.finalize(infoHash);
+    // The writer holds the upload state (part ETags, buffers): it makes the files final.
+    await finalizeByWriter(bus, infoHash, { askAgainMs: config.finalizeAskAgainSeconds * 1000, signal: ctx.signal, logger });
     // Progress from the table itself: a lost `piece_stored` must not leave the display short.
     for (const i of await claims.piecesIn(infoHash, "stored")) markStored(i);
     await progress();
@@ -219,7 +221,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: t.uploadedBytes,
     };
   } catch (err) {
-    await bus.publish("torrent_finished", { infoHash, reason: ctx.signal.aborted ? "stopped" : "failed" }).catch(() => undefined);
+    const reason = ctx.signal.aborted ? (ctx.cancelled() ? "cancelled" : "stopped") : "failed";
+    await bus.publish("torrent_finished", { infoHash, reason }).catch(() => undefined);
+    if (reason === "cancelled") {
+      // Cancelled for good: unfinished multipart uploads are aborted (the writer drops what it
+      // holds when it hears the same message); finished files and objects stay.
+      await store.abortTorrent(infoHash).catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
+    }
     throw err;
   } finally {
     clearInterval(progressTimer);
