@@ -28,6 +28,12 @@ export const SCRIPT_NAMES = [
   "listClaims",
   "checkBanned",
   "listBanned",
+  "beginUpload",
+  "recordPart",
+  "completeObject",
+  "forgetObject",
+  "forgetUploads",
+  "listUploads",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -27,10 +27,12 @@ export type {
   TorrentSource,
 } from "./ports/job-queue.js";
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
+export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
 export { SUBJECTS, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
-export { heldKey, torrentKeys } from "./keys.js";
+export { heldKey, partsKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 export { MemoryJobQueue } from "./memory/memory-job-queue.js";
 export { MemoryCatalog } from "./memory/memory-catalog.js";
+export { MemoryUploadLedger } from "./memory/memory-upload-ledger.js";
