@@ -34,6 +34,7 @@ export const SCRIPT_NAMES = [
   "forgetObject",
   "forgetUploads",
   "listUploads",
+  "holdPieces",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -197,6 +197,24 @@ export class RedisClaimTable implements ClaimTable {
     await this.connection.close();
   }
 
+  async hold(infoHash: string, workerId: string, claims: readonly Claim[]): Promise<TransitionResult[]> {
+    const args = [workerId, ...claims.flatMap((c) => [String(c.piece), String(c.attempt)])];
+    const reply = await this.raw("redis.hold", "holdPieces", infoHash, this.pieceKeys(infoHash, "leases"), args);
+    // On PIECE_OUT_OF_RANGE the reply names the position of the first bad claim.
+    const bad = reply[0] === SCRIPT_CODES.PIECE_OUT_OF_RANGE ? claims[Number(reply[2])]?.piece : undefined;
+    resultOf(reply[0], { op: "redis.hold", infoHash, ...(bad === undefined ? {} : { piece: bad }) }, reply.slice(1));
+    return claims.map((c, j) => resultOf(reply[j + 1], { op: "redis.hold", infoHash, piece: c.piece }));
+  }
+
+  async expireLeases(infoHash: string): Promise<Claim[]> {
+    const keys = this.pieceKeys(infoHash, "leases");
+    const { reply } = await this.call("redis.expireLeases", "expireWorkers", infoHash, keys, [this.now()]);
+    // In piece order, as the memory table lists them; held sets have no order of their own.
+    return pairs(reply.slice(1))
+      .map(([piece, attempt]) => ({ piece, attempt }))
+      .sort((a, b) => a.piece - b.piece);
+  }
+
   private keys(infoHash: string): TorrentKeys {
     return torrentKeys(this.prefix, infoHash);
   }

@@ -68,15 +68,22 @@ describe("RedisClaimTable on a real server", () => {
     await t.claim(other, "a", [0], 1);
     expect(await t.stage(ih, "a", { piece: 1, attempt: 1 })).toBe("ok");
     expect((await t.reject(ih, { piece: 1, attempt: 1 }, ["10.0.0.1:1"])).result).toBe("ok");
+    // A writer holds a verified piece under a lease that outlives the expiry below.
+    const [five] = await t.claim(ih, "b", [5], 1);
+    expect(await t.stage(ih, "b", five!)).toBe("ok");
+    expect(await t.verify(ih, five!)).toBe("ok");
+    await t.heartbeat(ih, "writer", 100_000);
+    expect(await t.hold(ih, "writer", [five!])).toEqual(["ok"]);
 
     const k = torrentKeys(prefix, ih);
-    const expected = [k.counts, k.states, k.attempts, k.holders, k.leases, k.strikes, k.catalog, ...["a", "b", "never-beat"].map((w) => heldKey(prefix, ih, w))];
+    const expected = [k.counts, k.states, k.attempts, k.holders, k.leases, k.strikes, k.catalog, ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w))];
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual(expected.sort());
     for (const key of await redis.keys(`${prefix}:*`)) expect(key, key).toMatch(/^[^{]*\{([0-9a-f]{40})\}/);
 
     now += 20_000;
     expect(await t.expireWorkers(ih)).toBe(4);
     expect(checkInvariants(await t.pieces(ih))).toEqual([]);
+    expect(await redis.keys(heldKey(prefix, ih, "*"))).toEqual([heldKey(prefix, ih, "writer")]);
     await t.claim(ih, "b", [0], 1);
     await t.deleteTorrent(ih);
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual([k.catalog]);

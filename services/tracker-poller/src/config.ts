@@ -14,7 +14,7 @@ export const pollerConfigSchema = z.object({
   maxTorrentMiB: envNumber().positive().default(30),
   /** How often job progress is reported. */
   progressIntervalMs: envNumber().int().positive().default(1000),
-  /** How often expired worker leases are swept (their claims go back to missing). */
+  /** How often expired worker leases are swept (their claims and held pieces go back to missing, announced with piece_failed). */
   leaseSweepIntervalMs: envNumber().int().positive().default(5000),
   /** With no piece stored for this long, trackers are asked for peers again (within their min interval). */
   stallAnnounceSeconds: envNumber().positive().default(30),

@@ -7,6 +7,7 @@ import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
+import { sweepLeases } from "./lease-sweep.js";
 import { seedUntilDone } from "./seed.js";
 import { finalizeByWriter } from "./finalize.js";
 import { SwarmTotals } from "./swarm-totals.js";
@@ -166,7 +167,10 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     if (storedPieces === lastStoredSeen) announcer.morePeers();
     lastStoredSeen = storedPieces;
   }, config.stallAnnounceSeconds * 1000);
-  const sweepTimer = setInterval(() => void claims.expireWorkers(infoHash).catch(() => undefined), config.leaseSweepIntervalMs);
+  const sweepTimer = setInterval(
+    () => void sweepLeases(claims, bus, infoHash, logger).catch((err: unknown) => logger.warn({ err, op: "claims.expireLeases" }, "lease sweep failed")),
+    config.leaseSweepIntervalMs,
+  );
   let storageFailure: ((err: Error) => void) | undefined;
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
