@@ -1,7 +1,7 @@
 import { isShoalError } from "@shoal/errors";
 import { NatsBus } from "@shoal/bus-nats";
 import type { ClaimTable, JobQueue, PieceBus, TorrentCatalog } from "@shoal/coordination";
-import { RedisCatalog, RedisClaimTable } from "@shoal/coordination-redis";
+import { RedisCatalog, RedisClaimTable, RedisUploadLedger } from "@shoal/coordination-redis";
 import { BullJobQueue } from "@shoal/queue-bullmq";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
@@ -43,6 +43,9 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
   const deadline = Date.now() + o.waitMs;
   const claims = new RedisClaimTable({ url: settings.redisUrl });
   const catalog = new RedisCatalog({ url: settings.redisUrl });
+  // Multipart upload ids and part ETags in Redis: a writer restarted anywhere continues the same
+  // uploads, and a torrent's owner aborting a cancelled torrent finds them.
+  const ledger = new RedisUploadLedger({ url: settings.redisUrl });
   let bus: NatsBus | undefined;
   try {
     await untilDeadline(deadline, o.logger, "redis", () => catalog.get("0".repeat(40)));
@@ -50,7 +53,7 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
       NatsBus.connect({ servers: [...settings.natsServers], name: o.name, groups: [...DURABLE_GROUPS] }, { logger: o.logger }),
     );
   } catch (err) {
-    await Promise.allSettled([claims.close(), catalog.close()]);
+    await Promise.allSettled([claims.close(), catalog.close(), ledger.close()]);
     throw err;
   }
   const natsBus = bus;
@@ -61,6 +64,7 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
       return rec.destination;
     },
     s3: settings.s3,
+    ledger,
     env: o.env,
   });
   const torrents = new TorrentInfoCache(async (ih) => catalog.get(ih));
@@ -77,7 +81,7 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
       await queue?.close().catch(() => undefined);
       await store.close().catch(() => undefined);
       await natsBus.close().catch(() => undefined);
-      await Promise.allSettled([claims.close(), catalog.close()]);
+      await Promise.allSettled([claims.close(), catalog.close(), ledger.close()]);
     },
   };
 }
