@@ -39,7 +39,12 @@ class PairingStore {
   /** Runs inside writePiece, before it returns. */
   duringWrite: (piece: number) => Promise<void> = async () => {};
 
+  readonly aborted: string[] = [];
   async openTorrent(): Promise<void> {}
+  async abortTorrent(infoHash: string): Promise<void> {
+    this.aborted.push(infoHash);
+  }
+  async closeTorrent(): Promise<void> {}
   async getStaged(ref: StagedRef): Promise<Buffer> {
     return Buffer.alloc(100, ref.piece);
   }
@@ -178,6 +183,25 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: first.attempt });
     expect(writer.status()).toEqual({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
     expect(store.deleted).toContainEqual(first);
+  });
+
+  it("gives a cancelled torrent's held pieces back, and keeps them when the torrent's owner only stops", async () => {
+    const writer = await startWriter();
+    await bus.publish("piece_verified", await verified(0));
+    await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
+    await bus.drain();
+
+    // Another owner takes the job over and continues with what this writer holds.
+    await bus.publish("torrent_finished", { infoHash: IH, reason: "stopped" });
+    await bus.drain();
+    expect(await heldBy(0)).toBe(WRITER);
+    expect(writer.status()).toMatchObject({ held: 1 });
+
+    await bus.publish("torrent_finished", { infoHash: IH, reason: "cancelled" });
+    await bus.drain();
+    expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: 1 });
+    expect(writer.status()).toMatchObject({ held: 0 });
+    expect(store.aborted).toEqual([IH]);
   });
 
   it("heartbeats the lease of a torrent while it holds pieces there, every third of the lease", async () => {
