@@ -14,6 +14,7 @@ import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-
 import { dialPeer } from "./handshake.js";
 import { Uploader } from "./uploader.js";
 import { RateMeter } from "./rate-meter.js";
+import { publishWithRetry } from "./publish-retry.js";
 import { runPiecesFor } from "./run-picker.js";
 import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
@@ -36,6 +37,11 @@ export interface SwarmDeps {
 
 /** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */
 const BUS_HEADER_ROOM_BYTES = 64 * 1024;
+/**
+ * How long a staged piece's message is sent again while the bus cannot take it. A NATS restart
+ * or fail-over takes seconds; past this the piece goes back to missing and is downloaded again.
+ */
+const STAGED_PUBLISH_RETRY_MS = 60_000;
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
 const TICK_MS = 1000;
 /** Every this many ticks, forget which pieces were claimed elsewhere and ask again. */
@@ -361,6 +367,7 @@ export class TorrentSwarm {
     // Room for the message's other fields next to the bytes.
     const limit = this.deps.bus.maxPayloadBytes;
     const onBus = this.config.stagePiecesOnBus && (limit === undefined || buf.length + BUS_HEADER_ROOM_BYTES <= limit);
+    let staged = false;
     void (async () => {
       if (!onBus) await this.deps.store.putStaged(ref, buf);
       const r = await this.deps.claims.stage(infoHash, this.deps.workerId, claim);
@@ -371,11 +378,26 @@ export class TorrentSwarm {
         else await this.deps.store.deleteStaged(ref);
         return;
       }
-      await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
-    })().catch((err: unknown) => {
+      staged = true;
+      // Staged in the table, the piece moves on only through this message: while the bus is
+      // down (a NATS restart) it is sent again rather than dropped with the bytes in hand.
+      await publishWithRetry(() => this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) }), {
+        giveUpAfterMs: STAGED_PUBLISH_RETRY_MS,
+        stopped: () => this.closed,
+        now: () => Date.now(),
+        onRetry: (err) => this.logger.warn({ err, piece: p.index, op: "bus.publish" }, "bus unavailable; sending the staged piece again"),
+      });
+    })().catch(async (err: unknown) => {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
-      void this.deps.claims.release(infoHash, this.deps.workerId, claim).catch(() => undefined);
+      try {
+        // A staged piece is no claim to release: nobody would ever move it on, so it goes back
+        // to missing, and other workers hear of it when the bus takes messages again.
+        if (!staged) await this.deps.claims.release(infoHash, this.deps.workerId, claim);
+        else if ((await this.deps.claims.unstage(infoHash, claim)) === "ok") await this.deps.bus.publish("piece_failed", { ...claim, infoHash, peers: [] });
+      } catch {
+        // Redis is unreachable too: a claim still goes back when this worker's lease lapses.
+      }
     });
   }
 
