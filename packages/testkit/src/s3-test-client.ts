@@ -49,6 +49,8 @@ export interface S3TestClient {
   headObject(bucket: string, key: string): Promise<S3ObjectHead>;
   /** Every unfinished multipart upload under `prefix`, across as many pages as the server returns. */
   listMultipartUploads(bucket: string, prefix?: string): Promise<S3UploadSummary[]>;
+  /** Writes (or replaces) an object with one PUT: tests use it to damage what a download left. */
+  putObject(bucket: string, key: string, body: Buffer): Promise<void>;
 }
 
 /** Loopback requests finish in milliseconds; a GET of a large object in a few seconds. */
@@ -119,15 +121,28 @@ export function s3TestClient(s3: S3Endpoint, opts: S3TestClientOptions = {}): S3
       } while (keyMarker !== undefined);
       return out;
     },
+    async putObject(bucket, key, body) {
+      await s3Call(s3, "s3.putObject", "PUT", encodeS3Path(bucket, key), {}, body);
+    },
   };
 }
 
 /** One signed request; resolves with the body and headers of a 2xx answer, else throws RPC_FAILED. */
-function s3Call(s3: S3Endpoint, op: string, method: string, path: string, query: Record<string, string>): Promise<{ body: Buffer; headers: IncomingHttpHeaders }> {
+function s3Call(
+  s3: S3Endpoint,
+  op: string,
+  method: string,
+  path: string,
+  query: Record<string, string>,
+  body?: Buffer,
+): Promise<{ body: Buffer; headers: IncomingHttpHeaders }> {
   const base = new URL(s3.endpoint);
   const qs = encodeQuery(query);
   const url = `${s3.endpoint}${path}${qs === "" ? "" : `?${qs}`}`;
-  const headers = signV4(s3, { method, host: base.host, path, query });
+  const headers: Record<string, string> = {
+    ...signV4(s3, { method, host: base.host, path, query, ...(body === undefined ? {} : { body }) }),
+    ...(body === undefined ? {} : { "content-length": String(body.length) }),
+  };
   const fail = (message: string, extra: Record<string, string | number> = {}, cause?: unknown): TestkitError =>
     new TestkitError("RPC_FAILED", `${op} ${method} ${url}: ${message}`, {
       context: { op, url, ...extra },
@@ -159,7 +174,7 @@ function s3Call(s3: S3Endpoint, op: string, method: string, path: string, query:
     );
     req.on("timeout", () => req.destroy(fail(`no answer within ${REQUEST_TIMEOUT_MS} ms`)));
     req.on("error", (err) => reject(err instanceof TestkitError ? err : fail(err.message, {}, err)));
-    req.end();
+    req.end(body);
   });
 }
 

@@ -91,6 +91,17 @@ describe("S3 server (Swift + s3api)", () => {
     });
   });
 
+  it("replaces an object with its own putObject, as a test damaging a download does", async () => {
+    const body = randomBytes(300_000);
+    await s3.putObject(bucket, "put/damaged.bin", body);
+    expect((await s3.getObject(bucket, "put/damaged.bin")).equals(body)).toBe(true);
+    const other = Buffer.from("other bytes");
+    await s3.putObject(bucket, "put/damaged.bin", other);
+    expect(await s3.headObject(bucket, "put/damaged.bin")).toMatchObject({ size: other.length, etag: md5Hex(other) });
+    await s3.putObject(bucket, "put/empty.bin", Buffer.alloc(0));
+    expect((await s3.getObject(bucket, "put/empty.bin")).length).toBe(0);
+  });
+
   it("refuses a request signed with the wrong secret", async () => {
     const wrong = s3TestClient({ endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: "not-the-secret", region: s3.region });
     await expect(wrong.listBuckets()).rejects.toMatchObject({ code: "RPC_FAILED", context: expect.objectContaining({ status: 403 }) });
@@ -101,7 +112,7 @@ describe("S3 server (Swift + s3api)", () => {
     await s3.restart();
     expect(s3.port).toBe(port);
     expect(s3.endpoint).toBe(endpoint);
-    expect((await s3.listObjects(bucket)).map((o) => o.key)).toEqual(["dir/large file.bin", "dir/small.bin"]);
+    expect((await s3.listObjects(bucket, "dir/")).map((o) => o.key)).toEqual(["dir/large file.bin", "dir/small.bin"]);
     expect((await s3.getObject(bucket, "dir/large file.bin")).equals(large)).toBe(true);
   });
 
