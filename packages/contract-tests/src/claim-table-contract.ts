@@ -78,6 +78,69 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect((await table.pieces(ih)).map((p) => p.state)).toEqual(["claimed", "missing", "missing", "stored"]);
     });
 
+    scenario("startJob makes the table of a torrent that has none, and keeps it for the same job", async (fx, table) => {
+      const ih = randomInfoHash();
+      expect(await table.startJob(ih, "job-1", 5, [1], [4])).toBe("created");
+      fx.track(ih);
+      expect((await table.pieces(ih)).map((p) => p.state)).toEqual(["missing", "stored", "missing", "missing", "skipped"]);
+      const w = await fx.worker();
+      const staged = await fx.driveTo(ih, 0, "staged", w);
+      const [claimed] = await table.claim(ih, w, [2], 1);
+      // The job moved to another owner, whose recheck cannot see what is not finished yet.
+      expect(await table.startJob(ih, "job-1", 5, [], [])).toBe("kept");
+      expect(await table.startJob(ih, "job-1", 5, [99], [])).toBe("kept");
+      expect(await table.piece(ih, 0)).toEqual({ state: "staged", attempt: staged.attempt });
+      expect(await table.piece(ih, 2)).toEqual({ state: "claimed", attempt: claimed!.attempt, holder: w });
+      expect(await table.counts(ih)).toEqual({ missing: 1, claimed: 1, staged: 1, verified: 0, stored: 1, skipped: 1 });
+    });
+
+    scenario("startJob for another job rebuilds the table from the recheck, keeping attempts, strikes and bans", async (fx, table) => {
+      const ih = await fx.torrent(6, [5]);
+      const w = await fx.worker();
+      const writer = await fx.worker();
+      const stored = await fx.driveTo(ih, 0, "stored", w);
+      const held = await fx.driveTo(ih, 1, "verified", w);
+      expect(await table.hold(ih, writer, [held])).toEqual(["ok"]);
+      const staged = await fx.driveTo(ih, 2, "staged", w);
+      const [claimed] = await table.claim(ih, w, [3], 1);
+      const bad = await fx.driveTo(ih, 4, "staged", w);
+      for (let i = 0; i < BAN_STRIKES; i++) {
+        const c = i === 0 ? bad : (await table.claim(ih, w, [4], 1))[0]!;
+        if (i > 0) expect(await table.stage(ih, w, c)).toBe("ok");
+        await table.reject(ih, c, ["10.0.0.9:6881"]);
+      }
+      expect(await table.isBanned(ih, "10.0.0.9:6881")).toBe(true);
+      const attemptsBefore = (await table.pieces(ih)).map((p) => p.attempt);
+
+      // Another job: the recheck found pieces 1 and 5 in the destination, not 0 (its object is gone).
+      expect(await table.startJob(ih, "job-2", 6, [1, 5], [])).toBe("rebuilt");
+      const pieces = await table.pieces(ih);
+      expect(pieces.map((p) => p.state)).toEqual(["missing", "stored", "missing", "missing", "missing", "stored"]);
+      for (const p of pieces) expect(p.holder).toBeUndefined();
+      expect(pieces.map((p) => p.attempt)).toEqual(attemptsBefore);
+      expect(await table.counts(ih)).toEqual({ missing: 4, claimed: 0, staged: 0, verified: 0, stored: 2, skipped: 0 });
+      expect(await table.claimedBy(ih)).toEqual([]);
+      expect(await table.isBanned(ih, "10.0.0.9:6881")).toBe(true);
+      // Late messages of the earlier job are stale; the next claim raises the attempt.
+      expect(await table.verify(ih, staged)).toBe("wrong_state");
+      expect(await table.store(ih, stored)).toBe("wrong_state");
+      expect(await table.release(ih, w, claimed!)).not.toBe("ok");
+      expect(await table.release(ih, writer, held)).not.toBe("ok");
+      expect(await table.claim(ih, w, [0], 1)).toEqual([{ piece: 0, attempt: stored.attempt + 1 }]);
+      // The earlier job's leases went with it: a claim now has none until its worker beats again.
+      expect(await table.expireLeases(ih)).toEqual([{ piece: 0, attempt: stored.attempt + 1 }]);
+      // And the new job keeps its table when it moves to another owner.
+      expect(await table.startJob(ih, "job-2", 6, [], [])).toBe("kept");
+    });
+
+    scenario("startJob refuses a bad index before changing anything", async (fx, table) => {
+      const ih = await fx.torrent(4, [0]);
+      await expectRejection(() => table.startJob(ih, "job-1", 4, [4]), CoordinationError, "PIECE_OUT_OF_RANGE", "stored 4 of 4");
+      await expectRejection(() => table.startJob(ih, "job-1", 4, [], [-1]), CoordinationError, "PIECE_OUT_OF_RANGE", "skipped -1 of 4");
+      expect((await table.pieces(ih)).map((p) => p.state)).toEqual(["stored", "missing", "missing", "missing"]);
+      expect(await table.startJob(ih, "job-1", 4, [1])).toBe("rebuilt");
+    });
+
     scenario("deleteTorrent forgets the torrent", async (fx, table) => {
       const ih = await fx.torrent(4);
       await table.claim(ih, await fx.worker(), [0], 1);

@@ -73,6 +73,11 @@ export class ClaimTableFixture {
     return infoHash;
   }
 
+  /** Checks a torrent the case made itself (not with `torrent`) at the end, as its own. */
+  track(infoHash: string): void {
+    this.torrents.add(infoHash);
+  }
+
   /** Forgets a torrent the case deleted, so the closing invariant check skips it. */
   forget(infoHash: string): void {
     this.torrents.delete(infoHash);

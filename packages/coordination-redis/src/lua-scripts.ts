@@ -12,6 +12,7 @@ const INCLUDE_LINE = /^-- @include "([A-Za-z]+)"$/gm;
 /** Every script the adapters call; the loader fails if one has no file or a file is not listed. */
 export const SCRIPT_NAMES = [
   "createTorrent",
+  "startJob",
   "deleteTorrent",
   "refreshLease",
   "claimPieces",

@@ -6,6 +6,7 @@ import {
   torrentKeys,
   type Claim,
   type ClaimTable,
+  type JobStart,
   type PieceCounts,
   type PieceRecord,
   type PieceState,
@@ -19,6 +20,9 @@ import type { LuaScript, ScriptName } from "./lua-scripts.js";
 import { decodePieces, pieceRecord, stateOfCode } from "./piece-records.js";
 import { resultOf, SCRIPT_CODES } from "./script-codes.js";
 import { defineScripts, runScript, type ScriptArg } from "./script-runner.js";
+
+/** startJob-7.lua's second reply value, by what it did. */
+const JOB_START_BY_CODE: readonly JobStart[] = ["kept", "created", "rebuilt"];
 
 export interface RedisClaimTableOptions {
   /**
@@ -80,9 +84,32 @@ export class RedisClaimTable implements ClaimTable {
     await this.call("redis.createTorrent", "createTorrent", infoHash, [k.counts, k.states], [states]);
   }
 
+  async startJob(infoHash: string, jobId: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<JobStart> {
+    if (!Number.isInteger(pieceCount) || pieceCount < 0) {
+      throw new CoordinationError("PIECE_OUT_OF_RANGE", `piece count ${pieceCount} of torrent ${infoHash} is not a count`, {
+        context: { infoHash, pieceCount },
+      });
+    }
+    const k = this.keys(infoHash);
+    // Built here, as for createTorrent; the script keeps the table without looking at it when
+    // the same job started it.
+    const states = Buffer.alloc(pieceCount, PIECE_STATE_CODE.missing);
+    try {
+      for (const i of skipped) states[checkIndex(infoHash, i, pieceCount)] = PIECE_STATE_CODE.skipped;
+      for (const i of stored) states[checkIndex(infoHash, i, pieceCount)] = PIECE_STATE_CODE.stored;
+    } catch (err) {
+      // As the memory table: a kept table is kept whatever the arguments say.
+      const job = await this.connection.run("redis.startJob", infoHash, (client) => client.get(k.job));
+      if (job === jobId && (await this.connection.run("redis.startJob", infoHash, (client) => client.exists(k.counts))) === 1) return "kept";
+      throw err;
+    }
+    const { reply } = await this.call("redis.startJob", "startJob", infoHash, [...this.pieceKeys(infoHash, "leases"), k.job], [jobId, states]);
+    return JOB_START_BY_CODE[Number(reply[1])]!;
+  }
+
   async deleteTorrent(infoHash: string): Promise<void> {
     const k = this.keys(infoHash);
-    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned];
+    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.job];
     await this.call("redis.deleteTorrent", "deleteTorrent", infoHash, keys, []);
   }
 

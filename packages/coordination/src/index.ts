@@ -9,8 +9,8 @@ export {
 export type { PieceState, Transition, TransitionResult, PieceRecord } from "./piece-state.js";
 export { CoordinationError, StorageError } from "./errors.js";
 export type { CoordinationErrorCode, StorageErrorCode } from "./errors.js";
-export { BAN_STRIKES } from "./ports/claim-table.js";
-export type { Claim, ClaimTable, PieceCounts, RejectOutcome } from "./ports/claim-table.js";
+export { BAN_STRIKES, JOB_STARTS } from "./ports/claim-table.js";
+export type { Claim, ClaimTable, JobStart, PieceCounts, RejectOutcome } from "./ports/claim-table.js";
 export type { PieceBus, Subscription, SubscribeOptions, Delivery } from "./ports/piece-bus.js";
 export type { ObjectStore, TorrentLayout, LayoutFile, StagedRef } from "./ports/object-store.js";
 export type {

@@ -29,6 +29,8 @@ export function torrentKeys(prefix: string, infoHash: string) {
     held: `${base}:held:`,
     /** Sorted set workerId -> when its lease on this torrent ends (ms); -inf for a worker that claimed without a heartbeat. */
     leases: `${base}:leases`,
+    /** String: the id of the job that started the table (`startJob`); absent for `createTorrent`'s. */
+    job: `${base}:job`,
     /** Hash peer -> strikes. */
     strikes: `${base}:strikes`,
     /** Set of banned peers. */

@@ -1,6 +1,6 @@
 import { CoordinationError } from "../errors.js";
 import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
-import { BAN_STRIKES, type Claim, type ClaimTable, type PieceCounts, type RejectOutcome } from "../ports/claim-table.js";
+import { BAN_STRIKES, type Claim, type ClaimTable, type JobStart, type PieceCounts, type RejectOutcome } from "../ports/claim-table.js";
 
 interface TorrentTable {
   readonly states: PieceState[];
@@ -13,6 +13,8 @@ interface TorrentTable {
   readonly leases: Map<string, number>;
   /** Worker -> the pieces it holds (claims, held verified pieces), so expiry costs the pieces it moves. */
   readonly held: Map<string, Set<number>>;
+  /** The job that started the table (`startJob`); none for a table from `createTorrent`. */
+  job?: string;
 }
 
 /**
@@ -47,6 +49,39 @@ export class MemoryClaimTable implements ClaimTable {
       this.move(t, i, "stored");
     }
     this.torrents.set(infoHash, t);
+  }
+
+  async startJob(infoHash: string, jobId: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<JobStart> {
+    this.ensureOpen("startJob");
+    const before = this.torrents.get(infoHash);
+    if (before?.job === jobId) return "kept";
+    const states = new Array<PieceState>(pieceCount).fill("missing");
+    for (const i of skipped) {
+      checkIndex(infoHash, i, pieceCount);
+      states[i] = "skipped";
+    }
+    for (const i of stored) {
+      checkIndex(infoHash, i, pieceCount);
+      states[i] = "stored";
+    }
+    if (!before) {
+      await this.createTorrent(infoHash, pieceCount, stored, skipped);
+      this.torrents.get(infoHash)!.job = jobId;
+      return "created";
+    }
+    const counts = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 };
+    for (const s of states) counts[s]++;
+    // Attempts, strikes and bans stay; everything that belonged to the earlier job's workers goes.
+    this.torrents.set(infoHash, {
+      ...before,
+      states,
+      holders: new Array<string | undefined>(pieceCount).fill(undefined),
+      counts,
+      leases: new Map(),
+      held: new Map(),
+      job: jobId,
+    });
+    return "rebuilt";
   }
 
   async deleteTorrent(infoHash: string): Promise<void> {

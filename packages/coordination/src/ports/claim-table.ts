@@ -22,6 +22,10 @@ export interface RejectOutcome {
   readonly banned: readonly string[];
 }
 
+/** What `startJob` did with the torrent's table. */
+export const JOB_STARTS = ["created", "kept", "rebuilt"] as const;
+export type JobStart = (typeof JOB_STARTS)[number];
+
 /** How many strikes (pieces that failed their hash while the peer contributed) ban a peer. */
 export const BAN_STRIKES = 2;
 
@@ -40,6 +44,21 @@ export interface ClaimTable {
    * A second call keeps the first table.
    */
   createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped?: Iterable<number>): Promise<void>;
+  /**
+   * A job starts on the torrent: its owner calls this once it has rechecked what the destination
+   * holds. The table is the job's own from here on:
+   * - `created`: there was none; it is made as by `createTorrent`.
+   * - `kept`: the table was started by this same job (the job moved to another owner mid-way,
+   *   after a crash or a rolling restart); it stays as it is, live claims and held pieces included.
+   * - `rebuilt`: the table was left by another job (cancelled, failed or complete, maybe for
+   *   another destination), or made by `createTorrent`: its `stored` says what that job's
+   *   destination held then, which the recheck has replaced. Every piece becomes `stored` or
+   *   `skipped` as the arguments say and `missing` otherwise; claims, held pieces and leases are
+   *   dropped. Attempt numbers are kept, so late messages of the earlier job stay stale, and so
+   *   are strikes and bans.
+   * Bad indices fail with PIECE_OUT_OF_RANGE before anything changes, unless the table is kept.
+   */
+  startJob(infoHash: string, jobId: string, pieceCount: number, stored: Iterable<number>, skipped?: Iterable<number>): Promise<JobStart>;
   /** Removes every key of the torrent. */
   deleteTorrent(infoHash: string): Promise<void>;
   /**

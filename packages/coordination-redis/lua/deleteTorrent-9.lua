@@ -2,7 +2,7 @@
   Removes every key of a torrent's piece table (not its catalog record, which the catalog owns).
 
   KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
-  KEYS[6] leases   KEYS[7] strikes  KEYS[8] banned
+  KEYS[6] leases   KEYS[7] strikes  KEYS[8] banned   KEYS[9] job
   ARGV none.
   Returns { CODE.ok }, also for a torrent that does not exist.
   Events: none.
@@ -14,5 +14,5 @@
 local workers = {}
 for _, worker in ipairs(redis.call('HVALS', KEYS[4])) do workers[worker] = true end
 for worker in pairs(workers) do redis.call('DEL', KEYS[5] .. worker) end
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6], KEYS[7], KEYS[8], KEYS[9])
 return { CODE.ok }

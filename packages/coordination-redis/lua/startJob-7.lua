@@ -1,0 +1,48 @@
+--[[
+  A job starts on a torrent: keeps the table the same job started, else builds it from the
+  owner's recheck (see ClaimTable.startJob).
+
+  KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
+  KEYS[6] leases   KEYS[7] job
+  ARGV[1] the job id
+  ARGV[2] the states string: one state code per piece, built by the caller from its stored and
+          skipped lists (which it has checked against the piece count)
+  Returns { CODE.ok, 0 } when the table was this job's and is kept, { CODE.ok, 1 } when it was
+  created, { CODE.ok, 2 } when it was rebuilt.
+  Events: none.
+
+  A rebuilt table keeps its attempts (late messages of the earlier job stay stale), strikes and
+  bans; claims, held pieces and leases belonged to the earlier job's workers and go. The holders
+  name every held set (as in deleteTorrent), so no key scan is needed. The counts are tallied
+  from the states string, as in createTorrent.
+]]
+-- @include "pieceTable"
+local existed = redis.call('EXISTS', K.counts) == 1
+if existed and redis.call('GET', KEYS[7]) == ARGV[1] then return { CODE.ok, 0 } end
+if existed then
+  local workers = {}
+  for _, worker in ipairs(redis.call('HVALS', K.holders)) do workers[worker] = true end
+  for worker in pairs(workers) do redis.call('DEL', K.held .. worker) end
+  redis.call('DEL', K.holders, KEYS[6])
+end
+local states = ARGV[2]
+local tally = {}
+for code in pairs(STATE_NAME) do tally[code] = 0 end
+-- string.byte returns one value per byte on Lua's stack, which holds some thousands: read in chunks.
+local CHUNK = 4096
+for first = 1, #states, CHUNK do
+  for _, code in ipairs({ string.byte(states, first, math.min(first + CHUNK - 1, #states)) }) do
+    if tally[code] == nil then error('byte ' .. code .. ' of the states string is no piece state') end
+    tally[code] = tally[code] + 1
+  end
+end
+local fields = {}
+for code, name in pairs(STATE_NAME) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = tally[code]
+end
+redis.call('SET', K.states, states)
+redis.call('HSET', K.counts, unpack(fields))
+redis.call('SET', KEYS[7], ARGV[1])
+if existed then return { CODE.ok, 2 } end
+return { CODE.ok, 1 }
