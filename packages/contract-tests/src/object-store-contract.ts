@@ -18,6 +18,11 @@ export interface ObjectStoreHarness extends PortHarness<ObjectStore> {
    * served); a store that drops them reads them as undefined, and the case checks that instead.
    */
   readonly keepsUnselectedBytes: boolean;
+  /**
+   * Replaces the bytes of a final file behind the port's back (`path` as `listFiles` names it),
+   * as an operator or another program changing a finished download would.
+   */
+  overwriteFile(store: ObjectStore, layout: TorrentLayout, path: string, bytes: Buffer): Promise<void>;
 }
 
 /** Cases every ObjectStore adapter must pass. */
@@ -103,6 +108,39 @@ export function objectStoreContract(harness: ObjectStoreHarness): void {
       const expected = new Map(f.layout.files.filter((file) => !file.padding).map((file) => [fileKey(file), file.length]));
       expect(await harness.listFiles(store, f.layout)).toEqual(expected);
       expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+    });
+
+    scenario("a file changed behind the store's back: the damaged pieces and those discardDamaged returns, written again, repair it", async (store) => {
+      const f = multiFileLayout();
+      const ih = f.layout.infoHash;
+      await store.openTorrent(f.layout);
+      await writeAll(store, f);
+      await store.finalize(ih);
+      const b = f.layout.files.find((file) => fileKey(file) === "sub/b.bin")!;
+      const changed = Buffer.from(fileBytes(f, b));
+      changed[0]! ^= 0xff;
+      await harness.overwriteFile(store, f.layout, "sub/b.bin", changed);
+      // A later job opens the torrent afresh, and its recheck reads every piece.
+      await store.closeTorrent(ih);
+      await store.openTorrent(f.layout);
+      const damaged: number[] = [];
+      for (let i = 0; i < pieceCount(f.layout); i++) {
+        const got = await store.readRange(ih, i * f.layout.pieceLength, pieceOf(f, i).length);
+        if (got && !got.equals(pieceOf(f, i))) damaged.push(i);
+      }
+      expect(damaged).toEqual([1]);
+      const refetch = await store.discardDamaged(ih, damaged);
+      expect(refetch.filter((i) => damaged.includes(i))).toEqual([]);
+      // Every other piece is still there to recheck and serve.
+      for (let i = 0; i < pieceCount(f.layout); i++) {
+        if (damaged.includes(i) || refetch.includes(i)) continue;
+        expect((await store.readRange(ih, i * f.layout.pieceLength, pieceOf(f, i).length))?.equals(pieceOf(f, i)), `piece ${i}`).toBe(true);
+      }
+      for (const i of [...damaged, ...refetch]) await store.writePiece(ih, i, pieceOf(f, i));
+      await store.finalize(ih);
+      expect((await readAll(store, f.layout))?.equals(f.payload)).toBe(true);
+      expect(await harness.listFiles(store, f.layout)).toEqual(new Map([["a.bin", 10], ["empty.txt", 0], ["sub/b.bin", 20], ["c.txt", 5]]));
+      expect(await store.discardDamaged(ih, [])).toEqual([]);
     });
 
     scenario("padding reads as zeros", async (store) => {

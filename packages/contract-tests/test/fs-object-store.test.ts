@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import type { ObjectStore } from "@shoal/coordination";
@@ -34,4 +34,5 @@ objectStoreContract({
     }
     return out;
   },
+  overwriteFile: (store, layout, path, bytes) => writeFile(join(roots.get(store)!, layout.name, ...path.split("/").filter((c) => c !== "")), bytes),
 });

@@ -35,6 +35,8 @@ objectStoreContract({
     }
     return out;
   },
+  overwriteFile: (store, layout, path, bytes) =>
+    s3.putObject((store as S3ObjectStore).bucket, path === "" ? `${PREFIX}/${layout.name}` : `${PREFIX}/${layout.name}/${path}`, bytes),
   // The S3 store drops the bytes a piece has in unselected files instead of storing them apart
   // (see the store-s3 README), so they do not read back.
   keepsUnselectedBytes: false,

@@ -94,6 +94,9 @@ export class RoutingStore implements ObjectStore {
   async readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined> {
     return (await this.storeOf(infoHash)).readRange(infoHash, offset, length);
   }
+  async discardDamaged(infoHash: string, pieces: readonly number[]): Promise<readonly number[]> {
+    return (await this.storeOf(infoHash)).discardDamaged(infoHash, pieces);
+  }
   async finalize(infoHash: string): Promise<void> {
     await (await this.storeOf(infoHash)).finalize(infoHash);
   }

@@ -211,6 +211,12 @@ export class FsObjectStore implements ObjectStore {
     return out;
   }
 
+  /** Files are rewritten in place: writing the damaged pieces again repairs them, and nothing else needs fetching. */
+  async discardDamaged(infoHash: string, _pieces: readonly number[]): Promise<readonly number[]> {
+    this.torrent(infoHash);
+    return [];
+  }
+
   /**
    * Sizes every file exactly. A file this store created and wrote to its last byte has its size
    * already and needs no system call; the others are checked a few dozen at a time, and only

@@ -166,6 +166,35 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
+   * Deletes every finished object holding bytes of a damaged piece (S3 cannot rewrite part of
+   * one) and forgets it in the ledger, so the torrent's writer plans it afresh and uploads it
+   * whole; returns the other pieces with bytes in those objects, which must be fetched again.
+   */
+  async discardDamaged(infoHash: string, pieces: readonly number[]): Promise<readonly number[]> {
+    const t = this.torrent(infoHash);
+    const damaged = new Set<ObjectState>();
+    for (const p of pieces) {
+      for (const u of t.unitsOf(p)) {
+        const obj = t.objects[u.unit.object]!;
+        if (obj.complete) damaged.add(obj);
+      }
+    }
+    const refetch = new Set<number>();
+    for (const obj of damaged) {
+      await this.s3.deleteObject(obj.key);
+      await this.ledger.forgetObject(infoHash, obj.key);
+      obj.complete = false;
+      for (const ui of obj.planned.units) {
+        const u = t.units[ui]!;
+        this.resetUnit(u);
+        for (let p = u.first; p <= u.last; p++) refetch.add(p);
+      }
+    }
+    for (const p of pieces) refetch.delete(p);
+    return [...refetch].sort((a, b) => a - b);
+  }
+
+  /**
    * Uploads whatever is still buffered (zeros where pieces never came, as a file system's
    * truncate would leave them), completes every multipart upload with all its parts in order,
    * PUTs empty files as zero-byte objects, and checks each object's size with a HEAD. The

@@ -27,7 +27,7 @@ export type UploadOutcome<T> = { readonly ok: true; readonly value: T } | { read
 /**
  * The store's S3 calls on one bucket, through minio's low-level API only: PUT (for small and
  * empty objects), CreateMultipartUpload, UploadPart, CompleteMultipartUpload,
- * AbortMultipartUpload, ranged GET, HEAD and ListObjectsV2. Each call is retried with jittered
+ * AbortMultipartUpload, ranged GET, HEAD, ListObjectsV2 and DELETE. Each call is retried with jittered
  * exponential back-off on network errors, timeouts, 5xx and throttling; a permanent error
  * becomes a one-line StorageError with `retryable: false`. Every attempt is counted.
  */
@@ -152,6 +152,11 @@ export class S3Requests {
         throw err;
       }
     });
+  }
+
+  /** Deletes an object; one that does not exist counts as deleted (S3 answers 204 either way). */
+  async deleteObject(key: string): Promise<void> {
+    await this.call("deleteObject", key, () => this.client.removeObject(this.bucket, key));
   }
 
   /** Every object whose key starts with `prefix`, with its size, across as many pages as it takes. */

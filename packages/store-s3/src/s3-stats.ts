@@ -8,6 +8,7 @@ export const S3_OPS = [
   "getObject",
   "headObject",
   "listObjects",
+  "deleteObject",
 ] as const;
 
 export type S3Op = (typeof S3_OPS)[number];

@@ -86,6 +86,8 @@ describe("S3ObjectStore on Swift", () => {
         headObject: 5,
         // What exists already, once at open.
         listObjects: 1,
+        // Only objects found damaged by a recheck are deleted.
+        deleteObject: 0,
       });
 
       // Reads: across files and padding; any byte of the unselected file makes it undefined.

@@ -68,6 +68,7 @@ class RecordingStore implements ObjectStore {
   deleteStaged: ObjectStore["deleteStaged"] = (ref) => this.inner.deleteStaged(ref);
   readRange: ObjectStore["readRange"] = (ih, offset, length) => this.inner.readRange(ih, offset, length);
   finalize: ObjectStore["finalize"] = (ih) => this.inner.finalize(ih);
+  discardDamaged: ObjectStore["discardDamaged"] = (ih, pieces) => this.inner.discardDamaged(ih, pieces);
   abortTorrent: ObjectStore["abortTorrent"] = (ih) => this.inner.abortTorrent(ih);
   closeTorrent: ObjectStore["closeTorrent"] = (ih) => this.inner.closeTorrent(ih);
   close: ObjectStore["close"] = () => this.inner.close();

@@ -63,6 +63,16 @@ export interface ObjectStore {
    * range is absent (file missing or too short); padding reads as zeros.
    */
   readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined>;
+  /**
+   * Pieces a recheck read whole from the final files and found corrupt (their hash did not match:
+   * the bytes were changed behind the store's back). A store that writes in place (a file system)
+   * keeps its files, since writing those pieces again repairs them, and returns nothing. A store
+   * that cannot rewrite part of a finished file (S3 writes an object whole) deletes every
+   * finished object holding bytes of such a piece, so that it is written again whole, and returns
+   * the other pieces with bytes in those objects: none of them is in the final files any more,
+   * whatever its hash said. Idempotent.
+   */
+  discardDamaged(infoHash: string, pieces: readonly number[]): Promise<readonly number[]>;
   /** Makes every file exist with its exact size (empty files included) and flushes. */
   finalize(infoHash: string): Promise<void>;
   /**

@@ -75,9 +75,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
   const skipped = new Uint8Array(meta.pieceCount);
   for (const i of selection.skippedPieces) skipped[i] = 1;
-  const intact = await recheckExisting(store, meta, ctx.signal, undefined, (i) => skipped[i] === 1);
+  const intact = await intactPieces(store, meta, ctx.signal, (i) => skipped[i] === 1, logger);
   ctx.signal.throwIfAborted();
-  await claims.createTorrent(infoHash, meta.pieceCount, intact, selection.skippedPieces);
+  // The table is this job's: kept when the job moved here from another owner mid-way, otherwise
+  // built from the recheck, since an earlier job's `stored` may name pieces of uploads it aborted
+  // or of another destination.
+  const started = await claims.startJob(infoHash, ctx.jobId, meta.pieceCount, intact, selection.skippedPieces);
+  logger.info({ job: ctx.jobId, table: started, intactPieces: intact.length }, started === "kept" ? "piece table kept: the job continues" : "piece table from the recheck");
   emit("resumed", { infoHash, pieces: intact.length });
 
   // Stored bytes for progress, from `piece_stored` messages de-duplicated by piece. Completion is
@@ -138,9 +142,11 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   });
   await bus.publish("torrent_started", { infoHash });
 
-  const progress = () => {
+  // A report that fails (Redis restarting, the job removed behind our back) is only logged: the
+  // next one replaces it, and a failed report must neither end the job nor the process.
+  const progress = async () => {
     const t = totals.snapshot();
-    return ctx.reportProgress({
+    await ctx.reportProgress({
       infoHash,
       name: meta.name,
       totalBytes: selection.wantedBytes,
@@ -154,7 +160,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: t.uploadedBytes,
       ...(lastCounts ? { pieceStates: lastCounts } : {}),
       workers: t.workers,
-    });
+    }).catch((err: unknown) => logger.warn({ err, op: "job.reportProgress" }, "progress not reported"));
   };
   const progressTimer = setInterval(() => {
     void progress();
@@ -244,6 +250,22 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     await announcer.stop();
     await store.closeTorrent(infoHash);
   }
+}
+
+/**
+ * The pieces the destination holds intact. A store that cannot rewrite part of a file drops the
+ * finished files holding damaged pieces (changed since they were written), and their other pieces
+ * are fetched again with the damaged ones.
+ */
+async function intactPieces(store: ObjectStore, meta: Metainfo, signal: AbortSignal, skip: (piece: number) => boolean, logger: Logger): Promise<number[]> {
+  const { intact, damaged } = await recheckExisting(store, meta, signal, undefined, skip);
+  if (damaged.length === 0) return intact;
+  const dropped = new Set(await store.discardDamaged(meta.infoHashHex, damaged));
+  logger.warn(
+    { damagedPieces: damaged.length, refetchedPieces: dropped.size, op: "store.recheck" },
+    `${damaged.length} piece(s) of the destination do not match their hash (changed since written); they are downloaded again, with ${dropped.size} other piece(s) of the files they are in`,
+  );
+  return intact.filter((i) => !dropped.has(i));
 }
 
 /** Room for a piece message's JSON header next to the piece bytes. */
