@@ -14,8 +14,12 @@ export interface PeerAddress {
 }
 
 export interface SubjectPayloads {
-  /** A torrent is ready to download: its metadata is in the catalog. */
-  torrent_started: { infoHash: string };
+  /**
+   * A torrent is ready to download: its metadata is in the catalog. `newJob` says its piece table
+   * was made or rebuilt for this job (ClaimTable.startJob), so whatever a service kept of the
+   * torrent belongs to an earlier job; absent or false, the job continues under a new owner.
+   */
+  torrent_started: { infoHash: string; newJob?: boolean };
   /**
    * The torrent's job ended here: every piece is stored and the files are complete, the job was
    * cancelled (for good: unfinished uploads are dropped), it failed, or it stopped (its owner

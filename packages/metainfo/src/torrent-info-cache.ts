@@ -37,6 +37,14 @@ export class TorrentInfoCache {
     if (!this.entries.has(metainfo.infoHashHex)) this.entries.set(metainfo.infoHashHex, Promise.resolve(infoOf(metainfo, selectFiles)));
   }
 
+  /**
+   * Drops a torrent's entry, so the next `get` loads it again: a new job on the torrent may
+   * select other files.
+   */
+  forget(infoHash: string): void {
+    this.entries.delete(infoHash);
+  }
+
   get(infoHash: string): Promise<TorrentInfo> {
     let p = this.entries.get(infoHash);
     if (!p) {

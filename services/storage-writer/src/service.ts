@@ -33,9 +33,37 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   };
   /** Torrents cancelled while this writer ran, until a job for them starts again. */
   const cancelled = new Set<string>();
-  const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => void cancelled.delete(m.infoHash));
   // Writes in progress, so stop can wait for them before it gives back what they held.
   const writing = new Set<Promise<void>>();
+  /**
+   * A new job on a torrent this writer still has open from an earlier one (that job failed, or
+   * its owner never said it ended): the earlier job's state here is not the new one's. Its held
+   * pieces went back to missing with the rebuilt piece table, and the new job may name another
+   * destination or other files. Pieces arriving meanwhile wait for the torrent to be opened
+   * afresh; writes already running finish first.
+   */
+  const forgetEarlierJob = (infoHash: string): void => {
+    const before = opened.get(infoHash);
+    held.forgetTorrent(infoHash);
+    deps.torrents.forget(infoHash);
+    if (!before) return;
+    const running = [...writing];
+    const reopen = (async () => {
+      await Promise.allSettled([before, ...running]);
+      await deps.store.closeTorrent(infoHash);
+      const info = await deps.torrents.get(infoHash);
+      await deps.store.openTorrent(info.layout);
+    })();
+    reopen.catch((err: unknown) => {
+      if (opened.get(infoHash) === reopen) opened.delete(infoHash);
+      logger.warn({ err, infoHash, op: "store.openTorrent" }, "could not open the torrent afresh for its new job");
+    });
+    opened.set(infoHash, reopen);
+  };
+  const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => {
+    cancelled.delete(m.infoHash);
+    if (m.newJob === true) forgetEarlierJob(m.infoHash);
+  });
   const sub = await deps.bus.subscribe(
     "piece_verified",
     "*",

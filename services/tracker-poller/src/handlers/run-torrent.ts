@@ -140,7 +140,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       emit("warning", { infoHash, message: `tracker ${url}: ${message}` });
     },
   });
-  await bus.publish("torrent_started", { infoHash });
+  await bus.publish("torrent_started", { infoHash, newJob: started !== "kept" });
 
   // A report that fails (Redis restarting, the job removed behind our back) is only logged: the
   // next one replaces it, and a failed report must neither end the job nor the process.
