@@ -89,7 +89,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       // The job moved to another owner, whose recheck cannot see what is not finished yet.
       expect(await table.startJob(ih, "job-1", 5, [], [])).toBe("kept");
       expect(await table.startJob(ih, "job-1", 5, [99], [])).toBe("kept");
-      expect(await table.piece(ih, 0)).toEqual({ state: "staged", attempt: staged.attempt });
+      expect(await table.piece(ih, 0)).toEqual({ state: "staged", attempt: staged.attempt, holder: w });
       expect(await table.piece(ih, 2)).toEqual({ state: "claimed", attempt: claimed!.attempt, holder: w });
       expect(await table.counts(ih)).toEqual({ missing: 1, claimed: 1, staged: 1, verified: 0, stored: 1, skipped: 1 });
     });
@@ -221,7 +221,8 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       const [claim] = await table.claim(ih, holder, [1], 1);
       expect(await table.stage(ih, duplicate, claim!)).toBe("ok");
       expect(await table.stage(ih, holder, claim!)).toBe("wrong_state");
-      expect(await table.piece(ih, 1)).toEqual({ state: "staged", attempt: 1 });
+      // The piece is now the stager's, under its lease.
+      expect(await table.piece(ih, 1)).toEqual({ state: "staged", attempt: 1, holder: duplicate });
     });
 
     scenario("every transition from every state follows the TRANSITIONS table", async (fx, table) => {
@@ -322,7 +323,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect(await table.bannedPeers(ih)).toEqual([]);
     });
 
-    scenario("expireWorkers returns the claims of a lapsed worker and keeps a live worker's", async (fx, table) => {
+    scenario("expireWorkers returns the claims and staged pieces of a lapsed worker and keeps a live worker's", async (fx, table) => {
       const ih = await fx.torrent(8);
       const other = await fx.torrent(2);
       const [lapsed, live] = [await fx.worker(), await fx.worker()];
@@ -337,7 +338,8 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       // A lease is per torrent: the heartbeat on `ih` does not keep `lapsed`'s claims elsewhere.
       await table.heartbeat(other, lapsed, leaseTtlMs);
       await fx.advanceTime(leaseTtlMs * 0.6);
-      expect(await table.expireWorkers(ih)).toBe(2);
+      // Its two claims, and the piece it staged: its message may never have left.
+      expect(await table.expireWorkers(ih)).toBe(3);
       expect(await table.expireWorkers(ih)).toBe(0);
       expect(await table.expireWorkers(other)).toBe(0);
       expect(await table.piece(other, 0)).toMatchObject({ state: "claimed", holder: lapsed });
@@ -347,7 +349,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect((await table.pieces(ih)).map((p) => p.state)).toEqual([
         "missing",
         "missing",
-        "staged",
+        "missing",
         "claimed",
         "claimed",
         "missing",
@@ -360,6 +362,29 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       // The lapsed worker's late messages are refused, and the piece is claimed afresh.
       expect(await table.stage(ih, lapsed, lapsedClaims[0]!)).toBe("wrong_state");
       expect(await table.claim(ih, live, [0], 1)).toEqual([{ piece: 0, attempt: 2 }]);
+    });
+
+    scenario("a staged piece is the stager's until the verifier moves it on; the stager may release it", async (fx, table) => {
+      const ih = await fx.torrent(4);
+      const w = await fx.worker();
+      const staged = await fx.driveTo(ih, 0, "staged", w);
+      expect(await table.piece(ih, 0)).toEqual({ state: "staged", attempt: staged.attempt, holder: w });
+      // Its message could not be sent: the stager gives it back, no one else may.
+      expect(await table.release(ih, await fx.worker(), staged)).toBe("not_holder");
+      expect(await table.release(ih, w, staged)).toBe("ok");
+      expect(await table.piece(ih, 0)).toEqual({ state: "missing", attempt: staged.attempt });
+      // Verify and reject end the hold: the stager's lapse no longer moves those pieces.
+      const verified = await fx.driveTo(ih, 1, "verified", w);
+      const rejected = await fx.driveTo(ih, 2, "staged", w);
+      expect((await table.reject(ih, rejected, [])).result).toBe("ok");
+      expect(await table.piece(ih, 1)).toEqual({ state: "verified", attempt: verified.attempt });
+      await fx.advanceTime(2 * leaseTtlMs);
+      expect(await table.expireLeases(ih)).toEqual([]);
+      // A stage by a worker that never sent a heartbeat lapses at the next expiry.
+      const [claim] = await table.claim(ih, w, [3], 1);
+      await table.heartbeat(ih, w, leaseTtlMs);
+      expect(await table.stage(ih, "worker-without-lease", claim!)).toBe("ok");
+      expect(await table.expireLeases(ih)).toEqual([{ piece: 3, attempt: claim!.attempt }]);
     });
 
     scenario("claims of a worker that never sent a heartbeat are expired", async (fx, table) => {

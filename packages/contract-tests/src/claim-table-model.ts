@@ -80,7 +80,8 @@ export class ClaimTableModel {
     const refusals = refusalsFor(transition, this.record(claim.piece), claim, worker);
     if (refusals.length > 0) return refusals;
     p.state = TRANSITIONS[transition].to;
-    p.holder = undefined;
+    // A stage leaves the piece with the worker that staged it, under its lease.
+    p.holder = transition === "stage" ? worker : undefined;
     return ["ok"];
   }
 
@@ -107,8 +108,8 @@ export class ClaimTableModel {
   }
 
   /**
-   * Claims and held verified pieces live only as long as their holder's lease: no lease, or a
-   * lapsed one, frees them. Returns what moved, in piece order, with its attempt.
+   * Claims, staged pieces and held verified pieces live only as long as their holder's lease: no
+   * lease, or a lapsed one, frees them. Returns what moved, in piece order, with its attempt.
    */
   expire(): Claim[] {
     const moved: Claim[] = [];

@@ -134,8 +134,9 @@ export class RedisClaimTable implements ClaimTable {
     return this.transition("redis.release", "releasePiece", infoHash, claim, [workerId]);
   }
 
-  async stage(infoHash: string, _workerId: string, claim: Claim): Promise<TransitionResult> {
-    return this.transition("redis.stage", "stagePiece", infoHash, claim);
+  async stage(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
+    const args = [workerId, String(claim.piece), String(claim.attempt)];
+    return (await this.call("redis.stage", "stagePiece", infoHash, this.pieceKeys(infoHash, "leases"), args, claim.piece)).result;
   }
 
   async verify(infoHash: string, claim: Claim): Promise<TransitionResult> {

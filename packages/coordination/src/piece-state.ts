@@ -21,12 +21,18 @@ export const TRANSITIONS = {
   /** A worker takes a lease on a piece; the attempt number grows. */
   claim: { from: ["missing"], to: "claimed" },
   /**
-   * The holder gives the piece back: a worker its claim (connection lost, draining), a
-   * storage-writer a verified piece it held (stopping: the bytes in its memory die with it); or
-   * the holder's lease lapsed. The attempt stays; the next claim raises it.
+   * The holder gives the piece back: a worker its claim (connection lost, draining) or a piece it
+   * staged whose message the bus would not take, a storage-writer a verified piece it held
+   * (stopping: the bytes in its memory die with it); or the holder's lease lapsed. The attempt
+   * stays; the next claim raises it.
    */
-  release: { from: ["claimed", "verified"], to: "missing" },
-  /** All blocks arrived and the bytes are in staging. In end-game any worker may stage the current attempt; the first wins. */
+  release: { from: ["claimed", "staged", "verified"], to: "missing" },
+  /**
+   * All blocks arrived and the bytes are in staging. In end-game any worker may stage the current
+   * attempt; the first wins. The worker that staged holds the piece under its lease until the
+   * verifier moves it on: its `piece_staged` message may never have left (it died between the
+   * two steps), and then only the lapsed lease brings the piece back.
+   */
   stage: { from: ["claimed"], to: "staged" },
   /** The verifier hashed the staged bytes and they match. */
   verify: { from: ["staged"], to: "verified" },
@@ -61,14 +67,14 @@ export interface PieceRecord {
   readonly attempt: number;
   /**
    * Whose lease the piece lives with: the worker holding the claim while `claimed` (always set
-   * then), or the storage-writer holding its bytes while `verified` (set from `hold` until the
-   * piece moves on). Never set in any other state.
+   * then), the worker that staged it while `staged`, or the storage-writer holding its bytes
+   * while `verified` (set from `hold` until the piece moves on). Never set in any other state.
    */
   readonly holder?: string;
 }
 
-/** States in which a piece may have a holder: a claim, and a verified piece a writer holds. */
-const HOLDER_STATES: readonly PieceState[] = [TRANSITIONS.claim.to, TRANSITIONS.hold.to];
+/** States in which a piece may have a holder: a claim, a staged piece, and a verified piece a writer holds. */
+const HOLDER_STATES: readonly PieceState[] = [TRANSITIONS.claim.to, TRANSITIONS.stage.to, TRANSITIONS.hold.to];
 
 /**
  * Invariants any piece table must hold; run in tests after every scenario.

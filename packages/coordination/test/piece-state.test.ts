@@ -95,7 +95,7 @@ describe("checkInvariants", () => {
   it("reports a claim without a holder and a holder outside a claim, naming the piece", () => {
     const problems = checkInvariants([
       { state: "claimed", attempt: 1 },
-      { state: "staged", attempt: 1, holder: "w1" },
+      { state: "stored", attempt: 1, holder: "w1" },
     ]);
     expect(problems).toHaveLength(2);
     expect(problems[0]).toMatch(/^piece 0: /);
@@ -130,8 +130,14 @@ describe("checkInvariants", () => {
     expect(problems[0]).toMatch(/^piece 0: held by writer/);
   });
 
-  it("reports a holder on a piece that is neither claimed nor verified", () => {
-    for (const state of ["missing", "staged", "stored", "skipped"] as const) {
+  it("accepts a staged piece its stager holds, and reports it once the stager's lease lapsed", () => {
+    const pieces = [{ state: "staged" as const, attempt: 1, holder: "worker" }];
+    expect(checkInvariants(pieces, new Set(["worker"]))).toEqual([]);
+    expect(checkInvariants(pieces, new Set(["someone-else"]))).toHaveLength(1);
+  });
+
+  it("reports a holder on a piece that is neither claimed, staged nor verified", () => {
+    for (const state of ["missing", "stored", "skipped"] as const) {
       expect(checkInvariants([{ state, attempt: 1, holder: "w1" }]), state).toHaveLength(1);
     }
   });

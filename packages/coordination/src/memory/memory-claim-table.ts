@@ -120,9 +120,13 @@ export class MemoryClaimTable implements ClaimTable {
     return "ok";
   }
 
-  async stage(infoHash: string, _workerId: string, claim: Claim): Promise<TransitionResult> {
+  async stage(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
     this.ensureOpen("stage");
-    return this.simple(infoHash, claim, "stage");
+    const t = this.table(infoHash);
+    const r = this.check(t, infoHash, claim, "stage");
+    if (r !== "ok") return r;
+    this.move(t, claim.piece, TRANSITIONS.stage.to, workerId);
+    return "ok";
   }
 
   async verify(infoHash: string, claim: Claim): Promise<TransitionResult> {

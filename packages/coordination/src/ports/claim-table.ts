@@ -80,6 +80,9 @@ export interface ClaimTable {
   /**
    * Moves the current attempt to staged. Any worker may stage the current attempt (end-game
    * duplicates race; the first staged wins); a later attempt number or a different state fails.
+   * The piece is then held by `workerId` under its lease (and its lease made, lapsed, if it has
+   * none) until the verifier moves it on, so a worker that dies before its `piece_staged` message
+   * leaves does not leave the piece staged forever; it may `release` it like a claim.
    */
   stage(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult>;
   verify(infoHash: string, claim: Claim): Promise<TransitionResult>;
