@@ -391,12 +391,12 @@ export class TorrentSwarm {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
       try {
-        // A staged piece is no claim to release: nobody would ever move it on, so it goes back
-        // to missing, and other workers hear of it when the bus takes messages again.
-        if (!staged) await this.deps.claims.release(infoHash, this.deps.workerId, claim);
-        else if ((await this.deps.claims.unstage(infoHash, claim)) === "ok") await this.deps.bus.publish("piece_failed", { ...claim, infoHash, peers: [] });
+        // Claimed or staged, the piece is this worker's to give back; a staged one nobody would
+        // ever move on, so the others hear of it (once the bus takes messages again).
+        const r = await this.deps.claims.release(infoHash, this.deps.workerId, claim);
+        if (r === "ok" && staged) await this.deps.bus.publish("piece_failed", { ...claim, infoHash, peers: [] });
       } catch {
-        // Redis is unreachable too: a claim still goes back when this worker's lease lapses.
+        // Redis or the bus is unreachable too: the piece goes back when this worker's lease lapses.
       }
     });
   }
