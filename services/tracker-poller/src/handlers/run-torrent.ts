@@ -261,9 +261,11 @@ async function intactPieces(store: ObjectStore, meta: Metainfo, signal: AbortSig
   const { intact, damaged } = await recheckExisting(store, meta, signal, undefined, skip);
   if (damaged.length === 0) return intact;
   const dropped = new Set(await store.discardDamaged(meta.infoHashHex, damaged));
-  logger.warn(
+  // Common after a crash of embedded mode (pieces never written read as zeros); news in a bucket.
+  logger.info(
     { damagedPieces: damaged.length, refetchedPieces: dropped.size, op: "store.recheck" },
-    `${damaged.length} piece(s) of the destination do not match their hash (changed since written); they are downloaded again, with ${dropped.size} other piece(s) of the files they are in`,
+    `${damaged.length} piece(s) in the destination do not match their hash and are downloaded again` +
+      (dropped.size > 0 ? `, with ${dropped.size} other piece(s) of the finished objects they were in` : ""),
   );
   return intact.filter((i) => !dropped.has(i));
 }
