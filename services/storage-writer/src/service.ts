@@ -29,6 +29,19 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   };
   /** Torrents cancelled while this writer ran, until a job for them starts again. */
   const cancelled = new Set<string>();
+  /** Writes under way, by torrent: a cancel waits for them before it aborts the uploads. */
+  const writing = new Map<string, Set<Promise<void>>>();
+  const track = (infoHash: string, write: Promise<void>): Promise<void> => {
+    let set = writing.get(infoHash);
+    if (!set) writing.set(infoHash, (set = new Set()));
+    set.add(write);
+    const done = () => {
+      set.delete(write);
+      if (set.size === 0 && writing.get(infoHash) === set) writing.delete(infoHash);
+    };
+    write.then(done, done);
+    return write;
+  };
   const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => void cancelled.delete(m.infoHash));
   const sub = await deps.bus.subscribe(
     "piece_verified",
@@ -39,7 +52,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
         await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
         return;
       }
-      await writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats);
+      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats));
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
@@ -54,6 +67,9 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     }
     if (m.reason !== "cancelled") return;
     cancelled.add(m.infoHash);
+    // A write that passed the check above before the cancel came would otherwise reach the
+    // store after the abort below and open a new multipart upload that nobody aborts.
+    await Promise.allSettled([...(writing.get(m.infoHash) ?? [])]);
     // Pieces held for their parts go back to missing: their bytes are dropped here, and a job
     // submitted again must download them again rather than wait for bytes nobody has.
     for (const [key, held] of [...pending]) {
