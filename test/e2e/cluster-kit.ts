@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
+import { cp, open } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { startNatsServer, startRedisServer, startS3Server, type NatsServer, type RedisServer, type S3Server } from "@shoal/testkit";
+import { join } from "node:path";
+import { startLibtorrentSeed, startNatsServer, startRedisServer, startS3Server, type LibtorrentPeer, type NatsServer, type RedisServer, type S3Server } from "@shoal/testkit";
 import { runCli, startCli, type CliRun } from "./cli-process.js";
 import type { Swarm } from "./swarm.js";
 
@@ -145,4 +147,25 @@ export async function serveBytes(body: string | Buffer): Promise<{ url: string; 
 /** Lines of a command's stderr, without pino's JSON log lines (services log there too). */
 export function messageLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("{"));
+}
+
+/**
+ * A libtorrent peer with all of the swarm's payload but the first `zeroedBytes` of the file
+ * `path` (as in `swarm.payload.files`), zeroed in its own copy of the data: it serves every
+ * other piece, and a download from it alone can never complete. A job stays running, with
+ * whatever the available pieces produce in the bucket, for as long as a test needs it to.
+ */
+export async function startPartialSeed(swarm: Swarm, damage: { readonly path: string; readonly zeroedBytes: number }): Promise<LibtorrentPeer> {
+  const dataDir = join(swarm.dir, "partial");
+  await cp(join(swarm.dir, "data"), dataDir, { recursive: true });
+  const fh = await open(join(dataDir, damage.path), "r+");
+  try {
+    await fh.write(Buffer.alloc(damage.zeroedBytes), 0, damage.zeroedBytes, 0);
+  } finally {
+    await fh.close();
+  }
+  // A leecher: it hash-checks the copy, keeps the pieces that match and serves them.
+  const peer = await startLibtorrentSeed({ torrentPath: swarm.torrentPath, dataDir, mode: "leech" });
+  await peer.ready;
+  return peer;
 }
