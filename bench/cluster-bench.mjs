@@ -311,7 +311,7 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
       const proc = tk.startProcess({
         name,
         command: process.execPath,
-        args: [SHOAL_BIN, "service", kind, ...(kind === "peer-worker" ? ["--port", "0"] : [])],
+        args: [...opts.serviceNodeArgs, SHOAL_BIN, "service", kind, ...(kind === "peer-worker" ? ["--port", "0"] : [])],
         cwd: REPO_ROOT,
         env: serviceEnv,
         logPath: join(runDir, `${name}.log`),
@@ -324,6 +324,7 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
     checkInterrupted();
 
     const redis0 = await metrics.redisCommandsProcessed(redis.url);
+    const redisCalls0 = await metrics.redisCommandCalls(redis.url);
     const nats0 = await metrics.natsCounts(nats.monitorUrl);
     const cpu0 = Object.fromEntries(services.map((s) => [s.name, metrics.cpuSeconds(s.proc.pid)]));
     const backendCpu0 = { s3: s3ServerCpu(ctx), redis: metrics.cpuSeconds(redis.pid), nats: metrics.cpuSeconds(nats.pid) };
@@ -343,6 +344,9 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
     stall.stop();
     // Everything is read before any service stops: a drain must not count.
     const redisCommands = (await metrics.redisCommandsProcessed(redis.url)) - redis0;
+    const redisCalls = Object.fromEntries(
+      Object.entries(metrics.diffCounts(await metrics.redisCommandCalls(redis.url), redisCalls0)).filter(([, n]) => n > 0),
+    );
     const natsDelta = metrics.diffCounts(await metrics.natsCounts(nats.monitorUrl), nats0);
     const backendCpuS = {
       s3: s3ServerCpu(ctx) - backendCpu0.s3,
@@ -374,6 +378,7 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
       s3: s3Stats,
       perService,
       redisCommands,
+      redisCalls,
       nats: natsDelta,
       backendCpuS,
       reason,

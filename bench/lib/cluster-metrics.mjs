@@ -101,6 +101,14 @@ export async function redisCommandsProcessed(url) {
   return Number(m[1]);
 }
 
+/** Calls per command name since Redis started (INFO commandstats), e.g. { evalsha: 1234 }. */
+export async function redisCommandCalls(url) {
+  const info = String(await respCommand(url, ["INFO", "commandstats"], { timeoutMs: 5_000 }));
+  const out = {};
+  for (const m of info.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]] = Number(m[2]);
+  return out;
+}
+
 /** nats-server's message and byte counts (/varz), both directions. */
 export async function natsCounts(monitorUrl) {
   const res = await fetch(`${monitorUrl}/varz`, { signal: AbortSignal.timeout(5_000) });

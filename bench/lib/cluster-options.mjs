@@ -37,7 +37,10 @@ options (default in brackets):
   --stall SEC        a shoal run whose progress (pieces by state, bytes downloaded)
                      does not change for this long is stopped and FAILs           [120]
   --service-env K=V  an environment variable for every shoal service, e.g.
-                     SHOAL_PEER_WORKER_MAX_BUFFERED_MIB=1100 (repeatable)
+                     SHOAL_PEER_WORKER_MAX_BUFFERED_MIB=2048 or
+                     NODE_OPTIONS=--max-old-space-size=512 (repeatable)
+  --service-node-arg=A  a node option for every shoal service process, e.g.
+                     --service-node-arg=--cpu-prof (repeatable; the = is needed)
   --results FILE     append one TSV row per run to FILE (header if FILE is new)
   --json FILE        write every run and the summary as JSON to FILE
   --cache DIR        generated payloads, reused by later invocations  [/tmp/shoal-bench-cache]
@@ -88,6 +91,7 @@ export function parseClusterOptions(argv) {
         timeout: { type: "string", default: "600" },
         stall: { type: "string", default: "120" },
         "service-env": { type: "string", multiple: true, default: [] },
+        "service-node-arg": { type: "string", multiple: true, default: [] },
         results: { type: "string" },
         json: { type: "string" },
         cache: { type: "string", default: "/tmp/shoal-bench-cache" },
@@ -132,8 +136,8 @@ export function parseClusterOptions(argv) {
 
   const serviceEnv = {};
   for (const kv of v["service-env"]) {
-    const m = /^(SHOAL_[A-Z0-9_]+)=(.*)$/.exec(kv);
-    if (m === null) throw new UsageError(`--service-env "${kv}" must be SHOAL_NAME=value`);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(kv);
+    if (m === null) throw new UsageError(`--service-env "${kv}" must be NAME=value`);
     serviceEnv[m[1]] = m[2];
   }
 
@@ -153,6 +157,7 @@ export function parseClusterOptions(argv) {
     timeoutMs: parseCount(v.timeout, "--timeout", 1, 86_400) * 1000,
     stallMs: parseCount(v.stall, "--stall", 1, 86_400) * 1000,
     serviceEnv,
+    serviceNodeArgs: v["service-node-arg"],
     results: v.results,
     json: v.json,
     cacheDir: v.cache,
