@@ -75,6 +75,13 @@ export const s3StoreConfigSchema = z.object({
    * http (over https it signs UNSIGNED-PAYLOAD).
    */
   checksum: z.enum(["md5", "none"]).default("md5"),
+  /**
+   * How long a listing of a torrent's root answers reads of objects it does not show, before the
+   * next read lists again. A recheck of a fresh prefix otherwise sent one GET per piece, each
+   * answered NoSuchKey (a thousand per GiB); an object another process finishes is readable here
+   * within this long.
+   */
+  listingFreshMs: envNumber().int().min(0).max(600_000).default(10_000),
 });
 
 export type S3StoreConfig = z.infer<typeof s3StoreConfigSchema>;

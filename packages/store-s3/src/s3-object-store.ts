@@ -7,6 +7,7 @@ import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
+import { torrentRootKey } from "./object-keys.js";
 
 export interface S3ObjectStoreDeps {
   /** Upload ids and part ETags; default a MemoryUploadLedger of this store's own. */
@@ -149,6 +150,9 @@ export class S3ObjectStore implements ObjectStore {
         continue;
       }
       if (!obj.complete && this.writing(t, obj)) return undefined;
+      // Not known finished here: another process may have finished it since, so a listing
+      // (at most one per `listingFreshMs`, shared by every read) decides, not a GET per piece.
+      if (!obj.complete && (await this.listedSize(t, obj)) !== obj.planned.length) return undefined;
       const fileOffset = from - obj.file.offset;
       const prev = gets[gets.length - 1];
       // Neighbouring parts of one object are read with one GET.
@@ -163,6 +167,20 @@ export class S3ObjectStore implements ObjectStore {
       got.data.copy(out, g.at);
     }
     return out;
+  }
+
+  /** The object's size in a listing of the torrent's root no older than `listingFreshMs`; undefined when absent. */
+  private async listedSize(t: TorrentState, obj: ObjectState): Promise<number | undefined> {
+    if (!t.listing || Date.now() - t.listing.at > this.config.listingFreshMs) {
+      t.relisting ??= (async () => {
+        const singleFile = t.layout.files.length === 1 && t.layout.files[0]!.path.length === 0;
+        const root = torrentRootKey(this.config.prefix, t.layout);
+        const listed = await this.s3.listObjects(singleFile ? root : `${root}/`);
+        t.listing = { at: Date.now(), sizes: new Map(listed.map((o) => [o.key, o.size])) };
+      })().finally(() => (t.relisting = undefined));
+      await t.relisting;
+    }
+    return t.listing!.sizes.get(obj.key);
   }
 
   /**

@@ -52,6 +52,13 @@ export class TorrentState {
    * uploaded, so the pieces of these units are the only ones a report has to look at.
    */
   readonly fresh = new Set<UnitState>();
+  /**
+   * The last listing of the torrent's root (key -> size) and when it was made: reads of objects
+   * it does not show are answered without a GET while it is fresh.
+   */
+  listing: { at: number; sizes: ReadonlyMap<string, number> } | undefined;
+  /** A listing in flight, shared by the reads that wait for it. */
+  relisting: Promise<void> | undefined;
   /** Uploads in flight; abort, finalize and close wait for them. */
   readonly inflight = new Set<Promise<unknown>>();
 
