@@ -26,6 +26,12 @@ export const pollerConfigSchema = z.object({
    * takes a while, and asking again is harmless.
    */
   finalizeAskAgainSeconds: envNumber().positive().default(60),
+  /**
+   * A piece staged, or verified and held by no writer, at the same attempt for this long lost
+   * its bus message (a NATS server killed before it flushed, a message dropped as poison): it
+   * goes back to missing. Longer than any healthy backlog of the verifiers and writers.
+   */
+  stuckPieceSeconds: envNumber().positive().default(300),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
 });

@@ -10,6 +10,7 @@ import { startAnnouncing } from "./announce.js";
 import { sweepLeases } from "./lease-sweep.js";
 import { seedUntilDone } from "./seed.js";
 import { finalizeByWriter } from "./finalize.js";
+import { StuckPieces } from "./stuck-pieces.js";
 import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
 import { ShoalError } from "@shoal/errors";
@@ -171,6 +172,11 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     () => void sweepLeases(claims, bus, infoHash, logger).catch((err: unknown) => logger.warn({ err, op: "claims.expireLeases" }, "lease sweep failed")),
     config.leaseSweepIntervalMs,
   );
+  const stuck = new StuckPieces(claims, bus, infoHash, config.stuckPieceSeconds * 1000, now, logger);
+  const stuckTimer = setInterval(
+    () => void stuck.sweep().catch((err: unknown) => logger.warn({ err, op: "poller.stuckPieces" }, "stuck-piece sweep failed")),
+    Math.min(30_000, (config.stuckPieceSeconds * 1000) / 4),
+  );
   let storageFailure: ((err: Error) => void) | undefined;
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
@@ -244,6 +250,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     clearInterval(progressTimer);
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
+    clearInterval(stuckTimer);
     await storedSub.unsubscribe();
     await statsSub.unsubscribe();
     await storageSub.unsubscribe();
