@@ -36,6 +36,9 @@ export class S3Requests {
   private readonly agent: { destroy(): void };
   private readonly closing = new AbortController();
 
+  /** Send Content-MD5 with every body (see the `checksum` setting). */
+  private readonly md5: boolean;
+
   constructor(
     private readonly config: S3StoreConfig,
     private readonly counters: S3Counters,
@@ -43,6 +46,7 @@ export class S3Requests {
   ) {
     const url = new URL(config.endpoint);
     const useSSL = url.protocol === "https:";
+    this.md5 = config.checksum === "md5" || (config.checksum === "auto" && useSSL);
     const { transport, agent } = s3Transport(useSSL ? "https:" : "http:", config.requestTimeoutMs);
     this.agent = agent;
     this.client = new Client({
@@ -178,7 +182,7 @@ export class S3Requests {
   }
 
   private checksumHeaders(body: Buffer): Record<string, string> {
-    return this.config.checksum === "md5" ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
+    return this.md5 ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
   }
 
   /** Runs one request with the retry policy; `fn` makes a single attempt. */
