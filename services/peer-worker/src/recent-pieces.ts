@@ -9,11 +9,18 @@ export class RecentPieces {
   private readonly pieces = new Map<number, Uint8Array>();
   private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  /** @param onEvict receives each piece's buffer once dropped (not on `delete`), for reuse. */
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onEvict: (data: Uint8Array) => void = () => {},
+  ) {}
 
   /** Keeps `data` (not copied: the caller hands it over) as piece `index`. */
   put(index: number, data: Uint8Array): void {
-    if (data.byteLength > this.maxBytes) return;
+    if (data.byteLength > this.maxBytes) {
+      this.onEvict(data);
+      return;
+    }
     this.delete(index);
     this.pieces.set(index, data);
     this.bytes += data.byteLength;
@@ -21,10 +28,14 @@ export class RecentPieces {
       if (this.bytes <= this.maxBytes) break;
       this.pieces.delete(i);
       this.bytes -= d.byteLength;
+      this.onEvict(d);
     }
   }
 
-  /** The piece's bytes, marking it recently used; undefined when not kept. */
+  /**
+   * The piece's bytes, marking it recently used; undefined when not kept. The buffer may be
+   * handed on for reuse once evicted: copy what must outlive the current turn of the event loop.
+   */
   get(index: number): Uint8Array | undefined {
     const d = this.pieces.get(index);
     if (d) {

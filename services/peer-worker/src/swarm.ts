@@ -108,7 +108,8 @@ export class TorrentSwarm {
       { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
       this.logger,
     );
-    this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024);
+    // Evicted pieces' buffers go back to the pool for the next downloads (fresh ones cost page faults).
+    this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024, (d) => deps.pool.release(Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
     this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));

@@ -74,9 +74,16 @@ export class Uploader {
   }
 
   private read(index: number): Promise<Buffer | undefined> {
-    const kept = this.recent?.get(index);
-    if (kept) return Promise.resolve(Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength));
     let p = this.cache.get(index);
+    const kept = p ? undefined : this.recent?.get(index);
+    if (kept) {
+      // A copy: the kept buffer goes back to the piece pool once evicted, while sockets may
+      // still be sending blocks of it.
+      p = Promise.resolve(Buffer.from(kept));
+      this.cache.set(index, p);
+      if (this.cache.size > PIECE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as number);
+      return p;
+    }
     if (!p) {
       p = this.store.readRange(this.infoHash, index * this.pieceLengthNominal, this.pieceLength(index)).catch(() => undefined);
       this.cache.set(index, p);
