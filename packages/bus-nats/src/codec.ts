@@ -44,7 +44,9 @@ export function encodePayload(payload: unknown): Uint8Array {
   if (json === undefined) throw new CoordinationError("INVARIANT_BROKEN", "payload is not JSON-encodable");
   const head = encoder.encode(json);
   if (segments.length === 0) return head;
-  const body = new Uint8Array(head.byteLength + 1 + tailBytes);
+  // Every byte is written below, so the body needs no zero-fill (a page-faulting pass over a piece).
+  const raw = Buffer.allocUnsafe(head.byteLength + 1 + tailBytes);
+  const body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   body.set(head, 0);
   body[head.byteLength] = SEPARATOR;
   let at = head.byteLength + 1;
