@@ -9,6 +9,7 @@ import {
   type Transition,
 } from "@shoal/coordination";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
+import { claimTablePeerCases } from "./claim-table-peers.js";
 import { claimTableProperty } from "./claim-table-property.js";
 import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
@@ -423,6 +424,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     });
 
     claimTableProperty(portScenario, harness, leaseTtlMs);
+    claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
     done();
   });
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryClaimTable, checkInvariants, heldKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
+import { MemoryClaimTable, checkInvariants, heldKey, ownedPeersKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
 import { RedisCatalog, RedisClaimTable } from "@shoal/coordination-redis";
 import { respCommand, waitFor } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
@@ -68,16 +68,35 @@ describe("RedisClaimTable on a real server", () => {
     await t.claim(other, "a", [0], 1);
     expect(await t.stage(ih, "a", { piece: 1, attempt: 1 })).toBe("ok");
     expect((await t.reject(ih, { piece: 1, attempt: 1 }, ["10.0.0.1:1"])).result).toBe("ok");
+    await t.claimPeers(ih, "a", ["10.0.1.1:1"], 1);
+    await t.claimPeers(ih, "peers-only", ["10.0.1.2:1", "10.0.1.3:1"], 1);
 
     const k = torrentKeys(prefix, ih);
-    const expected = [k.counts, k.states, k.attempts, k.holders, k.leases, k.strikes, k.catalog, ...["a", "b", "never-beat"].map((w) => heldKey(prefix, ih, w))];
+    const expected = [
+      k.counts,
+      k.states,
+      k.attempts,
+      k.holders,
+      k.leases,
+      k.strikes,
+      k.catalog,
+      k.peerOwners,
+      k.freePeers,
+      ...["a", "b", "never-beat"].map((w) => heldKey(prefix, ih, w)),
+      ...["a", "peers-only"].map((w) => ownedPeersKey(prefix, ih, w)),
+    ];
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual(expected.sort());
     for (const key of await redis.keys(`${prefix}:*`)) expect(key, key).toMatch(/^[^{]*\{([0-9a-f]{40})\}/);
 
     now += 20_000;
     expect(await t.expireWorkers(ih)).toBe(4);
     expect(checkInvariants(await t.pieces(ih))).toEqual([]);
+    // The lapsed workers' peers are free, and their owned-peer sets are gone with their held sets.
+    expect((await t.knownPeers(ih)).filter((p) => p.owner !== undefined)).toEqual([]);
+    expect(await redis.keys(`${prefix}:t:{${ih}}:peers:owned:*`)).toEqual([]);
     await t.claim(ih, "b", [0], 1);
+    await t.heartbeat(ih, "b", 10_000);
+    await t.claimPeers(ih, "b", [], 2);
     await t.deleteTorrent(ih);
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual([k.catalog]);
     expect(await t.counts(other)).toMatchObject({ claimed: 1 });
@@ -98,6 +117,21 @@ describe("RedisClaimTable on a real server", () => {
     expect(await scriptCalls()).toBe(before + 1);
     expect(claims).toHaveLength(500);
     expect(claims[0]).toEqual({ piece: 598, attempt: 1 });
+  });
+
+  it("claims a batch of peers in one script call", async () => {
+    const { table: t } = table(() => 0);
+    const ih = newInfoHash();
+    await t.createTorrent(ih, 1, []);
+    await t.claimPeers(ih, "w", ["10.0.0.1:1"], 1);
+    const scriptCalls = async () => {
+      const info = String(await respCommand(redis.server().url, ["INFO", "commandstats"]));
+      return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await scriptCalls();
+    const grant = await t.claimPeers(ih, "w", Array.from({ length: 200 }, (_, i) => `10.0.${i >> 8}.${i & 255}:6881`), 80);
+    expect(await scriptCalls()).toBe(before + 1);
+    expect(grant.peers).toHaveLength(80);
   });
 
   it(`holds a ${MAX_PIECES}-piece table: created with its counts, claimed, read whole and deleted`, async () => {

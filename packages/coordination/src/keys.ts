@@ -35,10 +35,24 @@ export function torrentKeys(prefix: string, infoHash: string) {
     banned: `${base}:banned`,
     /** Hash: the catalog record (raw info dict, announce tiers, destination, private flag). */
     catalog: `${base}:catalog`,
+    /** Hash peer (ip:port) -> the worker that owns it (connects it, or is dialling it). */
+    peerOwners: `${base}:peers:owners`,
+    /** Set of the known peers nobody owns, at most MAX_FREE_PEERS: what a worker with room takes. */
+    freePeers: `${base}:peers:free`,
+    /**
+     * Prefix of the per-worker sets of owned peers, as `held` is for pieces: `ownedPeers +
+     * workerId` holds the peers that worker owns here, so expiring it costs only its peers.
+     */
+    ownedPeers: `${base}:peers:owned:`,
   } as const;
 }
 
 /** The set of pieces `workerId` holds in a torrent; see `torrentKeys(...).held`. */
 export function heldKey(prefix: string, infoHash: string, workerId: string): string {
   return `${torrentKeys(prefix, infoHash).held}${workerId}`;
+}
+
+/** The set of peers `workerId` owns in a torrent; see `torrentKeys(...).ownedPeers`. */
+export function ownedPeersKey(prefix: string, infoHash: string, workerId: string): string {
+  return `${torrentKeys(prefix, infoHash).ownedPeers}${workerId}`;
 }

@@ -25,6 +25,63 @@ export interface RejectOutcome {
 /** How many strikes (pieces that failed their hash while the peer contributed) ban a peer. */
 export const BAN_STRIKES = 2;
 
+/** What `claimPeers` answers. */
+export interface PeerGrant {
+  /**
+   * The peers the worker owns after the call among those it named (newly granted and already its
+   * own), followed by the free known peers it was granted without naming them.
+   */
+  readonly peers: string[];
+  /**
+   * The worker's fair share at the time of the call, `fairPeerShare(known, live workers)`: the
+   * most peers a claim lets it own. A worker that owns more (live workers joined since it took
+   * them) should drop connections until it is back within it.
+   */
+  readonly share: number;
+}
+
+/** A peer the torrent's registry knows, and the worker that owns it, if any. */
+export interface KnownPeer {
+  readonly peer: string;
+  readonly owner?: string;
+}
+
+export interface ReleasePeersOptions {
+  /**
+   * Forget the peers instead of making them free for others: they failed to connect, were
+   * banned, or their address means nothing any more (an incoming connection's port). A peer is
+   * known again once some worker names it in `claimPeers` (the next tracker answer).
+   */
+  readonly forget?: boolean;
+}
+
+/**
+ * Free peers a torrent's registry remembers, at most. Trackers hand out up to a few hundred per
+ * announce and a swarm seldom has more than a few thousand; as many as a worker's address book
+ * keeps, so the registry forgets nothing a worker would remember. Owned peers do not count (they
+ * are bounded by the workers' connection limits).
+ */
+export const MAX_FREE_PEERS = 4000;
+
+/**
+ * The slack of a fair share is the even split divided by this, rounded down: a tenth. Peers come
+ * and go by ones (a dial fails, an incoming connection ends), and without slack every such change
+ * could push a worker one over its share; a tenth absorbs that in a large swarm, while a swarm of
+ * a handful of peers is still split exactly (the slack is 0 below ten peers a worker).
+ */
+export const PEER_SHARE_SLACK_DIVISOR = 10;
+
+/**
+ * The most peers one worker may own in a torrent: the even split of the known peers (owned,
+ * free, and the ones a claim names that were not known yet) over the live workers, plus a slack
+ * of a tenth of it. `liveWorkers` counts the workers whose lease on the torrent has not ended,
+ * and the claiming worker even without one.
+ */
+export function fairPeerShare(knownPeers: number, liveWorkers: number): number {
+  const even = Math.ceil(knownPeers / Math.max(1, liveWorkers));
+  return even + Math.floor(even / PEER_SHARE_SLACK_DIVISOR);
+}
+
 /**
  * The piece-claim table: the source of truth for which piece is where, shared by every worker of a
  * torrent. Every method is one atomic step (a Lua script in Redis). Torrent ids are the lowercase
@@ -45,7 +102,8 @@ export interface ClaimTable {
   /**
    * Keeps the worker's liveness lease on one torrent for `ttlMs`; its claims in the torrent die
    * with it. The lease lives with the torrent's other state (one Redis Cluster slot), so a worker
-   * refreshes it for each torrent it takes part in.
+   * refreshes it for each torrent it takes part in. A `ttlMs` of 0 ends the lease now: a worker
+   * leaving the torrent stops counting as live for the fair peer share at once.
    */
   heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void>;
   /**
@@ -85,4 +143,24 @@ export interface ClaimTable {
   isBanned(infoHash: string, peer: string): Promise<boolean>;
   bannedPeers(infoHash: string): Promise<string[]>;
   close(): Promise<void>;
+  /**
+   * The peer registry: which worker connects which remote peer (ip:port), so no peer is connected
+   * by two workers of the cluster at once. Registers `peers` as known (banned ones excepted; free
+   * ones are remembered up to MAX_FREE_PEERS), then grants the worker the free ones among them in
+   * the given order, then free known peers it did not name, until it has `max` new peers or owns
+   * its fair share (`fairPeerShare`, answered as `share`). Peers it already owns are answered too
+   * and do not count against `max`; peers another worker owns are never granted. Ownership lives
+   * with the worker's lease on the torrent, as piece claims do: `expireWorkers` frees the peers of
+   * a lapsed worker (one that claims without a lease gets a lapsed one). Costs the peers in the
+   * call and the peers granted, not the registry's size.
+   */
+  claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant>;
+  /**
+   * Gives up the worker's ownership of `peers` (others' peers and unknown ones are ignored): they
+   * become free for any worker, or are forgotten with `forget` (and banned peers always are).
+   * Returns how many the worker owned.
+   */
+  releasePeers(infoHash: string, workerId: string, peers: readonly string[], options?: ReleasePeersOptions): Promise<number>;
+  /** Every peer the registry knows, owned or free; O(known peers), for snapshots and checks. */
+  knownPeers(infoHash: string): Promise<KnownPeer[]>;
 }

@@ -1,0 +1,88 @@
+--[[
+  Registers peers of a torrent as known and grants a worker the free ones among them, in the
+  given order, then free known peers it did not name, until it has `max` new peers or owns its
+  fair share. Peers it already owns are answered too and do not count against `max`; peers of
+  other workers are never granted, banned peers are neither registered nor granted.
+
+  KEYS[1] counts   KEYS[2] leases   KEYS[3] banned   KEYS[4] peer owners   KEYS[5] free peers
+  KEYS[6] owned-peer-set prefix
+  ARGV[1] workerId   ARGV[2] max new peers (an integer >= 0)   ARGV[3] now in ms, or '' for the
+  server's clock   ARGV[4..] peers (ip:port)
+  Returns { CODE.ok, share, peer, peer, ... } (the peers the worker owns among those named, then
+          the ones granted without being named), or { CODE.UNKNOWN_TORRENT }.
+  Events: none.
+
+  share = even + floor(even / PEER_SHARE_SLACK_DIVISOR), even = ceil(known / live), as
+  fairPeerShare computes it: known counts owned and free peers after the call's peers were
+  registered, plus those of them the full free set could not remember; live counts leases that
+  end after now, plus the caller when its own has ended or it has none. A worker that owns peers
+  without a lease gets one that has already ended (-inf), so the next expireWorkers frees them.
+  Costs the peers named and granted (SRANDMEMBER picks the unnamed ones), never the registry.
+]]
+-- @include "clock"
+-- @include "peerRegistry"
+if redis.call('EXISTS', KEYS[1]) == 0 then return { CODE.UNKNOWN_TORRENT } end
+P.banned, P.owners, P.free, P.owned = KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local worker, limit, now = ARGV[1], tonumber(ARGV[2]), nowMs(ARGV[3])
+local mine = P.owned .. worker
+
+local seen, wanted, unremembered = {}, {}, 0
+for j = 4, #ARGV do
+  local peer = ARGV[j]
+  if not seen[peer] then
+    seen[peer] = true
+    if redis.call('SISMEMBER', P.banned, peer) == 1 then
+      redis.call('SREM', P.free, peer)
+    else
+      wanted[#wanted + 1] = peer
+      if redis.call('HEXISTS', P.owners, peer) == 0 and redis.call('SISMEMBER', P.free, peer) == 0 then
+        if redis.call('SCARD', P.free) < MAX_FREE_PEERS then
+          redis.call('SADD', P.free, peer)
+        else
+          unremembered = unremembered + 1
+        end
+      end
+    end
+  end
+end
+
+local known = redis.call('HLEN', P.owners) + redis.call('SCARD', P.free) + unremembered
+local live = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
+local lease = redis.call('ZSCORE', KEYS[2], worker)
+-- ZSCORE answers '-inf' as text for a worker that owns without a lease, which tonumber may not read.
+if not lease or lease == '-inf' or tonumber(lease) <= now then live = live + 1 end
+local even = math.ceil(known / live)
+local share = even + math.floor(even / PEER_SHARE_SLACK_DIVISOR)
+local room = math.min(limit, math.max(0, share - redis.call('SCARD', mine)))
+
+local reply = { CODE.ok, share }
+local function grant(peer)
+  redis.call('SREM', P.free, peer)
+  redis.call('HSET', P.owners, peer, worker)
+  redis.call('SADD', mine, peer)
+  reply[#reply + 1] = peer
+end
+for _, peer in ipairs(wanted) do
+  local owner = redis.call('HGET', P.owners, peer)
+  if owner == worker then
+    reply[#reply + 1] = peer
+  elseif not owner and room > 0 then
+    grant(peer)
+    room = room - 1
+  end
+end
+-- Each round takes at least one peer out of the free set, so the loop ends.
+while room > 0 do
+  local picks = redis.call('SRANDMEMBER', P.free, room)
+  if #picks == 0 then break end
+  for _, peer in ipairs(picks) do
+    if redis.call('SISMEMBER', P.banned, peer) == 1 then
+      redis.call('SREM', P.free, peer)
+    else
+      grant(peer)
+      room = room - 1
+    end
+  end
+end
+if #reply > 2 then redis.call('ZADD', KEYS[2], 'NX', '-inf', worker) end
+return reply
