@@ -182,6 +182,12 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => undefined);
+  // Workers that start later hear of the torrent from the repeats; stopped before the end is
+  // published, so no repeat follows it from here.
+  const startedTimer = setInterval(
+    () => void bus.publish("torrent_started", { infoHash, repeat: true }).catch(() => undefined),
+    config.startedRepeatSeconds * 1000,
+  );
   try {
     await Promise.race([done, aborted, storageFailed]);
     await store.finalize(infoHash);
@@ -203,6 +209,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       await progress();
       logger.info({ reason, uploaded: totals.snapshot().uploadedBytes }, "seeding over");
     }
+    clearInterval(startedTimer);
     await bus.publish("torrent_finished", { infoHash, reason: "completed" });
     const t = totals.snapshot();
     return {
@@ -215,9 +222,11 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: t.uploadedBytes,
     };
   } catch (err) {
+    clearInterval(startedTimer);
     await bus.publish("torrent_finished", { infoHash, reason: ctx.signal.aborted ? "stopped" : "failed" }).catch(() => undefined);
     throw err;
   } finally {
+    clearInterval(startedTimer);
     clearInterval(progressTimer);
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
