@@ -40,7 +40,10 @@ const STATS_INTERVAL_MS = 1000;
  */
 const FINISHED_REMEMBERED = 10_000;
 
-/** The peer-worker: a shard of peer connections for every running torrent. */
+/**
+ * The peer-worker: its share of the peer connections of every running torrent. Which peers it
+ * connects is decided with the other workers in the claim table's peer registry.
+ */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
   const workerId = config.workerId || `worker-${randomBytes(4).toString("hex")}`;
   const logger = deps.logger.child({ component: "peer-worker", workerId });
@@ -84,8 +87,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   // A lease per torrent (it lives in the torrent's slot of the claim table), refreshed three
   // times per lease so one late beat never costs the claims.
   const heartbeat = async (infoHash: string) => {
+    const sentAt = now();
     try {
       await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
+      joined.get(infoHash)?.leaseRenewed(sentAt);
     } catch (err) {
       logger.error({ err, infoHash, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
     }
@@ -145,7 +150,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       const { handshake, rest } = await readHandshake(socket, input, HANDSHAKE_TIMEOUT_MS);
       const infoHash = Buffer.from(handshake.infoHash).toString("hex");
       const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
-      if (!swarm) {
+      // The address as seen is registered in the cluster's peer registry before we answer: another
+      // worker may own it, or our share of the torrent's peers may be full.
+      if (!swarm || !(await swarm.admit(key))) {
         socket.destroy();
         return;
       }
@@ -157,10 +164,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }
   }
 
-  const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
-
   subs.push(
     await deps.bus.subscribe("torrent_started", "*", async (m) => {
+      // A repeat is for workers that started after the torrent did; one that arrives after the
+      // end (core NATS keeps no order across subjects we could rely on) must not revive it.
+      if (m.repeat === true && finished.has(m.infoHash)) return;
       finished.delete(m.infoHash);
       await swarmOf(m.infoHash);
     }),
@@ -173,7 +181,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
       if (finished.has(m.infoHash)) return;
-      (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
+      // Every worker hears every peer list; the registry decides which of them each one connects.
+      (await swarmOf(m.infoHash))?.addPeers(m.peers);
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
     await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.scheduler.onFailed(m.piece, m.peers)),
@@ -208,14 +217,4 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     },
     status: () => Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()])),
   };
-}
-
-/** A small stable string hash for sharding peers across workers. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
