@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryClaimTable, checkInvariants, heldKey, ownedPeersKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
+import { MemoryClaimTable, checkInvariants, fairPeerShare, heldKey, ownedPeersKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
 import { RedisCatalog, RedisClaimTable } from "@shoal/coordination-redis";
 import { respCommand, waitFor } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
@@ -48,6 +48,19 @@ describe("RedisClaimTable on a real server", () => {
     expect(moved).toBe(2);
     expect(Date.now() - started).toBeGreaterThanOrEqual(SERVER_CLOCK_TTL_MS - 1);
     expect(await t.counts(ih)).toMatchObject({ missing: 4, claimed: 0 });
+  });
+
+  it("counts live workers for the fair peer share on the Redis server's clock when no clock is injected", async () => {
+    const { table: t } = table();
+    const ih = newInfoHash();
+    await t.createTorrent(ih, 1, []);
+    await t.heartbeat(ih, "a", 60_000);
+    await t.heartbeat(ih, "b", 60_000);
+    const peers = Array.from({ length: 8 }, (_, i) => `10.0.0.${i}:1`);
+    expect(await t.claimPeers(ih, "a", peers, 8)).toEqual({ peers: peers.slice(0, fairPeerShare(8, 2)), share: fairPeerShare(8, 2) });
+    // A lease of 0 ends now on the server's clock: "b" no longer counts.
+    await t.heartbeat(ih, "b", 0);
+    expect((await t.claimPeers(ih, "a", [], 8)).share).toBe(fairPeerShare(8, 1));
   });
 
   it("keeps every key of a torrent under its hash tag, and deleteTorrent removes all of them but the catalog's", async () => {
