@@ -74,9 +74,20 @@ export class CountingStore extends FsObjectStore {
   }
 }
 
-/** The in-memory claim table, recording the outcome of every `stage` call. */
+/**
+ * The in-memory claim table, recording the outcome of every `stage` call, and letting a test look
+ * at the table after every claim.
+ */
 export class RecordingClaimTable extends MemoryClaimTable {
   readonly stageResults: { workerId: string; piece: number; attempt: number; result: TransitionResult }[] = [];
+  /** Runs after each claim, before the worker sees the answer: claims are when pieces start. */
+  afterClaim: ((infoHash: string) => Promise<void>) | undefined;
+
+  override async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
+    const got = await super.claim(infoHash, workerId, candidates, max);
+    if (this.afterClaim) await this.afterClaim(infoHash);
+    return got;
+  }
 
   override async stage(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult> {
     const result = await super.stage(infoHash, workerId, claim);

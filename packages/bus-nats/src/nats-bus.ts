@@ -100,6 +100,11 @@ export class NatsBus implements PieceBus {
     return bus;
   }
 
+  /** Connected to a server now (false while reconnecting, and once closed): for health checks. */
+  get isConnected(): boolean {
+    return this.connected && this.down === undefined;
+  }
+
   /** The server's `max_payload`, as it announced it on connect: what one message may carry. */
   get maxPayloadBytes(): number | undefined {
     return this.nc.info?.max_payload;

@@ -54,6 +54,9 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       // One process shares its store: staging hands the buffer over without a copy, and the
       // store gives it back to the pool once written.
       stagePiecesOnBus: false,
+      // The filesystem store writes each piece in place, so pieces need not come in runs that
+      // fill S3 parts; per-piece rarest first spreads the download over the swarm best.
+      claimRunMiB: 0,
     },
   });
   const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);

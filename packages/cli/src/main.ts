@@ -1,6 +1,7 @@
 import { isShoalError } from "@shoal/errors";
 import { parseCommandLine, UsageError, USAGE, type GetArgs } from "./args.js";
 import { CliError } from "./cli-error.js";
+import { CLUSTER_COMMANDS, CLUSTER_USAGE, clusterMain } from "./cluster.js";
 import { startEmbedded } from "./embedded.js";
 import { info } from "./info.js";
 import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js";
@@ -12,6 +13,7 @@ const EXIT_USAGE = 2;
 const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
 
 async function main(argv: readonly string[]): Promise<number> {
+  if ((CLUSTER_COMMANDS as readonly string[]).includes(argv[0] ?? "")) return clusterMain(argv, process.env);
   let args;
   try {
     args = parseCommandLine(argv);
@@ -23,7 +25,7 @@ async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   if (args.command === "help") {
-    process.stdout.write(USAGE);
+    process.stdout.write(`${USAGE}\n${CLUSTER_USAGE}`);
     return 0;
   }
   if (args.command === "version") {

@@ -9,6 +9,7 @@ import {
   type Transition,
 } from "@shoal/coordination";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
+import { heldPieceCases } from "./claim-table-held-cases.js";
 import { claimTablePeerCases } from "./claim-table-peers.js";
 import { claimTableProperty } from "./claim-table-property.js";
 import { expectRejection } from "./expect-error.js";
@@ -172,6 +173,8 @@ export function claimTableContract(harness: ClaimTableHarness): void {
         for (const from of states) {
           const label = `${transition} from ${from}`;
           const claim = await fx.driveTo(ih, piece, from, w);
+          // A verified piece is held by the worker, which makes it its holder: releasing it is then legal.
+          if (from === "verified") expect(await table.hold(ih, w, [claim]), label).toEqual(["ok"]);
           const before = await table.piece(ih, piece);
           const legal = isLegal(transition, from);
           if (transition === "claim") {
@@ -424,6 +427,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     });
 
     claimTableProperty(portScenario, harness, leaseTtlMs);
+    heldPieceCases(scenario, leaseTtlMs);
     claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
     done();
   });

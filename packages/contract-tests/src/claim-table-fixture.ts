@@ -13,7 +13,7 @@ import { randomId, randomInfoHash } from "./ids.js";
 
 /** The transitions that take a claim (everything but `claim` itself, which takes candidates). */
 export type ClaimTransition = Exclude<Transition, "claim">;
-export const CLAIM_TRANSITIONS = ["release", "stage", "verify", "reject", "store", "unstage"] as const satisfies readonly ClaimTransition[];
+export const CLAIM_TRANSITIONS = ["release", "stage", "verify", "reject", "store", "unstage", "hold"] as const satisfies readonly ClaimTransition[];
 
 /**
  * Every result a transition may legitimately return, given the piece as it was before the call.
@@ -28,7 +28,7 @@ export function refusalsFor(transition: ClaimTransition, before: PieceRecord, cl
   return reasons;
 }
 
-/** Runs one claim transition on `table`; a rejection blames nobody. */
+/** Runs one claim transition on `table`; a rejection blames nobody; a hold holds one piece for `worker`. */
 export async function applyTransition(
   table: ClaimTable,
   transition: ClaimTransition,
@@ -49,6 +49,10 @@ export async function applyTransition(
       return table.store(infoHash, claim);
     case "unstage":
       return table.unstage(infoHash, claim);
+    case "hold": {
+      const [result] = await table.hold(infoHash, worker, [claim]);
+      return result!;
+    }
   }
 }
 

@@ -1,4 +1,14 @@
-import { BAN_STRIKES, TRANSITIONS, type Claim, type PieceCounts, type PieceRecord, type PieceState, type TransitionResult } from "@shoal/coordination";
+import {
+  BAN_STRIKES,
+  TRANSITIONS,
+  isLegal,
+  type Claim,
+  type PieceCounts,
+  type PieceRecord,
+  type PieceState,
+  type Transition,
+  type TransitionResult,
+} from "@shoal/coordination";
 import { refusalsFor, type ClaimTransition } from "./claim-table-fixture.js";
 
 interface ModelPiece {
@@ -45,6 +55,25 @@ export class ClaimTableModel {
     return out;
   }
 
+  /**
+   * The claim a random operation is about: `piece`, or with `ready` the first piece from `piece`
+   * on whose state `transition` is legal from (`piece` when there is none), at its attempt moved
+   * by `shift` (never below 0).
+   */
+  claimFor(transition: Transition, t: { readonly piece: number; readonly ready: boolean; readonly shift: number }): Claim {
+    let i = t.piece;
+    if (t.ready) {
+      for (let k = 0; k < this.pieces.length; k++) {
+        const j = (t.piece + k) % this.pieces.length;
+        if (isLegal(transition, this.pieces[j]!.state)) {
+          i = j;
+          break;
+        }
+      }
+    }
+    return { piece: i, attempt: Math.max(0, this.pieces[i]!.attempt + t.shift) };
+  }
+
   /** The results the adapter may return for this call; applies the change when the call must succeed. */
   transition(transition: ClaimTransition, claim: Claim, worker: string): TransitionResult[] {
     const p = this.pieces[claim.piece]!;
@@ -69,17 +98,28 @@ export class ClaimTableModel {
     return banned;
   }
 
-  /** Claims live only as long as their holder's lease: no lease, or a lapsed one, frees them. */
-  expire(): number {
-    let moved = 0;
-    for (const p of this.pieces) {
+  /** A writer holds a verified piece: the results the adapter may return; holds it when it must succeed. */
+  hold(claim: Claim, worker: string): TransitionResult[] {
+    const refusals = refusalsFor("hold", this.record(claim.piece), claim, worker);
+    if (refusals.length > 0) return refusals;
+    this.pieces[claim.piece]!.holder = worker;
+    return ["ok"];
+  }
+
+  /**
+   * Claims and held verified pieces live only as long as their holder's lease: no lease, or a
+   * lapsed one, frees them. Returns what moved, in piece order, with its attempt.
+   */
+  expire(): Claim[] {
+    const moved: Claim[] = [];
+    this.pieces.forEach((p, i) => {
       const until = p.holder === undefined ? undefined : this.leases.get(p.holder);
-      if (p.state === "claimed" && (until === undefined || until <= this.nowMs)) {
+      if (p.holder !== undefined && (until === undefined || until <= this.nowMs)) {
         p.state = "missing";
         p.holder = undefined;
-        moved++;
+        moved.push({ piece: i, attempt: p.attempt });
       }
-    }
+    });
     return moved;
   }
 

@@ -10,3 +10,5 @@ export type { JobQueueHarness } from "./job-queue-contract.js";
 export { torrentCatalogContract } from "./torrent-catalog-contract.js";
 export type { TorrentCatalogHarness } from "./torrent-catalog-contract.js";
 export { EVENT_DEADLINE_MS, Inbox } from "./inbox.js";
+export { uploadLedgerContract } from "./upload-ledger-contract.js";
+export type { UploadLedgerHarness } from "./upload-ledger-contract.js";

@@ -96,6 +96,39 @@ export function jobQueueContract(harness: JobQueueHarness): void {
       await processor.close();
     });
 
+    scenario("get and list show each job's state, progress, result and failure", async (queue) => {
+      expect(await queue.get(randomId("unknown"))).toBeUndefined();
+      const waiting = await queue.add(jobData("listed-waiting"));
+      const before = await queue.get(waiting);
+      expect(before).toMatchObject({ id: waiting, state: "waiting", data: jobData("listed-waiting"), attemptsMade: 0 });
+      expect(before!.createdAt).toBeGreaterThan(Date.now() - 60_000);
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const reported = new Inbox<string>();
+      const processor = await queue.process(async (data, context) => {
+        if (data.destination.endsWith("fails")) throw permanentError("bucket shoal-missing does not exist");
+        await context.reportProgress(progress(3));
+        reported.push(context.jobId);
+        await gate;
+        return resultFor(data);
+      });
+      await reported.until((items) => items.length > 0, "progress reported");
+      const running = await queue.get(waiting);
+      expect(running).toMatchObject({ state: "active", progress: progress(3), attemptsMade: 1 });
+      release();
+      await queue.waitUntilFinished(waiting);
+      const done = await queue.get(waiting);
+      expect(done).toMatchObject({ state: "completed", result: resultFor(jobData("listed-waiting")) });
+      expect(done!.finishedAt).toBeGreaterThanOrEqual(done!.createdAt);
+      const failing = await queue.add(jobData("listed-fails"));
+      await rejection(queue.waitUntilFinished(failing));
+      expect(await queue.get(failing)).toMatchObject({ state: "failed", failedReason: "bucket shoal-missing does not exist" });
+      const listed = await queue.list({ limit: 10 });
+      expect(listed.map((j) => j.id)).toEqual(expect.arrayContaining([waiting, failing]));
+      expect((await queue.list({ limit: 1 })).length).toBe(1);
+      await processor.close();
+    });
+
     scenario("a failure with retryable false fails the job at once", async (queue) => {
       let calls = 0;
       const processor = await queue.process(async () => {

@@ -26,7 +26,8 @@ claimTableContract({
   advanceTime: async (ms) => {
     nowMs += ms;
   },
-  // A run is at most about 80 round trips to a local server (20-30 ms), so the memory table's
-  // 100 runs cost 2-3 s here: the same coverage at a price CI does not notice.
+  // A run is at most about 160 round trips to a local server (40 operations, each one to three
+  // calls and a snapshot; 20-40 ms), so the memory table's 100 runs cost 1-3 s here (measured,
+  // more on a loaded machine): the same coverage at a price CI does not notice.
   propertyRuns: 100,
 });

@@ -9,9 +9,9 @@
   Returns { CODE.ok }, also for a torrent that does not exist.
   Events: none.
 
-  A worker has a held set exactly while it holds a claim, and every claim is in the holders hash,
-  so the holders name every held set: no key scan is needed. The peer owners hash names every
-  owned-peer set the same way.
+  A worker has a held set exactly while it holds a piece (a claim, or a verified piece it holds),
+  and every held piece is in the holders hash, so the holders name every held set: no key scan
+  is needed. The peer owners hash names every owned-peer set the same way.
 ]]
 local workers = {}
 for _, worker in ipairs(redis.call('HVALS', KEYS[4])) do workers[worker] = true end

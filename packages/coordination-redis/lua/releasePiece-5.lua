@@ -1,6 +1,6 @@
 --[[
-  A worker gives its claim back: claimed -> missing (TRANSITION.release). Only the holder, at
-  the piece's current attempt, may.
+  A holder gives its piece back: a worker its claim, a writer a verified piece it held; either
+  goes to missing (TRANSITION.release). Only the holder, at the piece's current attempt, may.
 
   KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
   ARGV[1] workerId   ARGV[2] piece   ARGV[3] attempt

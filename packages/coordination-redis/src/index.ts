@@ -1,6 +1,7 @@
 export { RedisClaimTable } from "./redis-claim-table.js";
 export type { RedisClaimTableOptions } from "./redis-claim-table.js";
 export { RedisCatalog } from "./redis-catalog.js";
+export { RedisUploadLedger } from "./redis-upload-ledger.js";
 export { redisConfigSchema } from "./config.js";
 export type { RedisConfig, RedisConfigInput } from "./config.js";
 export { SCRIPT_CODES } from "./script-codes.js";

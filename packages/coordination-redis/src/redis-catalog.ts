@@ -21,6 +21,11 @@ export class RedisCatalog implements TorrentCatalog {
     this.connection = new RedisConnection(parsed);
   }
 
+  /** The connection to Redis is up now: for health checks. */
+  get isConnected(): boolean {
+    return this.connection.client.status === "ready";
+  }
+
   async put(record: TorrentRecord): Promise<void> {
     const key = torrentKeys(this.prefix, record.infoHash).catalog;
     const bytes = Buffer.from(record.infoBytes.buffer, record.infoBytes.byteOffset, record.infoBytes.byteLength);

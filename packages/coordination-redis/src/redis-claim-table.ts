@@ -55,6 +55,11 @@ export class RedisClaimTable implements ClaimTable {
     this.scripts = defineScripts(this.connection.client);
   }
 
+  /** The connection to Redis is up now: for health checks. */
+  get isConnected(): boolean {
+    return this.connection.client.status === "ready";
+  }
+
   async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<void> {
     if (!Number.isInteger(pieceCount) || pieceCount < 0) {
       throw new CoordinationError("PIECE_OUT_OF_RANGE", `piece count ${pieceCount} of torrent ${infoHash} is not a count`, {
@@ -193,6 +198,24 @@ export class RedisClaimTable implements ClaimTable {
 
   async close(): Promise<void> {
     await this.connection.close();
+  }
+
+  async hold(infoHash: string, workerId: string, claims: readonly Claim[]): Promise<TransitionResult[]> {
+    const args = [workerId, ...claims.flatMap((c) => [String(c.piece), String(c.attempt)])];
+    const reply = await this.raw("redis.hold", "holdPieces", infoHash, this.pieceKeys(infoHash, "leases"), args);
+    // On PIECE_OUT_OF_RANGE the reply names the position of the first bad claim.
+    const bad = reply[0] === SCRIPT_CODES.PIECE_OUT_OF_RANGE ? claims[Number(reply[2])]?.piece : undefined;
+    resultOf(reply[0], { op: "redis.hold", infoHash, ...(bad === undefined ? {} : { piece: bad }) }, reply.slice(1));
+    return claims.map((c, j) => resultOf(reply[j + 1], { op: "redis.hold", infoHash, piece: c.piece }));
+  }
+
+  async expireLeases(infoHash: string): Promise<Claim[]> {
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers");
+    const { reply } = await this.call("redis.expireLeases", "expireWorkers", infoHash, keys, [this.now()]);
+    // In piece order, as the memory table lists them; held sets have no order of their own.
+    return pairs(reply.slice(1))
+      .map(([piece, attempt]) => ({ piece, attempt }))
+      .sort((a, b) => a.piece - b.piece);
   }
 
   private keys(infoHash: string): TorrentKeys {

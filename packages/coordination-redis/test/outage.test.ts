@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { CoordinationError } from "@shoal/coordination";
-import { RedisCatalog, RedisClaimTable, loadLuaScripts } from "@shoal/coordination-redis";
+import { RedisCatalog, RedisClaimTable, RedisUploadLedger, loadLuaScripts } from "@shoal/coordination-redis";
 import { freePort, respCommand, waitFor } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
 
@@ -42,10 +42,15 @@ async function aofWritten(url: string): Promise<boolean> {
 describe("RedisClaimTable when Redis goes away", () => {
   it("fails fast with BACKEND_UNAVAILABLE while Redis is down, then works again with its data once it is back", async () => {
     const url = redis.server().url;
-    const table = new RedisClaimTable({ url, prefix: redis.newPrefix() }, { clock: () => 0 });
+    const prefix = redis.newPrefix();
+    const table = new RedisClaimTable({ url, prefix }, { clock: () => 0 });
+    const ledger = new RedisUploadLedger({ url, prefix });
     try {
       const ih = newInfoHash();
       await table.createTorrent(ih, 8, [7]);
+      await ledger.beginUpload(ih, "dl/a.bin", "u1");
+      await ledger.recordPart(ih, "dl/a.bin", "u1", { partNumber: 1, etag: '"e1"', size: 5 });
+      const recorded = await ledger.objects(ih);
       await table.heartbeat(ih, "w", 60_000);
       const claims = await table.claim(ih, "w", [0, 1, 2], 3);
       expect(await table.stage(ih, "w", claims[0]!)).toBe("ok");
@@ -55,6 +60,7 @@ describe("RedisClaimTable when Redis goes away", () => {
       await redis.server().kill9();
       expectUnavailable(await failure(() => table.counts(ih)), "redis.counts");
       expectUnavailable(await failure(() => table.claim(ih, "w", [3], 1)), "redis.claim");
+      expectUnavailable(await failure(() => ledger.recordPart(ih, "dl/a.bin", "u1", { partNumber: 2, etag: '"e2"', size: 5 })), "redis.ledgerRecordPart");
 
       await redis.server().restart();
       await waitFor(
@@ -76,8 +82,13 @@ describe("RedisClaimTable when Redis goes away", () => {
       expect(await table.claim(ih, "w", [3], 1)).toEqual([{ piece: 3, attempt: 1 }]);
       expect(await respCommand(url, ["SCRIPT", "EXISTS", sha])).toEqual([1]);
       expect(await table.counts(ih)).toEqual({ missing: 3, claimed: 3, staged: 1, verified: 0, stored: 1, skipped: 0 });
+      // The ledger's records outlived the crash too, and its scripts come back the same way.
+      expect(await ledger.objects(ih)).toEqual(recorded);
+      await ledger.recordPart(ih, "dl/a.bin", "u1", { partNumber: 2, etag: '"e2"', size: 5 });
+      expect((await ledger.objects(ih))[0]!.parts.map((p) => p.partNumber)).toEqual([1, 2]);
     } finally {
       await table.close();
+      await ledger.close();
     }
   });
 
@@ -143,12 +154,15 @@ describe("RedisClaimTable when Redis goes away", () => {
     const url = `redis://127.0.0.1:${await freePort()}`;
     const table = new RedisClaimTable({ url });
     const catalog = new RedisCatalog({ url });
+    const ledger = new RedisUploadLedger({ url });
     try {
       expectUnavailable(await failure(() => table.createTorrent(newInfoHash(), 4, [])), "redis.createTorrent");
       expectUnavailable(await failure(() => catalog.get(newInfoHash())), "redis.catalogGet");
+      expectUnavailable(await failure(() => ledger.objects(newInfoHash())), "redis.ledgerObjects");
     } finally {
       await table.close();
       await catalog.close();
+      await ledger.close();
     }
   });
 

@@ -81,6 +81,12 @@ describe("RedisClaimTable on a real server", () => {
     await t.claim(other, "a", [0], 1);
     expect(await t.stage(ih, "a", { piece: 1, attempt: 1 })).toBe("ok");
     expect((await t.reject(ih, { piece: 1, attempt: 1 }, ["10.0.0.1:1"])).result).toBe("ok");
+    // A writer holds a verified piece under a lease that outlives the expiry below.
+    const [five] = await t.claim(ih, "b", [5], 1);
+    expect(await t.stage(ih, "b", five!)).toBe("ok");
+    expect(await t.verify(ih, five!)).toBe("ok");
+    await t.heartbeat(ih, "writer", 100_000);
+    expect(await t.hold(ih, "writer", [five!])).toEqual(["ok"]);
     await t.claimPeers(ih, "a", ["10.0.1.1:1"], 1);
     await t.claimPeers(ih, "peers-only", ["10.0.1.2:1", "10.0.1.3:1"], 1);
 
@@ -95,7 +101,7 @@ describe("RedisClaimTable on a real server", () => {
       k.catalog,
       k.peerOwners,
       k.freePeers,
-      ...["a", "b", "never-beat"].map((w) => heldKey(prefix, ih, w)),
+      ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w)),
       ...["a", "peers-only"].map((w) => ownedPeersKey(prefix, ih, w)),
     ];
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual(expected.sort());
@@ -104,6 +110,7 @@ describe("RedisClaimTable on a real server", () => {
     now += 20_000;
     expect(await t.expireWorkers(ih)).toBe(4);
     expect(checkInvariants(await t.pieces(ih))).toEqual([]);
+    expect(await redis.keys(heldKey(prefix, ih, "*"))).toEqual([heldKey(prefix, ih, "writer")]);
     // The lapsed workers' peers are free, and their owned-peer sets are gone with their held sets.
     expect((await t.knownPeers(ih)).filter((p) => p.owner !== undefined)).toEqual([]);
     expect(await redis.keys(`${prefix}:t:{${ih}}:peers:owned:*`)).toEqual([]);

@@ -18,16 +18,21 @@ export type {
   JobContext,
   JobEvents,
   JobProgress,
+  JobInfo,
+  WorkerProgress,
+  JobState,
   JobResult,
   TorrentJobData,
   TorrentJobOptions,
   TorrentSource,
 } from "./ports/job-queue.js";
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
+export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
 export { SUBJECTS, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
-export { heldKey, ownedPeersKey, torrentKeys } from "./keys.js";
+export { heldKey, ownedPeersKey, partsKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 export { MemoryJobQueue } from "./memory/memory-job-queue.js";
 export { MemoryCatalog } from "./memory/memory-catalog.js";
+export { MemoryUploadLedger } from "./memory/memory-upload-ledger.js";

@@ -35,6 +35,16 @@ export function torrentKeys(prefix: string, infoHash: string) {
     banned: `${base}:banned`,
     /** Hash: the catalog record (raw info dict, announce tiers, destination, private flag). */
     catalog: `${base}:catalog`,
+    /** Upload ledger: hash object key -> id of the multipart upload in progress for it. */
+    uploads: `${base}:uploads`,
+    /**
+     * Upload ledger: prefix of the per-object hashes of uploaded parts, `parts + objectKey` (see
+     * `partsKey`): part number -> the part's ETag and size. The uploads hash names every one of
+     * them, so dropping a torrent's records needs no key scan.
+     */
+    parts: `${base}:parts:`,
+    /** Upload ledger: set of object keys finished in the bucket from verified pieces. */
+    completed: `${base}:completed`,
     /** Hash peer (ip:port) -> the worker that owns it (connects it, or is dialling it). */
     peerOwners: `${base}:peers:owners`,
     /** Set of the known peers nobody owns, at most MAX_FREE_PEERS: what a worker with room takes. */
@@ -50,6 +60,15 @@ export function torrentKeys(prefix: string, infoHash: string) {
 /** The set of pieces `workerId` holds in a torrent; see `torrentKeys(...).held`. */
 export function heldKey(prefix: string, infoHash: string, workerId: string): string {
   return `${torrentKeys(prefix, infoHash).held}${workerId}`;
+}
+
+/**
+ * The hash of parts uploaded into the current multipart upload of one object key; see
+ * `torrentKeys(...).parts`. Object keys may hold any character, braces included: the hash tag is
+ * the first `{...}` of the key, which is the infoHash, so the key stays in the torrent's slot.
+ */
+export function partsKey(prefix: string, infoHash: string, objectKey: string): string {
+  return `${torrentKeys(prefix, infoHash).parts}${objectKey}`;
 }
 
 /** The set of peers `workerId` owns in a torrent; see `torrentKeys(...).ownedPeers`. */

@@ -20,8 +20,12 @@ export const PIECE_STATE_CODE = { missing: 0, claimed: 1, staged: 2, verified: 3
 export const TRANSITIONS = {
   /** A worker takes a lease on a piece; the attempt number grows. */
   claim: { from: ["missing"], to: "claimed" },
-  /** The worker gives the piece back (connection lost, draining) or its heartbeat expired. */
-  release: { from: ["claimed"], to: "missing" },
+  /**
+   * The holder gives the piece back: a worker its claim (connection lost, draining), a
+   * storage-writer a verified piece it held (stopping: the bytes in its memory die with it); or
+   * the holder's lease lapsed. The attempt stays; the next claim raises it.
+   */
+  release: { from: ["claimed", "verified"], to: "missing" },
   /** All blocks arrived and the bytes are in staging. In end-game any worker may stage the current attempt; the first wins. */
   stage: { from: ["claimed"], to: "staged" },
   /** The verifier hashed the staged bytes and they match. */
@@ -32,6 +36,13 @@ export const TRANSITIONS = {
   store: { from: ["verified"], to: "stored" },
   /** The staged bytes were lost before verification (staging store restarted): download again. */
   unstage: { from: ["staged", "verified"], to: "missing" },
+  /**
+   * A storage-writer takes a verified piece under its lease: the store keeps the bytes in memory
+   * until the rest of their part arrives, so they live only as long as the writer. The state
+   * stays verified; the writer becomes the piece's holder until `store` (durable), `unstage`,
+   * `release`, or its lease lapses (then the piece goes back to missing as a lapsed claim does).
+   */
+  hold: { from: ["verified"], to: "verified" },
 } as const satisfies Record<string, { from: readonly PieceState[]; to: PieceState }>;
 
 export type Transition = keyof typeof TRANSITIONS;
@@ -48,9 +59,16 @@ export function isLegal(transition: Transition, from: PieceState): boolean {
 export interface PieceRecord {
   readonly state: PieceState;
   readonly attempt: number;
-  /** The worker holding the claim, while `claimed`. */
+  /**
+   * Whose lease the piece lives with: the worker holding the claim while `claimed` (always set
+   * then), or the storage-writer holding its bytes while `verified` (set from `hold` until the
+   * piece moves on). Never set in any other state.
+   */
   readonly holder?: string;
 }
+
+/** States in which a piece may have a holder: a claim, and a verified piece a writer holds. */
+const HOLDER_STATES: readonly PieceState[] = [TRANSITIONS.claim.to, TRANSITIONS.hold.to];
 
 /**
  * Invariants any piece table must hold; run in tests after every scenario.
@@ -61,12 +79,12 @@ export function checkInvariants(pieces: readonly PieceRecord[], liveWorkers?: Re
   pieces.forEach((p, i) => {
     if (!PIECE_STATES.includes(p.state)) problems.push(`piece ${i}: unknown state ${String(p.state)}`);
     if (p.state === "claimed" && !p.holder) problems.push(`piece ${i}: claimed without a holder`);
-    if (p.state !== "claimed" && p.holder) problems.push(`piece ${i}: ${p.state} but holder ${p.holder} is set`);
+    if (p.holder && !HOLDER_STATES.includes(p.state)) problems.push(`piece ${i}: ${p.state} but holder ${p.holder} is set`);
     if (p.state !== "missing" && p.state !== "stored" && p.state !== "skipped" && p.attempt < 1) {
       problems.push(`piece ${i}: ${p.state} with attempt ${p.attempt} (no claim ever made)`);
     }
-    if (p.state === "claimed" && liveWorkers && p.holder && !liveWorkers.has(p.holder)) {
-      problems.push(`piece ${i}: claimed by ${p.holder}, whose heartbeat has expired`);
+    if (liveWorkers && p.holder && !liveWorkers.has(p.holder)) {
+      problems.push(`piece ${i}: ${p.state === "claimed" ? "claimed" : "held"} by ${p.holder}, whose heartbeat has expired`);
     }
   });
   return problems;

@@ -20,8 +20,12 @@ export interface SubjectPayloads {
    * worker that saw the torrent finish ignores a repeat (it may arrive late), not a new start.
    */
   torrent_started: { infoHash: string; repeat?: boolean };
-  /** Every piece is stored and the files are complete, or the job was cancelled. */
-  torrent_finished: { infoHash: string; reason: "completed" | "stopped" | "failed" };
+  /**
+   * The torrent's job ended here: every piece is stored and the files are complete, the job was
+   * cancelled (for good: unfinished uploads are dropped), it failed, or it stopped (its owner
+   * is shutting down; another owner will take the job over and continue).
+   */
+  torrent_finished: { infoHash: string; reason: "completed" | "stopped" | "failed" | "cancelled" };
   peers_discovered: { infoHash: string; peers: PeerAddress[]; source: string };
   /**
    * Durable: a piece is downloaded; the verifier takes it from here. Its bytes ride along in
@@ -35,6 +39,14 @@ export interface SubjectPayloads {
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };
   peer_banned: { infoHash: string; peer: string };
+  /**
+   * Durable: every wanted piece is stored; the writer completes the final objects (multipart
+   * uploads, empty files) and checks their sizes. Only the writer writes final objects: it is the
+   * one that holds the upload state.
+   */
+  torrent_complete: { infoHash: string };
+  /** The writer's answer to `torrent_complete`: the files are final, or why they cannot be. */
+  torrent_finalized: { infoHash: string; error?: ShoalErrorJson };
   /**
    * A worker's view of one torrent, about every second: its connections, rates and the bytes it
    * moved since it joined. The torrent's owner sums the latest of each worker for progress and
@@ -64,6 +76,8 @@ export const SUBJECTS = {
   piece_failed: { durable: false },
   piece_stored: { durable: false },
   peer_banned: { durable: false },
+  torrent_complete: { durable: true },
+  torrent_finalized: { durable: false },
   swarm_stats: { durable: false },
   storage_failed: { durable: false },
 } as const satisfies Record<SubjectName, { durable: boolean }>;

@@ -118,4 +118,21 @@ describe("checkInvariants", () => {
     expect(checkInvariants(pieces)).toEqual([]);
     expect(checkInvariants(pieces, new Set(["alive"]))).toHaveLength(1);
   });
+
+  it("accepts a verified piece a writer holds, and reports it once the writer's lease lapsed", () => {
+    const pieces = [
+      { state: "verified" as const, attempt: 2, holder: "writer" },
+      { state: "verified" as const, attempt: 1 },
+    ];
+    expect(checkInvariants(pieces, new Set(["writer"]))).toEqual([]);
+    const problems = checkInvariants(pieces, new Set(["someone-else"]));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^piece 0: held by writer/);
+  });
+
+  it("reports a holder on a piece that is neither claimed nor verified", () => {
+    for (const state of ["missing", "staged", "stored", "skipped"] as const) {
+      expect(checkInvariants([{ state, attempt: 1, holder: "w1" }]), state).toHaveLength(1);
+    }
+  });
 });

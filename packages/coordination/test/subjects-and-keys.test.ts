@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SUBJECTS, heldKey, subjectOf, torrentKeys, type SubjectName } from "@shoal/coordination";
+import { SUBJECTS, heldKey, partsKey, subjectOf, torrentKeys, type SubjectName } from "@shoal/coordination";
 
 const ih = "0123456789abcdef0123456789abcdef01234567";
 const names = Object.keys(SUBJECTS) as SubjectName[];
@@ -47,5 +47,14 @@ describe("keys", () => {
       expect(key.startsWith(torrentKeys("p", ih).held), key).toBe(true);
       expect(key.slice(key.indexOf("{") + 1, key.indexOf("}")), key).toBe(ih);
     }
+  });
+
+  it("keeps an object's uploaded parts in the torrent's slot, whatever the object key", () => {
+    for (const objectKey of ["dl/a.bin", "dl/{x}/b.bin", "}{"]) {
+      const key = partsKey("p", ih, objectKey);
+      expect(key, key).toBe(`${torrentKeys("p", ih).parts}${objectKey}`);
+      expect(key.slice(key.indexOf("{") + 1, key.indexOf("}")), key).toBe(ih);
+    }
+    expect(partsKey("p", ih, "a")).not.toBe(partsKey("p", "f".repeat(40), "a"));
   });
 });

@@ -1,12 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Queue, UnrecoverableError } from "bullmq";
+import { Queue, UnrecoverableError, type Job } from "bullmq";
 import { Redis } from "ioredis";
 import {
   CoordinationError,
   type JobContext,
   type JobEvents,
+  type JobInfo,
+  type JobProgress,
   type JobQueue,
+  type JobState,
   type JobResult,
   type TorrentJobData,
 } from "@shoal/coordination";
@@ -166,6 +169,27 @@ export class BullJobQueue implements JobQueue {
       const failure = new UnrecoverableError(error.message);
       await job.moveToFailed(failure, token);
     });
+  }
+
+  async get(jobId: string): Promise<JobInfo | undefined> {
+    this.ensureOpen("get");
+    const queue = await this.bullQueue();
+    const job = await this.redis("bullmq.getJob", () => queue.getJob(jobId));
+    if (!job) return undefined;
+    const state = await this.redis("bullmq.getState", () => job.getState());
+    return infoOf(job, state);
+  }
+
+  async list(options: { limit?: number } = {}): Promise<JobInfo[]> {
+    this.ensureOpen("list");
+    const limit = Math.max(1, options.limit ?? 50);
+    const queue = await this.bullQueue();
+    const states = ["active", "waiting", "delayed", "prioritized", "completed", "failed"] as const;
+    const jobs = await this.redis("bullmq.getJobs", () => queue.getJobs([...states], 0, limit - 1, false));
+    const infos = await Promise.all(
+      jobs.filter((j): j is Job<TorrentJobData, JobResult> => Boolean(j)).map(async (j) => infoOf(j, await this.redis("bullmq.getState", () => j.getState()))),
+    );
+    return infos.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
   on(events: JobEvents): () => void {
@@ -330,6 +354,26 @@ export class BullJobQueue implements JobQueue {
     const { logs } = await this.redis("bullmq.getJobLogs", () => queue.getJobLogs(jobId, 0, -1, false));
     return rebuildFailure(failedReason, logs);
   }
+}
+
+/** BullMQ's job as the port's JobInfo; its extra states map onto the nearest of ours. */
+function infoOf(job: Job<TorrentJobData, JobResult>, bullState: string): JobInfo {
+  const state: JobState =
+    bullState === "completed" || bullState === "failed" || bullState === "active" || bullState === "delayed"
+      ? bullState
+      : "waiting";
+  const progress = typeof job.progress === "object" && job.progress !== null ? (job.progress as unknown as JobProgress) : undefined;
+  return {
+    id: job.id!,
+    state,
+    data: job.data,
+    attemptsMade: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
+    createdAt: job.timestamp,
+    ...(progress ? { progress } : {}),
+    ...(state === "completed" && job.returnvalue ? { result: job.returnvalue } : {}),
+    ...(state === "failed" && job.failedReason ? { failedReason: job.failedReason } : {}),
+    ...(job.finishedOn ? { finishedAt: job.finishedOn } : {}),
+  };
 }
 
 /**

@@ -53,6 +53,7 @@ export async function startProcessor(
       const context: JobContext = {
         jobId,
         signal: run.controller.signal,
+        cancelled: () => run.stop === "cancelled",
         reportProgress: (progress) => deps.reportProgress(jobId, progress),
       };
       return await handler(job.data, context);

@@ -2,8 +2,10 @@ export { S3ObjectStore } from "./s3-object-store.js";
 export type { S3ObjectStoreDeps } from "./s3-object-store.js";
 export { s3StoreConfigSchema, parseS3StoreConfig } from "./config.js";
 export type { S3StoreConfig, S3StoreConfigInput } from "./config.js";
-export { MemoryUploadLedger } from "./upload-ledger.js";
-export type { UploadLedger, LedgerObject, LedgerPart } from "./upload-ledger.js";
+// The ledger port and its memory stand-in live in @shoal/coordination next to the other ports;
+// re-exported so code that took them from the store keeps working.
+export { MemoryUploadLedger } from "@shoal/coordination";
+export type { UploadLedger, LedgerObject, LedgerPart } from "@shoal/coordination";
 export { planWrites, unitsOfPiece, unitsOfRange, piecesOfUnit, partTarget, S3_LIMITS } from "./write-plan.js";
 export type { WritePlan, WriteUnit, PlannedObject, ObjectKind, PlanOptions, S3Limits } from "./write-plan.js";
 export { S3_OPS } from "./s3-stats.js";

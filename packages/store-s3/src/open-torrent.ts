@@ -1,9 +1,8 @@
-import type { TorrentLayout } from "@shoal/coordination";
+import type { LedgerObject, TorrentLayout, UploadLedger } from "@shoal/coordination";
 import type { S3StoreConfig } from "./config.js";
 import { objectKey, objectMetadata, torrentRootKey } from "./object-keys.js";
 import type { S3Requests } from "./s3-requests.js";
 import { TorrentState, type ObjectState } from "./torrent-state.js";
-import type { LedgerObject, UploadLedger } from "./upload-ledger.js";
 import { planWrites } from "./write-plan.js";
 
 const MIB = 1024 * 1024;

@@ -1,4 +1,4 @@
-import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
+import { MemoryUploadLedger, StorageError, type ObjectStore, type StagedRef, type TorrentLayout, type UploadLedger } from "@shoal/coordination";
 import { parseS3StoreConfig, type S3StoreConfig, type S3StoreConfigInput } from "./config.js";
 import { MemoryStaging } from "./memory-staging.js";
 import { openTorrentState } from "./open-torrent.js";
@@ -6,7 +6,6 @@ import { S3Requests } from "./s3-requests.js";
 import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
-import { MemoryUploadLedger, type UploadLedger } from "./upload-ledger.js";
 import { unitsOfRange } from "./write-plan.js";
 
 export interface S3ObjectStoreDeps {

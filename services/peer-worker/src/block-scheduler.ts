@@ -13,6 +13,8 @@ export interface SchedulerOptions {
   readonly pieceLength: (index: number) => number;
   /** Memory for pieces in progress and staged; no new claims beyond it. */
   readonly maxBufferedBytes: number;
+  /** Pieces per claim run (see `PieceClaimer`); 0 claims piece by piece. */
+  readonly runPieces: number;
   /** Requests in flight per connection: at least this many once unchoked (deep pipelining). */
   readonly minPipeline: number;
   readonly maxPipeline: number;

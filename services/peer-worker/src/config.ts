@@ -19,6 +19,16 @@ export const peerWorkerConfigSchema = z.object({
   maxHalfOpen: envNumber().int().positive().default(16),
   /** Memory for pieces in progress and awaiting verification, per torrent. */
   maxBufferedMiB: envNumber().positive().default(96),
+  /**
+   * Pieces are claimed in runs of consecutive pieces about this long (whole pieces, at least one)
+   * in aligned windows of the torrent: started windows are finished, and continued next to,
+   * before a window is opened elsewhere at the rarest piece. The S3 store uploads a part (16 MiB
+   * or more, cut on piece boundaries) only once all its pieces arrived; runs make parts complete
+   * soon after they start, so the writer holds about the pieces in flight instead of most of the
+   * torrent. 0 claims single pieces from all over the torrent, rarest first: what a store that
+   * writes each piece in place (the filesystem) prefers.
+   */
+  claimRunMiB: envNumber().min(0).default(16),
   /** Requests in flight per unchoked peer, at least (BEP 3 pipelining). */
   minPipeline: envNumber().int().positive().default(32),
   /**

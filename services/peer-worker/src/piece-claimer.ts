@@ -5,6 +5,8 @@ import { ActivePiece } from "./active-piece.js";
 import type { PeerConnection } from "./connection.js";
 import { pickPieces } from "./picker.js";
 import { PieceSet } from "./piece-set.js";
+import { pickRuns } from "./run-picker.js";
+import { RunWindows } from "./run-windows.js";
 
 export interface ClaimerOptions {
   readonly infoHash: string;
@@ -13,6 +15,11 @@ export interface ClaimerOptions {
   readonly pieceLength: (index: number) => number;
   /** Memory for pieces in progress and staged; no new claims beyond it. */
   readonly maxBufferedBytes: number;
+  /**
+   * Pieces per claim run: claims fill aligned windows of this many consecutive pieces, rarest
+   * window first and started windows before new ones (`pickRuns`). 0 claims piece by piece.
+   */
+  readonly runPieces: number;
   readonly now: () => number;
   readonly random: () => number;
 }
@@ -42,11 +49,18 @@ export interface ClaimerHost {
  * when it returns. A pick that finds nothing is not repeated, and the table is not asked again,
  * until something that could change the answer happens: a piece becomes eligible, a peer
  * announces an eligible piece, a connection unchokes us, or the periodic refresh.
+ *
+ * With runs on (`runPieces` > 0) a pick walks aligned windows of consecutive pieces instead of
+ * single pieces, finishing started windows (its own first, then any with a piece stored) and
+ * continuing next to them before it opens another; the claim table grants in the order given, so
+ * claims fill a window in index order. End-game stays per piece.
  */
 export class PieceClaimer {
   /** Nothing was missing when last asked: other workers' claimed pieces are downloaded too. */
   endgame = false;
   private readonly eligible: PieceSet;
+  /** With runs on: the windows to finish or continue before opening one elsewhere. */
+  private readonly runs: RunWindows | undefined;
   /** Pieces the claim table refused us recently (someone else holds them); retried on refresh. */
   private readonly elsewhere: Uint8Array;
   private elsewhereList: number[] = [];
@@ -74,13 +88,19 @@ export class PieceClaimer {
   ) {
     this.eligible = new PieceSet(opts.pieceCount);
     this.elsewhere = new Uint8Array(opts.pieceCount);
-    for (let i = 0; i < opts.pieceCount; i++) if (!have.has(i)) this.eligible.add(i);
+    this.runs = opts.runPieces > 0 ? new RunWindows(opts.pieceCount, opts.runPieces) : undefined;
+    for (let i = 0; i < opts.pieceCount; i++) {
+      const done = have.has(i);
+      if (!done) this.eligible.add(i);
+      this.runs?.update(i, done, !done);
+    }
   }
 
   /** Re-derives whether `piece` may be claimed; call after any fact that decides it changed. */
   reconsider(piece: number): void {
-    const ok =
-      !this.have.has(piece) && !this.host.active.has(piece) && !this.host.pending.has(piece) && this.elsewhere[piece] === 0;
+    const started = this.have.has(piece) || this.host.active.has(piece) || this.host.pending.has(piece);
+    const ok = !started && this.elsewhere[piece] === 0;
+    this.runs?.update(piece, started, ok);
     if (!ok) this.eligible.delete(piece);
     else if (this.eligible.add(piece)) this.changes++;
   }
@@ -140,16 +160,29 @@ export class PieceClaimer {
     // Pick for the connections that are hungry: the union of what they have, rarest first.
     const hungry = [...this.host.connections()].filter((c) => !c.closed && !c.peerChoking && c.amInterested);
     if (hungry.length === 0) return;
-    const candidates = pickPieces({
+    const pick = {
       pieceCount: this.opts.pieceCount,
       candidates: this.eligible.view(),
-      peerHas: (i) => hungry.some((c) => c.bitfield.has(i) && this.host.mayAsk(c, i)),
+      peerHas: (i: number) => hungry.some((c) => c.bitfield.has(i) && this.host.mayAsk(c, i)),
       skip: () => false,
       availability: this.availability,
       havePieces: this.have.count(),
+      // More candidates than we may claim: the table passes over those someone else holds.
       max: Math.max(max * 4, 16),
       random: this.opts.random,
-    });
+    };
+    const runPieces = this.opts.runPieces;
+    const candidates =
+      runPieces > 0
+        ? pickRuns({
+            ...pick,
+            runPieces,
+            eligible: (i) => this.eligible.has(i),
+            runningWindows: this.runningWindows(runPieces),
+            startedWindows: this.runs?.started.view(),
+            adjacentWindows: this.runs?.adjacent.view(),
+          })
+        : pickPieces(pick);
     const changesAtPick = this.changes;
     this.busy = true;
     const trip = candidates.length > 0 ? this.claim(candidates, max) : this.checkEndgame(changesAtPick);
@@ -223,6 +256,14 @@ export class PieceClaimer {
       started = true;
     }
     if (started) this.host.fillAll();
+  }
+
+  /** Windows with pieces in progress or staged here: the runs this worker is working on. */
+  private runningWindows(runPieces: number): Set<number> {
+    const open = new Set<number>();
+    for (const i of this.host.active.keys()) open.add(Math.floor(i / runPieces));
+    for (const i of this.host.pending.keys()) open.add(Math.floor(i / runPieces));
+    return open;
   }
 
   /** One claim-table call; a failure is logged with its op, and the next fill asks again. */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { Bitfield, encodeHandshake, makePeerId } from "@shoal/wire";
-import type { ClaimTable, ObjectStore, PieceBus, Subscription } from "@shoal/coordination";
+import type { ClaimTable, ObjectStore, PieceBus, Subscription, SubjectPayloads } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
@@ -59,9 +59,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   /**
    * Torrents that finished here. Core NATS can deliver a peer list after `torrent_finished`, and
    * joining again would dial peers and run timers for a torrent nobody downloads any more; only a
-   * new `torrent_started` brings one back.
+   * new `torrent_started` brings one back. Each with the reason it ended.
    */
-  const finished = new Set<string>();
+  const finished = new Map<string, SubjectPayloads["torrent_finished"]["reason"]>();
   const subs: Subscription[] = [];
 
   const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
@@ -135,11 +135,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     return p;
   }
 
-  function markFinished(infoHash: string): void {
+  function markFinished(infoHash: string, reason: SubjectPayloads["torrent_finished"]["reason"]): void {
     finished.delete(infoHash);
-    finished.add(infoHash);
-    // Sets iterate in insertion order: the first entry is the torrent that finished longest ago.
-    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.values().next().value as string);
+    finished.set(infoHash, reason);
+    // Maps iterate in insertion order: the first entry is the torrent that finished longest ago.
+    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.keys().next().value as string);
   }
 
   async function accept(socket: Socket): Promise<void> {
@@ -167,13 +167,16 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   subs.push(
     await deps.bus.subscribe("torrent_started", "*", async (m) => {
       // A repeat is for workers that started after the torrent did; one that arrives after the
-      // end (core NATS keeps no order across subjects we could rely on) must not revive it.
-      if (m.repeat === true && finished.has(m.infoHash)) return;
+      // end (core NATS keeps no order across subjects we could rely on) must not revive it. A
+      // torrent that only stopped (its owner shut down) goes on under the next owner, whose
+      // repeats bring it back even if its first torrent_started was lost.
+      const ended = finished.get(m.infoHash);
+      if (m.repeat === true && ended !== undefined && ended !== "stopped") return;
       finished.delete(m.infoHash);
       await swarmOf(m.infoHash);
     }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
-      markFinished(m.infoHash);
+      markFinished(m.infoHash, m.reason);
       const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);

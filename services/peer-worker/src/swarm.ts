@@ -14,6 +14,7 @@ import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RateMeter } from "./rate-meter.js";
+import { runPiecesFor } from "./run-picker.js";
 import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
@@ -104,6 +105,7 @@ export class TorrentSwarm {
         pieceCount: meta.pieceCount,
         pieceLength,
         maxBufferedBytes: Math.max(config.maxBufferedMiB * 1024 * 1024, 2 * meta.pieceLength),
+        runPieces: runPiecesFor(config.claimRunMiB * 1024 * 1024, meta.pieceLength),
         minPipeline: config.minPipeline,
         maxPipeline: config.maxPipeline,
         pipelineSeconds: config.pipelineSeconds,

@@ -51,7 +51,13 @@ export class Uploader {
       while (!conn.closed && !conn.amChoking && conn.uploadQueue.length > 0) {
         const r = conn.uploadQueue.shift()!;
         const piece = await this.read(r.index);
-        if (!piece) continue;
+        if (!piece) {
+          // Stored but not readable here yet (an S3 object is readable only once its upload is
+          // complete): say so at once where the peer understands it, instead of letting its
+          // request time out.
+          if (conn.fast && !conn.closed) conn.send({ type: "reject", index: r.index, begin: r.begin, length: r.length });
+          continue;
+        }
         if (conn.closed || conn.amChoking) break;
         if (this.limiter) await this.limiter.take(r.length);
         if (conn.closed || conn.amChoking) break;
@@ -69,6 +75,11 @@ export class Uploader {
     if (!p) {
       p = this.store.readRange(this.infoHash, index * this.pieceLengthNominal, this.pieceLength(index)).catch(() => undefined);
       this.cache.set(index, p);
+      // An unreadable piece is asked for again next time: it may be readable by then.
+      const read = p;
+      void read.then((b) => {
+        if (!b && this.cache.get(index) === read) this.cache.delete(index);
+      });
       if (this.cache.size > PIECE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as number);
     }
     return p;

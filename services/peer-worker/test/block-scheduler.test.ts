@@ -61,6 +61,7 @@ async function rig(opts: { pieceCount: number; pieceBytes: number; missing: read
       pieceCount: opts.pieceCount,
       pieceLength: () => opts.pieceBytes,
       maxBufferedBytes: 64 * opts.pieceBytes,
+      runPieces: 0,
       minPipeline: 8,
       maxPipeline: 64,
       pipelineSeconds: 2,
@@ -97,14 +98,17 @@ async function rig(opts: { pieceCount: number; pieceBytes: number; missing: read
   return r;
 }
 
-describe("BlockScheduler near the end of a download", () => {
+describe.each([
+  { runs: "per piece", runPieces: 0 },
+  { runs: "in runs", runPieces: 16 },
+])("BlockScheduler near the end of a download, claiming $runs", ({ runPieces }) => {
   // Twenty thousand pieces, ten missing, and the connected peers have none of those ten.
   const PIECES = 20_000;
   const MISSING = [3, 777, 1500, 4242, 9001, 12_000, 15_000, 17_777, 19_000, 19_999];
   const allBut = (skip: readonly number[]) => Array.from({ length: PIECES }, (_, i) => i).filter((i) => !skip.includes(i));
 
   it("looks only at the eligible pieces, and asks the claim table once while nothing changes", async () => {
-    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING, options: { runPieces } });
     const conn = r.connect(allBut(MISSING));
     // Pieces visited: every look at our own bitfield or at a peer's.
     const ours = vi.spyOn(r.have, "has");
@@ -127,7 +131,7 @@ describe("BlockScheduler near the end of a download", () => {
   });
 
   it("makes a single claim-table round trip when two fills need one at once", async () => {
-    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING, options: { runPieces } });
     const a = r.connect(allBut(MISSING));
     const b = r.connect(allBut(MISSING));
     r.probe.hold();
@@ -142,7 +146,7 @@ describe("BlockScheduler near the end of a download", () => {
   });
 
   it("makes a single claim-table round trip when fills race a claim", async () => {
-    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING });
+    const r = await rig({ pieceCount: PIECES, pieceBytes: BLOCK_BYTES, missing: MISSING, options: { runPieces } });
     const a = r.connect(MISSING);
     const b = r.connect(MISSING);
     r.probe.hold();

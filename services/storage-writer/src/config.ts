@@ -6,6 +6,20 @@ export const writerConfigSchema = z.object({
   group: z.string().default("storage-writer"),
   /** Seconds a write may take before the bus redelivers the piece. */
   ackWaitSeconds: envNumber().int().positive().default(120),
+  /**
+   * Identifies this writer in the claim table: verified pieces whose bytes wait in its memory for
+   * the rest of their part are held under its lease. Random when empty, so two processes never
+   * share a lease.
+   */
+  writerId: z.string().default(""),
+  /**
+   * Seconds this writer's lease on a torrent outlives its last heartbeat (sent every third of
+   * it). When the process dies, the pieces it held go back to missing this long after, at the
+   * torrent owner's next sweep. As the peer-workers' claim lease: long enough that a slow
+   * moment or a Redis fail-over does not cost held pieces, short enough that a dead writer
+   * holds the torrent up only seconds.
+   */
+  leaseTtlSeconds: envNumber().positive().default(15),
 });
 
 export type WriterConfig = z.infer<typeof writerConfigSchema>;

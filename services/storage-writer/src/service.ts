@@ -1,8 +1,10 @@
-import type { ClaimTable, ObjectStore, PieceBus } from "@shoal/coordination";
+import { randomBytes } from "node:crypto";
+import { StorageError, type ClaimTable, type ObjectStore, type PieceBus } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
-import { writeVerified, type PendingWrites, type WriteStats } from "./handlers/write-verified.js";
+import { HeldPieces } from "./held-pieces.js";
+import { writeVerified, type WriteStats } from "./handlers/write-verified.js";
 
 export interface WriterDeps {
   readonly claims: ClaimTable;
@@ -13,11 +15,13 @@ export interface WriterDeps {
 }
 
 /** The storage-writer: turns verified pieces into the final files of the object store. */
-export async function start(config: WriterConfig, deps: WriterDeps): Promise<RunningService> {
-  const logger = deps.logger.child({ component: "writer" });
+export async function start(config: WriterConfig, deps: WriterDeps): Promise<RunningService & { readonly writerId: string }> {
+  const writerId = config.writerId || `writer-${randomBytes(4).toString("hex")}`;
+  const logger = deps.logger.child({ component: "writer", workerId: writerId });
   const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
   const opened = new Map<string, Promise<void>>();
-  const pending: PendingWrites = new Map();
+  const leaseTtlMs = config.leaseTtlSeconds * 1000;
+  const held = new HeldPieces(deps.claims, writerId, leaseTtlMs, logger);
   const ensureOpen = (infoHash: string): Promise<void> => {
     let p = opened.get(infoHash);
     if (!p) {
@@ -27,16 +31,101 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     }
     return p;
   };
+  /** Torrents cancelled while this writer ran, until a job for them starts again. */
+  const cancelled = new Set<string>();
+  const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => void cancelled.delete(m.infoHash));
+  // Writes in progress, so stop can wait for them before it gives back what they held.
+  const writing = new Set<Promise<void>>();
   const sub = await deps.bus.subscribe(
     "piece_verified",
     "*",
-    (msg) => writeVerified({ ...deps, logger, ensureOpen, pending }, msg, stats),
+    async (msg) => {
+      if (cancelled.has(msg.infoHash)) {
+        // A late piece of a cancelled torrent: no new upload is started for it.
+        await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
+        return;
+      }
+      const write = writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats);
+      const tracked = write.catch(() => undefined);
+      writing.add(tracked);
+      void tracked.then(() => writing.delete(tracked));
+      await write;
+    },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
-  return {
-    async stop() {
-      await sub.unsubscribe();
+  // A cancelled torrent ends for good: drop the pieces held for their parts and abort the
+  // unfinished multipart uploads, so nothing but finished objects stays in the bucket. A
+  // stopping owner (`stopped`) hands the job to the next one, which continues with what this
+  // writer holds, so nothing is given back then.
+  const finishedSub = await deps.bus.subscribe("torrent_finished", "*", async (m) => {
+    if (m.reason === "completed" && opened.has(m.infoHash)) {
+      // Done: the store's state of the torrent is no longer needed here.
+      held.forgetTorrent(m.infoHash);
+      opened.delete(m.infoHash);
+      await deps.store.closeTorrent(m.infoHash).catch(() => undefined);
+      return;
+    }
+    if (m.reason !== "cancelled") return;
+    cancelled.add(m.infoHash);
+    // Pieces held for their parts go back to missing: their bytes are dropped here, and a job
+    // submitted again must download them again rather than wait for bytes nobody has.
+    for (const pending of held.forgetTorrent(m.infoHash)) {
+      await deps.claims.unstage(m.infoHash, { piece: pending.ref.piece, attempt: pending.ref.attempt }).catch(() => undefined);
+    }
+    if (!opened.has(m.infoHash)) return;
+    opened.delete(m.infoHash);
+    try {
+      await deps.store.abortTorrent(m.infoHash);
+      await deps.store.closeTorrent(m.infoHash);
+    } catch (err) {
+      logger.warn({ err, infoHash: m.infoHash, op: "store.abortTorrent" }, "could not drop a cancelled torrent's unfinished uploads");
+    }
+  });
+  // Every wanted piece is stored: complete the objects and answer the torrent's owner.
+  const completeSub = await deps.bus.subscribe(
+    "torrent_complete",
+    "*",
+    async (m) => {
+      try {
+        await ensureOpen(m.infoHash);
+        await deps.store.finalize(m.infoHash);
+      } catch (err) {
+        // Retryable failures (S3 down) come back with the message; others end the job, named.
+        if (!(err instanceof StorageError) || err.retryable) throw err;
+        logger.error({ err, infoHash: m.infoHash, op: "store.finalize" }, err.message);
+        await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash, error: err.toJSON() });
+        return;
+      }
+      logger.info({ infoHash: m.infoHash, op: "store.finalize" }, "files final");
+      await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash });
     },
-    status: () => ({ ...stats }),
+    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
+  );
+  // Three beats per lease, so one late beat never costs the held pieces.
+  const heartbeatTimer = setInterval(() => void held.heartbeat(), leaseTtlMs / 3);
+  heartbeatTimer.unref();
+  let stopping: Promise<void> | undefined;
+  return {
+    writerId,
+    stop() {
+      stopping ??= (async () => {
+        await sub.unsubscribe();
+        await completeSub.unsubscribe();
+        await finishedSub.unsubscribe();
+        await startedSub.unsubscribe();
+        while (writing.size > 0) await Promise.allSettled([...writing]);
+        clearInterval(heartbeatTimer);
+        // The store's buffers die with this writer: what it held goes back to missing now rather
+        // than when its lease lapses, and the workers hear of it so they fetch it again at once.
+        for (const { ref, claim } of await held.release()) {
+          await deps.bus
+            .publish("piece_failed", { infoHash: ref.infoHash, piece: claim.piece, attempt: claim.attempt, peers: [] })
+            .catch((err: unknown) => logger.warn({ err, infoHash: ref.infoHash, piece: claim.piece, op: "bus.publish" }, "piece_failed not sent"));
+          await deps.store.deleteStaged(ref).catch(() => undefined);
+        }
+      })();
+      return stopping;
+    },
+    status: () => ({ ...stats, held: held.size }),
   };
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MemoryBus, MemoryClaimTable, StorageError, type ObjectStore, type StagedRef } from "@shoal/coordination";
 import { silentLogger } from "@shoal/service-kit";
-import { writeVerified, type PendingWrites, type WriteStats } from "../src/handlers/write-verified.js";
+import { writeVerified, type WriteStats } from "../src/handlers/write-verified.js";
+import { HeldPieces } from "../src/held-pieces.js";
 import { until } from "../../../test/sim/wait.js";
 
 const IH = "cd".repeat(20);
@@ -30,7 +31,7 @@ describe("writing verified pieces into a store that assembles units", () => {
     const claims = new MemoryClaimTable();
     const bus = new MemoryBus();
     const store = pairingStore();
-    const pending: PendingWrites = new Map();
+    const held = new HeldPieces(claims, "writer", 60_000, silentLogger());
     const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
     const stored: { piece: number; attempt: number }[] = [];
     await bus.subscribe("piece_stored", IH, (m) => void stored.push({ piece: m.piece, attempt: m.attempt }));
@@ -44,11 +45,12 @@ describe("writing verified pieces into a store that assembles units", () => {
       await claims.stage(IH, "w", c);
       await claims.verify(IH, c);
     }
-    const deps = { claims, store, bus, logger: silentLogger(), ensureOpen: async () => undefined, pending };
+    const deps = { claims, store, bus, logger: silentLogger(), ensureOpen: async () => undefined, held };
     const verified = (piece: number) => ({ infoHash: IH, piece, attempt: claimsNow.find((c) => c.piece === piece)!.attempt, workerId: "w" });
 
     await writeVerified(deps, verified(0), stats);
-    expect((await claims.piece(IH, 0)).state).toBe("verified");
+    // Held under the writer's lease while its unit is incomplete.
+    expect(await claims.piece(IH, 0)).toEqual({ state: "verified", attempt: 2, holder: "writer" });
     expect(stored).toEqual([]);
     await writeVerified(deps, verified(2), stats);
     expect((await claims.piece(IH, 2)).state).toBe("stored");
@@ -61,7 +63,8 @@ describe("writing verified pieces into a store that assembles units", () => {
       { piece: 2, attempt: 1 },
     ]);
     expect(store.deleted.map((r) => r.piece).sort()).toEqual([0, 1, 2]);
-    expect(pending.size).toBe(0);
+    expect(held.size).toBe(0);
+    expect(held.leasedTorrents()).toEqual([]);
     expect(stats.stored).toBe(3);
   });
 });
@@ -83,7 +86,7 @@ describe("a store that cannot open the torrent for good", () => {
       bus,
       logger: silentLogger(),
       ensureOpen: async () => Promise.reject(noBucket),
-      pending: new Map() as PendingWrites,
+      held: new HeldPieces(claims, "writer", 60_000, silentLogger()),
     };
     // Resolves: the bus must not deliver it again and again.
     await writeVerified(deps, { infoHash: IH, piece: 0, attempt: c!.attempt, workerId: "w" }, { stored: 0, stale: 0, writtenBytes: 0 });

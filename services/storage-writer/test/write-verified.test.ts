@@ -20,6 +20,7 @@ import { silentLogger, type RunningService } from "@shoal/service-kit";
 import { FsObjectStore } from "@shoal/store-fs";
 import { start, writerConfigSchema } from "../src/index.js";
 import { writeVerified, type WriteStats } from "../src/handlers/write-verified.js";
+import { HeldPieces } from "../src/held-pieces.js";
 
 /*
  * The storage-writer over the memory claim table and bus and the filesystem store, the way
@@ -134,7 +135,7 @@ function handlerDeps() {
     bus,
     logger: silentLogger(),
     ensureOpen: async (ih: string) => store.openTorrent((await torrents.get(ih)).layout),
-    pending: new Map(),
+    held: new HeldPieces(claims, "writer-1", 60_000, silentLogger()),
   };
 }
 
@@ -174,7 +175,7 @@ describe("storage-writer", () => {
     expect(filesOnDisk().equals(PAYLOAD)).toBe(true);
     expect(await claims.piecesIn(IH, "stored")).toEqual([0, 1, 2]);
     for (const m of messages) expect(await stagedExists(m)).toBe(false);
-    expect(services[0]!.status()).toEqual({ stored: 3, stale: 0, writtenBytes: PAYLOAD.length });
+    expect(services[0]!.status()).toEqual({ stored: 3, stale: 0, writtenBytes: PAYLOAD.length, held: 0 });
     expect(handlerErrors).toEqual([]);
   });
 

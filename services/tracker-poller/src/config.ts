@@ -19,12 +19,18 @@ export const pollerConfigSchema = z.object({
    * mid-download joins within this long (its peers then come from the claim table's registry).
    */
   startedRepeatSeconds: envNumber().positive().default(5),
-  /** How often expired worker leases are swept (their claims go back to missing). */
+  /** How often expired worker leases are swept (their claims and held pieces go back to missing, announced with piece_failed). */
   leaseSweepIntervalMs: envNumber().int().positive().default(5000),
   /** With no piece stored for this long, trackers are asked for peers again (within their min interval). */
   stallAnnounceSeconds: envNumber().positive().default(30),
   /** Seconds to wait for trackers to acknowledge `stopped` on exit. */
   stopAnnounceSeconds: envNumber().positive().default(3),
+  /**
+   * Seconds to wait for the storage-writer to confirm the files are final before asking again.
+   * Completing a multipart upload is one request per object; a torrent of thousands of files
+   * takes a while, and asking again is harmless.
+   */
+  finalizeAskAgainSeconds: envNumber().positive().default(60),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
 });

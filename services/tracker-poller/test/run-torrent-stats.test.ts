@@ -79,6 +79,8 @@ describe("the torrent owner reports what the workers really moved", () => {
       await claims.store(infoHash, c);
       await bus.publish("piece_stored", { infoHash, piece: c.piece, attempt: c.attempt });
     }
+    // The writer's part: it answers the request to make the files final.
+    await bus.subscribe("torrent_complete", infoHash, (m) => bus.publish("torrent_finalized", { infoHash: m.infoHash }), { group: "storage-writer" });
     const result = await queue.waitUntilFinished(jobId);
     expect(result.uploadedBytes).toBe(777);
     const completed = tracker.requests.find((u) => u.includes("event=completed"));

@@ -18,7 +18,13 @@ describe("SwarmTotals", () => {
     totals.update(report("a", 3, 100, 1000, 10));
     totals.update(report("b", 2, 50, 500, 5));
     totals.update(report("a", 4, 200, 3000, 20));
-    expect(totals.snapshot()).toEqual({ peers: 6, downloadRateBytesPerSec: 250, uploadRateBytesPerSec: 125, downloadedBytes: 3500, uploadedBytes: 25 });
+    const snap = totals.snapshot();
+    expect(snap).toMatchObject({ peers: 6, downloadRateBytesPerSec: 250, uploadRateBytesPerSec: 125, downloadedBytes: 3500, uploadedBytes: 25 });
+    // Each worker's share, the busiest first: what `shoal status` lists.
+    expect(snap.workers.map((w) => [w.workerId, w.live, w.downloadedBytes, w.peers])).toEqual([
+      ["a", true, 3000, 4],
+      ["b", true, 500, 2],
+    ]);
   });
 
   it("keeps the bytes of a silent worker but not its peers and rates", () => {
@@ -28,7 +34,10 @@ describe("SwarmTotals", () => {
     t = 4000;
     totals.update(report("b", 2, 50, 500, 5));
     t = 6000;
-    expect(totals.snapshot()).toEqual({ peers: 2, downloadRateBytesPerSec: 50, uploadRateBytesPerSec: 25, downloadedBytes: 1500, uploadedBytes: 15 });
+    const snap = totals.snapshot();
+    expect(snap).toMatchObject({ peers: 2, downloadRateBytesPerSec: 50, uploadRateBytesPerSec: 25, downloadedBytes: 1500, uploadedBytes: 15 });
+    // The silent worker is still listed with its bytes, marked not live, without peers or rates.
+    expect(snap.workers.find((w) => !w.live)).toMatchObject({ peers: 0, downloadRateBytesPerSec: 0, downloadedBytes: 1000 });
   });
 
   it("keeps what a restarted worker moved before its counters went back to zero", () => {

@@ -5,7 +5,7 @@
   KEYS[1] counts   hash state name -> pieces in that state; exists exactly while the torrent does
   KEYS[2] states   string, one byte per piece: its state code (STATE)
   KEYS[3] attempts string, one unsigned 32-bit big-endian attempt number per piece (BITFIELD u32)
-  KEYS[4] holders  hash piece -> workerId, while claimed
+  KEYS[4] holders  hash piece -> workerId, while claimed or held (a verified piece a writer holds)
   KEYS[5] held     prefix of the per-worker sets of held pieces: K.held .. workerId
 
   Scripts that need fewer keys pass the first ones only.

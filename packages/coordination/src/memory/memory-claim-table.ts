@@ -1,5 +1,5 @@
 import { CoordinationError } from "../errors.js";
-import { isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
+import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
 import {
   BAN_STRIKES,
   MAX_FREE_PEERS,
@@ -22,7 +22,7 @@ interface TorrentTable {
   readonly counts: Record<PieceState, number>;
   /** Worker -> when its lease on this torrent ends. */
   readonly leases: Map<string, number>;
-  /** Worker -> the pieces it holds claims on, so expiry costs the claims it moves. */
+  /** Worker -> the pieces it holds (claims, held verified pieces), so expiry costs the pieces it moves. */
   readonly held: Map<string, Set<number>>;
   /** Peer -> the worker that owns it. */
   readonly peerOwners: Map<string, string>;
@@ -145,27 +145,7 @@ export class MemoryClaimTable implements ClaimTable {
 
   async expireWorkers(infoHash: string): Promise<number> {
     this.ensureOpen("expireWorkers");
-    const t = this.table(infoHash);
-    const now = this.now();
-    let moved = 0;
-    for (const [worker, pieces] of [...t.held]) {
-      const until = t.leases.get(worker);
-      if (until !== undefined && until > now) continue;
-      for (const i of [...pieces]) {
-        this.move(t, i, "missing");
-        moved++;
-      }
-      t.leases.delete(worker);
-    }
-    // A worker's peers are free again once its lease ends, as its claims are.
-    for (const [worker, peers] of [...t.ownedPeers]) {
-      const until = t.leases.get(worker);
-      if (until !== undefined && until > now) continue;
-      for (const peer of [...peers]) this.disown(t, peer, false);
-      t.leases.delete(worker);
-    }
-    for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
-    return moved;
+    return this.expire(infoHash).length;
   }
 
   async claimedBy(infoHash: string, excludeWorker?: string): Promise<Claim[]> {
@@ -221,6 +201,49 @@ export class MemoryClaimTable implements ClaimTable {
     this.closed = true;
   }
 
+  async hold(infoHash: string, workerId: string, claims: readonly Claim[]): Promise<TransitionResult[]> {
+    this.ensureOpen("hold");
+    const t = this.table(infoHash);
+    // Check every index before holding any, as claim does.
+    for (const c of claims) checkIndex(infoHash, c.piece, t.states.length);
+    return claims.map((c) => {
+      const r = this.check(t, infoHash, c, "hold");
+      if (r === "ok") this.move(t, c.piece, TRANSITIONS.hold.to, workerId);
+      return r;
+    });
+  }
+
+  async expireLeases(infoHash: string): Promise<Claim[]> {
+    this.ensureOpen("expireLeases");
+    return this.expire(infoHash);
+  }
+
+  /** Every piece of a lapsed worker back to missing, as TRANSITIONS.release moves it; returns them in piece order. */
+  private expire(infoHash: string): Claim[] {
+    const t = this.table(infoHash);
+    const now = this.now();
+    const moved: Claim[] = [];
+    for (const [worker, pieces] of [...t.held]) {
+      const until = t.leases.get(worker);
+      if (until !== undefined && until > now) continue;
+      for (const i of [...pieces]) {
+        this.move(t, i, TRANSITIONS.release.to);
+        moved.push({ piece: i, attempt: t.attempts[i]! });
+      }
+      t.held.delete(worker);
+      t.leases.delete(worker);
+    }
+    // A worker's peers are free again once its lease ends, as its pieces are.
+    for (const [worker, peers] of [...t.ownedPeers]) {
+      const until = t.leases.get(worker);
+      if (until !== undefined && until > now) continue;
+      for (const peer of [...peers]) this.disown(t, peer, false);
+      t.leases.delete(worker);
+    }
+    for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
+    return moved.sort((a, b) => a.piece - b.piece);
+  }
+
   private ensureOpen(method: string): void {
     if (this.closed) {
       throw new CoordinationError("BACKEND_UNAVAILABLE", `claim table is closed; cannot ${method}`, { retryable: true });
@@ -248,15 +271,18 @@ export class MemoryClaimTable implements ClaimTable {
     return "ok";
   }
 
-  /** The one place a piece changes state: counts, holders and held sets follow. */
+  /**
+   * The one place a piece changes state: counts, holders and held sets follow. A piece keeps no
+   * holder across a move unless the move names one (a claim, or a hold, which keeps the state).
+   */
   private move(t: TorrentTable, index: number, to: PieceState, holder?: string): void {
     t.counts[t.states[index]!]--;
     t.counts[to]++;
     t.states[index] = to;
     const before = t.holders[index];
     if (before !== undefined) t.held.get(before)?.delete(index);
-    t.holders[index] = to === "claimed" ? holder : undefined;
-    if (to === "claimed" && holder !== undefined) {
+    t.holders[index] = holder;
+    if (holder !== undefined) {
       let set = t.held.get(holder);
       if (!set) t.held.set(holder, (set = new Set()));
       set.add(index);

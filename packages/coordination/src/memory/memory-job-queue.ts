@@ -1,14 +1,18 @@
 import { CoordinationError } from "../errors.js";
-import type { JobContext, JobEvents, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
+import type { JobContext, JobEvents, JobInfo, JobProgress, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
 
 interface JobEntry {
   readonly id: string;
   readonly data: TorrentJobData;
   readonly abort: AbortController;
+  cancelled: boolean;
   attemptsMade: number;
   state: "waiting" | "active" | "completed" | "failed";
   result?: JobResult;
   error?: Error;
+  progress?: JobProgress;
+  readonly createdAt: number;
+  finishedAt?: number;
   readonly waiters: { resolve(r: JobResult): void; reject(e: Error): void }[];
 }
 
@@ -34,7 +38,7 @@ export class MemoryJobQueue implements JobQueue {
     if (this.closed) throw new CoordinationError("QUEUE_CLOSED", "job queue is closed");
     const id = options.jobId ?? String(++this.seq);
     if (this.jobs.has(id)) return id;
-    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [] });
+    this.jobs.set(id, { id, data, abort: new AbortController(), attemptsMade: 0, state: "waiting", waiters: [], cancelled: false, createdAt: Date.now() });
     this.pump();
     return id;
   }
@@ -62,8 +66,18 @@ export class MemoryJobQueue implements JobQueue {
   async cancel(jobId: string): Promise<void> {
     const j = this.jobs.get(jobId);
     if (!j) return;
+    j.cancelled = true;
     j.abort.abort(new Error(`job ${jobId} cancelled`));
     if (j.state === "waiting") this.finish(j, undefined, new CoordinationError("QUEUE_CLOSED", `job ${jobId} cancelled`));
+  }
+
+  async get(jobId: string): Promise<JobInfo | undefined> {
+    const j = this.jobs.get(jobId);
+    return j ? infoOf(j) : undefined;
+  }
+
+  async list(options: { limit?: number } = {}): Promise<JobInfo[]> {
+    return [...this.jobs.values()].reverse().slice(0, options.limit ?? 50).map(infoOf);
   }
 
   on(events: JobEvents): () => void {
@@ -92,7 +106,9 @@ export class MemoryJobQueue implements JobQueue {
     const context: JobContext = {
       jobId: j.id,
       signal: j.abort.signal,
+      cancelled: () => j.cancelled,
       reportProgress: async (progress) => {
+        j.progress = progress;
         for (const l of this.listeners) l.progress?.(j.id, progress);
       },
     };
@@ -111,6 +127,7 @@ export class MemoryJobQueue implements JobQueue {
   }
 
   private finish(j: JobEntry, result: JobResult | undefined, error: Error | undefined): void {
+    j.finishedAt = Date.now();
     if (result) {
       j.state = "completed";
       j.result = result;
@@ -124,4 +141,18 @@ export class MemoryJobQueue implements JobQueue {
     }
     j.waiters.length = 0;
   }
+}
+
+function infoOf(j: JobEntry): JobInfo {
+  return {
+    id: j.id,
+    state: j.state,
+    data: j.data,
+    attemptsMade: j.attemptsMade,
+    createdAt: j.createdAt,
+    ...(j.progress ? { progress: j.progress } : {}),
+    ...(j.result ? { result: j.result } : {}),
+    ...(j.error ? { failedReason: j.error.message } : {}),
+    ...(j.finishedAt !== undefined ? { finishedAt: j.finishedAt } : {}),
+  };
 }

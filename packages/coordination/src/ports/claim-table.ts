@@ -100,10 +100,11 @@ export interface ClaimTable {
   /** Removes every key of the torrent. */
   deleteTorrent(infoHash: string): Promise<void>;
   /**
-   * Keeps the worker's liveness lease on one torrent for `ttlMs`; its claims in the torrent die
-   * with it. The lease lives with the torrent's other state (one Redis Cluster slot), so a worker
-   * refreshes it for each torrent it takes part in. A `ttlMs` of 0 ends the lease now: a worker
-   * leaving the torrent stops counting as live for the fair peer share at once.
+   * Keeps the worker's liveness lease on one torrent for `ttlMs`; its claims in the torrent, and
+   * the verified pieces it holds there (`hold`), die with it. The lease lives with the torrent's
+   * other state (one Redis Cluster slot), so a worker refreshes it for each torrent it takes part in.
+   * A `ttlMs` of 0 ends the lease now: a worker leaving the torrent stops counting as live for the
+   * fair peer share at once.
    */
   heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void>;
   /**
@@ -111,7 +112,10 @@ export interface ClaimTable {
    * The caller orders the candidates (rarest first); the table only arbitrates.
    */
   claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]>;
-  /** Gives a claim back (missing again); only its holder at the same attempt may. */
+  /**
+   * Gives a claim, or a verified piece held with `hold`, back (missing again); only its holder at
+   * the same attempt may (`not_holder` otherwise). The attempt stays; the next claim raises it.
+   */
   release(infoHash: string, workerId: string, claim: Claim): Promise<TransitionResult>;
   /**
    * Moves the current attempt to staged. Any worker may stage the current attempt (end-game
@@ -126,8 +130,8 @@ export interface ClaimTable {
   unstage(infoHash: string, claim: Claim): Promise<TransitionResult>;
   /**
    * Returns every claim in the torrent of workers whose lease on it lapsed (or that never had
-   * one) to missing; returns how many pieces moved. Costs the number of claims it moves, not the
-   * number of pieces.
+   * one) to missing, and every verified piece such a worker held (`hold`); returns how many
+   * pieces moved. Costs the number of pieces it moves, not the number of pieces of the torrent.
    */
   expireWorkers(infoHash: string): Promise<number>;
   /** Pieces claimed by other workers (end-game: they may be downloaded again, first staged wins). */
@@ -144,14 +148,33 @@ export interface ClaimTable {
   bannedPeers(infoHash: string): Promise<string[]>;
   close(): Promise<void>;
   /**
+   * A storage-writer takes verified pieces under its lease on the torrent (TRANSITIONS.hold): the
+   * store keeps their bytes in memory until the rest of their part arrives, so they must go back
+   * to missing if the writer dies, as a lapsed claim does. Returns one result per claim, in order:
+   * `ok` when the piece is verified at that attempt (it is then held by `workerId`, taken over
+   * from another holder if it had one; holding it again is `ok`), `stale_attempt` or
+   * `wrong_state` otherwise. A held piece stays `verified` and counts as such; its holder shows in
+   * `piece`/`pieces`. The hold ends with `store` or `unstage` (anyone), `release` (the holder), or
+   * when the holder's lease lapses (`expireWorkers`). A worker that holds without a heartbeat
+   * loses the pieces on the next expiry, as with `claim`. Every index is checked before any
+   * piece is held (PIECE_OUT_OF_RANGE).
+   */
+  hold(infoHash: string, workerId: string, claims: readonly Claim[]): Promise<TransitionResult[]>;
+  /**
+   * `expireWorkers`, saying which pieces it moved, each with the attempt it had, in piece order:
+   * the torrent's owner announces them as missing again (`piece_failed` with no peers), so the
+   * workers that staged held pieces, and still wait for them to be stored, download them again.
+   */
+  expireLeases(infoHash: string): Promise<Claim[]>;
+  /**
    * The peer registry: which worker connects which remote peer (ip:port), so no peer is connected
    * by two workers of the cluster at once. Registers `peers` as known (banned ones excepted; free
    * ones are remembered up to MAX_FREE_PEERS), then grants the worker the free ones among them in
    * the given order, then free known peers it did not name, until it has `max` new peers or owns
    * its fair share (`fairPeerShare`, answered as `share`). Peers it already owns are answered too
    * and do not count against `max`; peers another worker owns are never granted. Ownership lives
-   * with the worker's lease on the torrent, as piece claims do: `expireWorkers` frees the peers of
-   * a lapsed worker (one that claims without a lease gets a lapsed one). Costs the peers in the
+   * with the worker's lease on the torrent, as piece claims do: `expireWorkers` (and
+   * `expireLeases`) frees the peers of a lapsed worker (one that claims without a lease gets a lapsed one). Costs the peers in the
    * call and the peers granted, not the registry's size.
    */
   claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant>;

@@ -1,3 +1,5 @@
+import type { PieceCounts } from "./claim-table.js";
+
 /** Where a torrent comes from. */
 export type TorrentSource =
   | { readonly kind: "torrent"; readonly base64: string }
@@ -24,6 +26,18 @@ export interface TorrentJobData {
   readonly options?: TorrentJobOptions;
 }
 
+/** One peer-worker's share of a job, as it last reported it. */
+export interface WorkerProgress {
+  readonly workerId: string;
+  /** Heard from within the last few seconds; peers and rates of a silent worker no longer count. */
+  readonly live: boolean;
+  readonly peers: number;
+  readonly downloadRateBytesPerSec: number;
+  readonly uploadRateBytesPerSec: number;
+  readonly downloadedBytes: number;
+  readonly uploadedBytes: number;
+}
+
 export interface JobProgress {
   readonly infoHash: string;
   readonly name: string;
@@ -37,6 +51,10 @@ export interface JobProgress {
   readonly uploadRateBytesPerSec: number;
   readonly downloadedBytes: number;
   readonly uploadedBytes: number;
+  /** Pieces by state in the claim table (skipped ones are not wanted). */
+  readonly pieceStates?: PieceCounts;
+  /** Every worker that reported on the job, busiest first. */
+  readonly workers?: readonly WorkerProgress[];
 }
 
 export interface JobResult {
@@ -53,10 +71,35 @@ export interface JobResult {
   readonly uploadedBytes: number;
 }
 
+/** Where a job is in its life. */
+export type JobState = "waiting" | "active" | "delayed" | "completed" | "failed";
+
+/** What anyone can read about a job: for `status` and dashboards. */
+export interface JobInfo {
+  readonly id: string;
+  readonly state: JobState;
+  readonly data: TorrentJobData;
+  /** The latest progress the job reported, once it has started. */
+  readonly progress?: JobProgress;
+  readonly result?: JobResult;
+  /** Why it failed, as a person reads it. */
+  readonly failedReason?: string;
+  /** Tries started so far. */
+  readonly attemptsMade: number;
+  /** Epoch milliseconds. */
+  readonly createdAt: number;
+  readonly finishedAt?: number;
+}
+
 export interface JobContext {
   readonly jobId: string;
   /** Aborted when the job is cancelled or the processor is closing. */
   readonly signal: AbortSignal;
+  /**
+   * Whether the abort was a cancel (the job ends here for good: drop unfinished uploads) rather
+   * than the processor closing (another one takes the job over and continues them).
+   */
+  cancelled(): boolean;
   reportProgress(progress: JobProgress): Promise<void>;
 }
 
@@ -80,6 +123,10 @@ export interface JobQueue {
   /** Resolves with the job's result, rejects with its final error. */
   waitUntilFinished(jobId: string): Promise<JobResult>;
   cancel(jobId: string): Promise<void>;
+  /** One job as it stands now; undefined for an unknown job. */
+  get(jobId: string): Promise<JobInfo | undefined>;
+  /** The most recently created jobs first, at most `limit` of them (default 50). */
+  list(options?: { limit?: number }): Promise<JobInfo[]>;
   on(events: JobEvents): () => void;
   close(): Promise<void>;
 }

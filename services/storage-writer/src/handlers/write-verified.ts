@@ -1,5 +1,6 @@
-import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type StagedRef, type SubjectPayloads } from "@shoal/coordination";
+import { StorageError, type ClaimTable, type ObjectStore, type PieceBus, type SubjectPayloads } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
+import type { HeldPieces } from "../held-pieces.js";
 
 export interface WriteDeps {
   readonly claims: ClaimTable;
@@ -8,8 +9,8 @@ export interface WriteDeps {
   readonly logger: Logger;
   /** Registers the torrent's layout in the store before its first write. */
   readonly ensureOpen: (infoHash: string) => Promise<void>;
-  /** Pieces the store holds until their unit is complete, with the attempt they belong to. */
-  readonly pending: PendingWrites;
+  /** Pieces the store keeps until their unit is complete, held under this writer's lease. */
+  readonly held: HeldPieces;
 }
 
 export interface WriteStats {
@@ -21,7 +22,9 @@ export interface WriteStats {
 /**
  * Hands one verified piece to the store, then marks stored (and drops the staging copy of) every
  * piece the store reports durable. `stored` is set only once the store says so, so a crash in
- * between writes the piece again.
+ * between writes the piece again. A piece the store keeps for later (its part is not complete)
+ * is held under this writer's lease before the message is acknowledged, so it goes back to
+ * missing if the writer dies with the bytes in its memory.
  */
 export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece_verified"], stats: WriteStats): Promise<void> {
   const { claims, store, bus } = deps;
@@ -48,7 +51,7 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
     throw err;
   }
   let durable: readonly number[] = [];
-  deps.pending.set(pendingKey(msg.infoHash, msg.piece), { ref, bytes: data.length });
+  deps.held.add(ref, data.length);
   const written = await permanentFailureReported(
     deps,
     msg,
@@ -59,19 +62,25 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
   // The store may report pieces it held for their unit (an S3 part) along with, or instead of,
   // this one: each is marked stored with the attempt it was verified in.
   for (const piece of durable) {
-    const key = pendingKey(msg.infoHash, piece);
-    const held = deps.pending.get(key);
-    if (!held) continue;
-    deps.pending.delete(key);
-    const r = await claims.store(msg.infoHash, { piece, attempt: held.ref.attempt });
-    await store.deleteStaged(held.ref);
+    const pending = deps.held.take(msg.infoHash, piece);
+    if (!pending) continue;
+    // Refused when the piece went back to missing meanwhile (this writer's lease lapsed) or moved
+    // on: it is dropped here, and downloaded again at a new attempt.
+    const r = await claims.store(msg.infoHash, { piece, attempt: pending.ref.attempt });
+    await store.deleteStaged(pending.ref);
     if (r !== "ok") {
       stats.stale++;
       continue;
     }
     stats.stored++;
-    stats.writtenBytes += held.bytes;
-    await bus.publish("piece_stored", { infoHash: msg.infoHash, piece, attempt: held.ref.attempt });
+    stats.writtenBytes += pending.bytes;
+    await bus.publish("piece_stored", { infoHash: msg.infoHash, piece, attempt: pending.ref.attempt });
+  }
+  if (deps.held.get(msg.infoHash, msg.piece)?.ref !== ref) return;
+  if (!(await deps.held.hold(msg.infoHash, msg.piece))) {
+    // No longer verified at this attempt (lost, or stored by another writer): nobody needs its staging.
+    stats.stale++;
+    await store.deleteStaged(ref);
   }
 }
 
@@ -96,11 +105,4 @@ async function permanentFailureReported(
     await deps.bus.publish("storage_failed", { infoHash: msg.infoHash, piece: msg.piece, error: err.toJSON() });
     return false;
   }
-}
-
-/** Pieces handed to the store and not yet reported durable, by `pendingKey`. */
-export type PendingWrites = Map<string, { readonly ref: StagedRef; readonly bytes: number }>;
-
-function pendingKey(infoHash: string, piece: number): string {
-  return `${infoHash}/${piece}`;
 }

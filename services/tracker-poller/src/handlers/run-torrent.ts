@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
+import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
 import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
@@ -7,7 +7,9 @@ import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
 import { startAnnouncing } from "./announce.js";
+import { sweepLeases } from "./lease-sweep.js";
 import { seedUntilDone } from "./seed.js";
+import { finalizeByWriter } from "./finalize.js";
 import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
 import { ShoalError } from "@shoal/errors";
@@ -48,6 +50,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       { context: { infoHash: meta.infoHashHex } },
     );
   }
+  checkPieceFitsBus(meta, bus);
   const selection = resolveSelection(meta, job.options?.selectFiles);
   deps.torrents?.add(meta, job.options?.selectFiles);
   const files = selection.selectedFiles.map((i) => meta.files[i]!);
@@ -94,11 +97,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   let finish: (() => void) | undefined;
   const done = new Promise<void>((resolve) => (finish = resolve));
   let checking = false;
+  let lastCounts: PieceCounts | undefined;
   const checkComplete = async () => {
     if (checking) return;
     checking = true;
     try {
       const c = await claims.counts(infoHash);
+      lastCounts = c;
       if (c.missing + c.claimed + c.staged + c.verified === 0) finish?.();
     } catch (err) {
       logger.warn({ err, op: "claims.counts" }, "cannot read piece counts");
@@ -147,6 +152,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadRateBytesPerSec: t.uploadRateBytesPerSec,
       downloadedBytes: t.downloadedBytes,
       uploadedBytes: t.uploadedBytes,
+      ...(lastCounts ? { pieceStates: lastCounts } : {}),
+      workers: t.workers,
     });
   };
   const progressTimer = setInterval(() => {
@@ -160,7 +167,10 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     if (storedPieces === lastStoredSeen) announcer.morePeers();
     lastStoredSeen = storedPieces;
   }, config.stallAnnounceSeconds * 1000);
-  const sweepTimer = setInterval(() => void claims.expireWorkers(infoHash).catch(() => undefined), config.leaseSweepIntervalMs);
+  const sweepTimer = setInterval(
+    () => void sweepLeases(claims, bus, infoHash, logger).catch((err: unknown) => logger.warn({ err, op: "claims.expireLeases" }, "lease sweep failed")),
+    config.leaseSweepIntervalMs,
+  );
   let storageFailure: ((err: Error) => void) | undefined;
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
@@ -190,7 +200,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   );
   try {
     await Promise.race([done, aborted, storageFailed]);
-    await store.finalize(infoHash);
+    // The writer holds the upload state (part ETags, buffers): it makes the files final.
+    await finalizeByWriter(bus, infoHash, { askAgainMs: config.finalizeAskAgainSeconds * 1000, signal: ctx.signal, logger });
     // Progress from the table itself: a lost `piece_stored` must not leave the display short.
     for (const i of await claims.piecesIn(infoHash, "stored")) markStored(i);
     await progress();
@@ -223,7 +234,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     };
   } catch (err) {
     clearInterval(startedTimer);
-    await bus.publish("torrent_finished", { infoHash, reason: ctx.signal.aborted ? "stopped" : "failed" }).catch(() => undefined);
+    const reason = ctx.signal.aborted ? (ctx.cancelled() ? "cancelled" : "stopped") : "failed";
+    await bus.publish("torrent_finished", { infoHash, reason }).catch(() => undefined);
+    if (reason === "cancelled") {
+      // Cancelled for good: unfinished multipart uploads are aborted (the writer drops what it
+      // holds when it hears the same message); finished files and objects stay.
+      await store.abortTorrent(infoHash).catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
+    }
     throw err;
   } finally {
     clearInterval(startedTimer);
@@ -236,6 +253,27 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     await announcer.stop();
     await store.closeTorrent(infoHash);
   }
+}
+
+/** Room for a piece message's JSON header next to the piece bytes. */
+const BUS_HEADER_ROOM_BYTES = 4096;
+
+/**
+ * Piece bytes travel between services in one bus message each; a bus that cannot carry a
+ * piece of this torrent would bounce it between worker and verifier forever, so the job fails
+ * at once, saying what to change.
+ */
+function checkPieceFitsBus(meta: Metainfo, bus: PieceBus): void {
+  const max = bus.maxPayloadBytes;
+  if (max === undefined || meta.pieceLength + BUS_HEADER_ROOM_BYTES <= max) return;
+  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
+  const needMb = Math.ceil((meta.pieceLength + BUS_HEADER_ROOM_BYTES) / 1_000_000);
+  throw new PollerError(
+    "PIECE_TOO_LARGE",
+    `torrent ${meta.name} has ${mib(meta.pieceLength)} pieces, more than one NATS message carries (the server's max_payload is ${mib(max)}): ` +
+      `set max_payload to at least ${needMb}MB in the nats-server config (64MB at most)`,
+    { context: { infoHash: meta.infoHashHex, pieceLength: meta.pieceLength, maxPayloadBytes: max } },
+  );
 }
 
 /** The job's file selection against this torrent; an index it does not have is bad input. */

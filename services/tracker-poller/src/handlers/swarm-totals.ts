@@ -1,4 +1,4 @@
-import type { SubjectPayloads } from "@shoal/coordination";
+import type { SubjectPayloads, WorkerProgress } from "@shoal/coordination";
 
 type WorkerStats = SubjectPayloads["swarm_stats"];
 
@@ -9,6 +9,8 @@ export interface SwarmSnapshot {
   readonly uploadRateBytesPerSec: number;
   readonly downloadedBytes: number;
   readonly uploadedBytes: number;
+  /** Each worker's last report, the most downloaded first. */
+  readonly workers: readonly WorkerProgress[];
 }
 
 /**
@@ -43,14 +45,26 @@ export class SwarmTotals {
     let up = 0;
     let downloaded = this.retiredDownloaded;
     let uploaded = this.retiredUploaded;
+    const workers: WorkerProgress[] = [];
     for (const { stats, at } of this.latest.values()) {
       downloaded += stats.downloadedBytes;
       uploaded += stats.uploadedBytes;
-      if (now - at > this.staleMs) continue;
+      const live = now - at <= this.staleMs;
+      workers.push({
+        workerId: stats.workerId,
+        live,
+        peers: live ? stats.peers : 0,
+        downloadRateBytesPerSec: live ? stats.downloadRateBytesPerSec : 0,
+        uploadRateBytesPerSec: live ? stats.uploadRateBytesPerSec : 0,
+        downloadedBytes: stats.downloadedBytes,
+        uploadedBytes: stats.uploadedBytes,
+      });
+      if (!live) continue;
       peers += stats.peers;
       down += stats.downloadRateBytesPerSec;
       up += stats.uploadRateBytesPerSec;
     }
-    return { peers, downloadRateBytesPerSec: down, uploadRateBytesPerSec: up, downloadedBytes: downloaded, uploadedBytes: uploaded };
+    workers.sort((a, b) => b.downloadedBytes - a.downloadedBytes);
+    return { peers, downloadRateBytesPerSec: down, uploadRateBytesPerSec: up, downloadedBytes: downloaded, uploadedBytes: uploaded, workers };
   }
 }

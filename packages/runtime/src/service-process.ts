@@ -1,0 +1,148 @@
+import { isShoalError } from "@shoal/errors";
+import * as peerWorker from "@shoal/peer-worker";
+import * as verifier from "@shoal/piece-verifier";
+import * as writer from "@shoal/storage-writer";
+import * as poller from "@shoal/tracker-poller";
+import { createLogger, loadConfig, type Logger, type RunningService } from "@shoal/service-kit";
+import { connectBackends, type Backends } from "./backends.js";
+import { clusterSettingsFrom, portFrom, type ClusterFlags } from "./cluster-settings.js";
+import { startOpsServer, type OpsServer } from "./ops-server.js";
+import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
+import { serviceRegistry } from "./service-metrics.js";
+
+export const SERVICE_NAMES: readonly ServiceName[] = ["tracker-poller", "peer-worker", "piece-verifier", "storage-writer"];
+
+/** The metrics port when none is given: the usual one of Prometheus exporters of Node processes. */
+export const DEFAULT_METRICS_PORT = 9464;
+
+export interface ServiceFlags extends ClusterFlags {
+  /** peer-worker: the port for incoming peer connections. */
+  readonly port?: string;
+  readonly logLevel?: string;
+}
+
+export interface ServiceProcess {
+  readonly name: ServiceName;
+  readonly service: RunningService;
+  readonly metricsPort: number;
+  /** peer-worker: where peers reach it. */
+  readonly peerPort?: number;
+  /** Drains the service (stop claiming, release claims, flush), then closes every connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one service as its own process would: settings from flags and environment (validated
+ * first: a ConfigError names the bad or missing key), connections to Redis, NATS and S3 (waited
+ * for up to `SHOAL_CONNECT_WAIT_SECONDS`, 30 by default, so services may start before their
+ * backends), the service itself, and its `/metrics` and `/healthz` endpoint.
+ */
+export async function startServiceProcess(
+  name: ServiceName,
+  flags: ServiceFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  logger?: Logger,
+): Promise<ServiceProcess> {
+  const log = logger ?? createLogger({ service: name, level: flags.logLevel ?? env["SHOAL_LOG_LEVEL"] ?? "info" });
+  const settings = clusterSettingsFrom(flags, env, { s3: name === "storage-writer" });
+  // The contract's SHOAL_PEER_WORKER_PORT names the listen port; the schema calls it listenPort.
+  const peerPort = name === "peer-worker" ? portFrom(flags.port, "--port", env, "SHOAL_PEER_WORKER_PORT") : undefined;
+  const serviceEnv = { ...env };
+  delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
+  const waitSeconds = Number(env["SHOAL_CONNECT_WAIT_SECONDS"] ?? 30);
+  const start = serviceStarter(name, serviceEnv, peerPort);
+  const backends = await connectBackends(settings, {
+    name: `shoal-${name}`,
+    logger: log,
+    env: serviceEnv,
+    waitMs: Number.isFinite(waitSeconds) && waitSeconds >= 0 ? waitSeconds * 1000 : 30_000,
+  });
+  let service: RunningService;
+  try {
+    service = await start(backends, log);
+  } catch (err) {
+    await backends.close();
+    throw err;
+  }
+  const registry = serviceRegistry(name);
+  registerServiceMetrics(registry, name, service, backends.store);
+  let ops: OpsServer;
+  try {
+    ops = await openOps(settings.metricsPort, registry, backends, log);
+  } catch (err) {
+    await service.stop().catch(() => undefined);
+    await backends.close();
+    throw err;
+  }
+  const worker = service as Partial<peerWorker.RunningPeerWorker>;
+  log.info(
+    { op: "service.start", metricsPort: ops.port, ...(worker.port !== undefined ? { peerPort: worker.port, workerId: worker.workerId } : {}) },
+    `${name} running; metrics and health on port ${ops.port}`,
+  );
+  let stopping: Promise<void> | undefined;
+  return {
+    name,
+    service,
+    metricsPort: ops.port,
+    ...(worker.port !== undefined ? { peerPort: worker.port } : {}),
+    stop: () =>
+      (stopping ??= (async () => {
+        log.info({ op: "service.stop" }, `${name} draining`);
+        await service.stop().catch((err: unknown) => log.error({ err, op: "service.stop" }, "stopping the service failed"));
+        await ops.close();
+        await backends.close();
+        log.info({ op: "service.stop" }, `${name} stopped`);
+      })()),
+  };
+}
+
+/** Validates the service's own config now (before connecting) and returns its start. */
+function serviceStarter(
+  name: ServiceName,
+  env: Readonly<Record<string, string | undefined>>,
+  peerPort: number | undefined,
+): (b: Backends, logger: Logger) => Promise<RunningService> {
+  switch (name) {
+    case "tracker-poller": {
+      const config = loadConfig(poller.pollerConfigSchema, { prefix: name, env });
+      return (b, logger) =>
+        poller.start(config, { queue: b.queue(), claims: b.claims, bus: b.bus, store: b.store, catalog: b.catalog, torrents: b.torrents, logger });
+    }
+    case "peer-worker": {
+      const config = loadConfig(peerWorker.peerWorkerConfigSchema, { prefix: name, env, overrides: { listenPort: peerPort } });
+      return (b, logger) => peerWorker.start(config, { claims: b.claims, store: b.store, bus: b.bus, torrents: b.torrents, logger });
+    }
+    case "piece-verifier": {
+      const config = loadConfig(verifier.verifierConfigSchema, { prefix: name, env });
+      return (b, logger) => verifier.start(config, { claims: b.claims, store: b.store, bus: b.bus, torrents: b.torrents, logger });
+    }
+    case "storage-writer": {
+      const config = loadConfig(writer.writerConfigSchema, { prefix: name, env });
+      return (b, logger) => writer.start(config, { claims: b.claims, store: b.store, bus: b.bus, torrents: b.torrents, logger });
+    }
+  }
+}
+
+async function openOps(port: number | undefined, registry: ReturnType<typeof serviceRegistry>, b: Backends, logger: Logger): Promise<OpsServer> {
+  const health = () => {
+    const checks = b.health();
+    return { ok: Object.values(checks).every(Boolean), checks };
+  };
+  try {
+    return await startOpsServer({ port: port ?? DEFAULT_METRICS_PORT, registry, health, logger });
+  } catch (err) {
+    // The default port taken (several services on one host) is no reason to fail; a port the
+    // operator chose is.
+    if (port !== undefined || (err as NodeJS.ErrnoException).code !== "EADDRINUSE") {
+      throw new Error(`cannot serve metrics on port ${port ?? DEFAULT_METRICS_PORT}: ${(err as Error).message}`);
+    }
+    logger.info({ port: DEFAULT_METRICS_PORT }, "metrics port in use; serving on a free port instead");
+    return startOpsServer({ port: 0, registry, health, logger });
+  }
+}
+
+/** A one-line description of a start-up failure: the message of a ShoalError, else the error's. */
+export function describeStartFailure(err: unknown): string {
+  if (isShoalError(err)) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}

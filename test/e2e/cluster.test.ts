@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startClusterBackends, expectedObjects, type ClusterBackends } from "./cluster-kit.js";
+import { startSwarm, type Swarm } from "./swarm.js";
+
+const MiB = 1024 * 1024;
+
+/**
+ * The cluster as operators run it: every service its own `shoal service` process over real
+ * Redis, NATS with JetStream and an S3 server, downloading from real seeds into the bucket.
+ */
+describe("cluster: services as processes, into an S3 bucket", () => {
+  let backends: ClusterBackends;
+  let swarm: Swarm;
+
+  beforeAll(async () => {
+    [backends, swarm] = await Promise.all([
+      startClusterBackends(),
+      startSwarm({
+        payload: {
+          name: "cluster-set",
+          seed: "cluster-e2e",
+          files: [
+            { path: "small.bin", size: 1 * MiB + 12_345 },
+            { path: "empty.txt", size: 0 },
+            { path: "big/large.bin", size: 24 * MiB + 7_777 },
+            { path: "big/mid.bin", size: 6 * MiB + 3 },
+            { path: "tail.bin", size: 300_001 },
+          ],
+        },
+        pieceLength: 256 * 1024,
+        tracker: "http",
+        seeds: 2,
+        otherSeeds: ["transmission"],
+      }),
+    ]);
+  }, 180_000);
+
+  afterAll(async () => {
+    await backends?.close();
+    await swarm?.close();
+  }, 60_000);
+
+  it("one poller, three workers, a verifier and a writer land a multi-file torrent byte-identical, each worker taking a share", async () => {
+    const services = [
+      backends.startService("tracker-poller"),
+      backends.startService("piece-verifier"),
+      backends.startService("storage-writer"),
+      backends.startService("peer-worker"),
+      backends.startService("peer-worker"),
+      backends.startService("peer-worker"),
+    ];
+    await Promise.all(services.map((s) => s.ready));
+    const prefix = "ingest/run1";
+    const submitted = await backends.shoal(["submit", swarm.torrentPath, "--to", `s3://${backends.bucket}/${prefix}`, "--wait", "--json"], 240_000);
+    expect(submitted.stderr).not.toMatch(/internal error/);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const completed = submitted.events.find((e) => e["event"] === "completed");
+    expect(completed).toBeDefined();
+
+    const got = await backends.objects(`${prefix}/`);
+    const want = expectedObjects(swarm, prefix);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    const wrong = [...want].filter(([key, w]) => got.get(key)?.sha256 !== w.sha256 || got.get(key)?.size !== w.size).map(([key]) => key);
+    expect(wrong).toEqual([]);
+    expect(await backends.s3.listMultipartUploads(backends.bucket, `${prefix}/`)).toEqual([]);
+
+    // Every worker downloaded a share: the job's last progress lists each with its bytes.
+    const jobId = String(submitted.events.find((e) => e["event"] === "queued")?.["jobId"]);
+    const status = await backends.shoal(["status", jobId, "--json"], 30_000);
+    expect(status.code, status.stderr).toBe(0);
+    const info = status.events[0] as { state: string; progress: { workers: { workerId: string; downloadedBytes: number }[] } };
+    expect(info.state).toBe("completed");
+    const shares = info.progress.workers.map((w) => w.downloadedBytes);
+    expect(shares.length).toBe(3);
+    for (const s of shares) expect(s).toBeGreaterThan(0);
+  }, 300_000);
+});
