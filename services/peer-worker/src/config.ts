@@ -67,6 +67,11 @@ export const peerWorkerConfigSchema = z.object({
    * message always go through staging.
    */
   stagePiecesOnBus: envBoolean().default(true),
+  /**
+   * Memory for pieces this worker downloaded lately, kept to serve them to peers (per torrent);
+   * 0 keeps none. Pieces staged through the store (embedded mode) are served from the store.
+   */
+  uploadCacheMiB: envNumber().min(0).default(64),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
 });

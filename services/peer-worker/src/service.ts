@@ -188,7 +188,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       (await swarmOf(m.infoHash))?.addPeers(m.peers);
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
-    await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.scheduler.onFailed(m.piece, m.peers)),
+    await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.onFailed(m.piece, m.peers)),
     await deps.bus.subscribe("peer_banned", "*", async (m) => (await swarms.get(m.infoHash))?.ban(m.peer)),
   );
   // Each swarm's connections, rates and byte totals go to the torrent's owner every second:

@@ -13,6 +13,7 @@ import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
+import { RecentPieces } from "./recent-pieces.js";
 import { RateMeter } from "./rate-meter.js";
 import { runPiecesFor } from "./run-picker.js";
 import type { SocketInput } from "./socket-input.js";
@@ -53,6 +54,8 @@ export class TorrentSwarm {
   private readonly dialer: PeerDialer;
   readonly scheduler: BlockScheduler;
   private readonly uploader: Uploader;
+  /** Pieces downloaded here lately, for serving before their objects are readable. */
+  private readonly recent: RecentPieces;
   private readonly banned = new Set<string>();
   /** IPs of banned peers: an incoming connection from one is refused (its port means nothing). */
   private readonly bannedIps = new Set<string>();
@@ -120,7 +123,8 @@ export class TorrentSwarm {
       { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
       this.logger,
     );
-    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter);
+    this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024);
+    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
     for (const t of this.timers) t.unref();
@@ -215,6 +219,12 @@ export class TorrentSwarm {
     }
     this.logger.debug({ peer: key, outgoing }, "connected");
     conn.start(rest);
+  }
+
+  /** The piece is missing again (hash failed, bytes lost): its kept bytes, if any, were wrong or are stale. */
+  onFailed(index: number, peers: readonly string[]): void {
+    this.recent.delete(index);
+    this.scheduler.onFailed(index, peers);
   }
 
   onStored(index: number): void {
@@ -391,6 +401,8 @@ export class TorrentSwarm {
         return;
       }
       await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
+      // Served to peers once stored (the bus copied it; nothing else uses this buffer now).
+      if (onBus) this.recent.put(p.index, buf);
     })().catch((err: unknown) => {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");

@@ -4,6 +4,7 @@ import type { Bitfield } from "@shoal/wire";
 import type { BandwidthLimiter } from "./bandwidth-limiter.js";
 import type { PeerConnection } from "./connection.js";
 import type { RateMeter } from "./rate-meter.js";
+import type { RecentPieces } from "./recent-pieces.js";
 
 /** Requests queued per peer; more than any sane client pipelines (libtorrent's default is 500). */
 const MAX_QUEUED_REQUESTS = 1000;
@@ -26,6 +27,8 @@ export class Uploader {
     /** Counts every block served, for the torrent's totals and rate. */
     private readonly sent: RateMeter,
     private readonly limiter?: BandwidthLimiter,
+    /** Pieces downloaded here lately, served before asking the store. */
+    private readonly recent?: RecentPieces,
   ) {}
 
   /** Returns false when the request is a protocol violation (the caller drops the peer). */
@@ -71,6 +74,8 @@ export class Uploader {
   }
 
   private read(index: number): Promise<Buffer | undefined> {
+    const kept = this.recent?.get(index);
+    if (kept) return Promise.resolve(Buffer.from(kept.buffer, kept.byteOffset, kept.byteLength));
     let p = this.cache.get(index);
     if (!p) {
       p = this.store.readRange(this.infoHash, index * this.pieceLengthNominal, this.pieceLength(index)).catch(() => undefined);
