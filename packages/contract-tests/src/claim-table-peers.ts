@@ -42,6 +42,7 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     const ih = await fx.torrent(1);
     const [x, y] = [await fx.worker(), await fx.worker()];
     const [a, b, c] = peers(3);
+    await table.claimPeers(ih, y, [], 0);
     expect((await table.claimPeers(ih, x, [a!], 1)).peers).toEqual([a]);
     expect((await table.claimPeers(ih, y, [a!, b!, c!], 3)).peers).toEqual([b, c]);
     expect(await ownersOf(table, ih)).toEqual({ [a!]: x, [b!]: y, [c!]: y });
@@ -66,6 +67,8 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
   scenario("a worker is granted no more than its fair share of the known peers over the live workers", async (fx, table) => {
     const ih = await fx.torrent(1);
     const workers = [await fx.worker(), await fx.worker(), await fx.worker()];
+    // Each takes part before any asks for peers, as a worker does when it joins a torrent.
+    for (const w of workers) expect(await table.claimPeers(ih, w, [], 0)).toEqual({ peers: [], share: 0 });
     const known = peers(30);
     const share = fairPeerShare(30, 3);
     const got: string[][] = [];
@@ -82,10 +85,23 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     expect(late.peers).toHaveLength(10);
   });
 
+  scenario("only workers taking part in the peer registry count as live, not every lease holder", async (fx, table) => {
+    const ih = await fx.torrent(1);
+    const [peerWorker, writer] = [await fx.worker(), await fx.worker()];
+    // The writer holds a lease on the torrent (it heartbeats for pieces it holds) but never asks for peers.
+    expect(await table.claimPeers(ih, peerWorker, peers(6), 6)).toEqual({ peers: peers(6), share: fairPeerShare(6, 1) });
+    await table.heartbeat(ih, writer, leaseTtlMs);
+    expect((await table.claimPeers(ih, peerWorker, [], 0)).share).toBe(fairPeerShare(6, 1));
+    // Once it asks, it counts.
+    expect((await table.claimPeers(ih, writer, [], 0)).share).toBe(fairPeerShare(6, 2));
+    expect((await table.claimPeers(ih, peerWorker, [], 0)).share).toBe(fairPeerShare(6, 2));
+  });
+
   scenario("a lapsed worker stops counting as live and expireWorkers frees its peers", async (fx, table) => {
     const ih = await fx.torrent(1);
     const [lapsed, live] = [await fx.worker(), await fx.worker()];
     const known = peers(8);
+    await table.claimPeers(ih, live, [], 0);
     expect((await table.claimPeers(ih, lapsed, known, 100)).peers).toHaveLength(fairPeerShare(8, 2));
     await fx.advanceTime(leaseTtlMs * 0.6);
     await table.heartbeat(ih, live, leaseTtlMs);
@@ -111,7 +127,8 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
   scenario("a heartbeat with a ttl of 0 ends the lease at once", async (fx, table) => {
     const ih = await fx.torrent(1);
     const [leaving, staying] = [await fx.worker(), await fx.worker()];
-    await table.claimPeers(ih, leaving, peers(4), 4);
+    await table.claimPeers(ih, staying, [], 0);
+    expect((await table.claimPeers(ih, leaving, peers(4), 4)).peers).toHaveLength(fairPeerShare(4, 2));
     expect((await table.claimPeers(ih, staying, [], 0)).share).toBe(fairPeerShare(4, 2));
     await table.heartbeat(ih, leaving, 0);
     expect((await table.claimPeers(ih, staying, [], 0)).share).toBe(fairPeerShare(4, 1));

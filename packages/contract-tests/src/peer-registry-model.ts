@@ -11,6 +11,8 @@ export class PeerRegistryModel {
   private readonly owners = new Map<string, string>();
   private readonly free = new Set<string>();
   private readonly leases = new Map<string, number>();
+  /** Workers that have called claimPeers: only their leases count as live. */
+  private readonly peerWorkers = new Set<string>();
   private nowMs = 0;
 
   heartbeat(worker: string, ttlMs: number): void {
@@ -30,6 +32,10 @@ export class PeerRegistryModel {
         this.free.add(peer);
       }
     }
+    for (const w of [...this.peerWorkers]) {
+      const until = this.leases.get(w);
+      if (until === undefined || until <= this.nowMs) this.peerWorkers.delete(w);
+    }
     for (const [worker, until] of [...this.leases]) if (until <= this.nowMs) this.leases.delete(worker);
   }
 
@@ -37,10 +43,12 @@ export class PeerRegistryModel {
   claimPeers(worker: string, peers: readonly string[], max: number, got: PeerGrant, label: string): void {
     const wanted = [...new Set(peers)];
     for (const p of wanted) if (!this.owners.has(p)) this.free.add(p);
+    this.peerWorkers.add(worker);
+    if (!this.leases.has(worker)) this.leases.set(worker, Number.NEGATIVE_INFINITY);
+    const isLive = (w: string) => (this.leases.get(w) ?? Number.NEGATIVE_INFINITY) > this.nowMs;
     let live = 0;
-    for (const until of this.leases.values()) if (until > this.nowMs) live++;
-    const own = this.leases.get(worker);
-    if (own === undefined || own <= this.nowMs) live++;
+    for (const w of this.peerWorkers) if (isLive(w)) live++;
+    if (!isLive(worker)) live++;
     const share = fairPeerShare(this.owners.size + this.free.size, live);
     expect(got.share, `${label}: share of ${this.owners.size + this.free.size} known over ${live} live`).toBe(share);
 
@@ -62,7 +70,6 @@ export class PeerRegistryModel {
       expect(this.free.has(p), `${label}: ${p} was free`).toBe(true);
       this.take(p, worker);
     }
-    if (got.peers.length > 0 && !this.leases.has(worker)) this.leases.set(worker, Number.NEGATIVE_INFINITY);
   }
 
   releasePeers(worker: string, peers: readonly string[], forget: boolean): number {

@@ -85,7 +85,7 @@ export class RedisClaimTable implements ClaimTable {
 
   async deleteTorrent(infoHash: string): Promise<void> {
     const k = this.keys(infoHash);
-    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.peerOwners, k.freePeers, k.ownedPeers];
+    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers];
     await this.call("redis.deleteTorrent", "deleteTorrent", infoHash, keys, []);
   }
 
@@ -134,7 +134,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireWorkers(infoHash: string): Promise<number> {
-    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
     const { reply } = await this.call("redis.expireWorkers", "expireWorkers", infoHash, keys, [this.now()]);
     return Number(reply[1]);
   }
@@ -210,7 +210,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireLeases(infoHash: string): Promise<Claim[]> {
-    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
     const { reply } = await this.call("redis.expireLeases", "expireWorkers", infoHash, keys, [this.now()]);
     // In piece order, as the memory table lists them; held sets have no order of their own.
     return pairs(reply.slice(1))
@@ -223,7 +223,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   /** The five keys every piece script takes first (lua/includes/pieceTable.lua), then `extra`. */
-  private pieceKeys(infoHash: string, ...extra: ("leases" | "strikes" | "banned" | "peerOwners" | "freePeers" | "ownedPeers")[]): string[] {
+  private pieceKeys(infoHash: string, ...extra: ("leases" | "strikes" | "banned" | "peerOwners" | "freePeers" | "ownedPeers" | "peerWorkers")[]): string[] {
     const k = this.keys(infoHash);
     return [k.counts, k.states, k.attempts, k.holders, k.held, ...extra.map((name) => k[name])];
   }
@@ -261,7 +261,7 @@ export class RedisClaimTable implements ClaimTable {
     // As the memory table reads it: a fraction is its floor, NaN and negatives none, and no
     // limit at all is bounded by the share anyway.
     const limit = max > 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
-    const keys = [k.counts, k.leases, k.banned, k.peerOwners, k.freePeers, k.ownedPeers];
+    const keys = [k.counts, k.leases, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers];
     const { reply } = await this.call("redis.claimPeers", "claimPeers", infoHash, keys, [workerId, String(limit), this.now(), ...peers]);
     return { peers: reply.slice(2).map(String), share: Number(reply[1]) };
   }

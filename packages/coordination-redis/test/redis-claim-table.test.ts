@@ -56,6 +56,7 @@ describe("RedisClaimTable on a real server", () => {
     await t.createTorrent(ih, 1, []);
     await t.heartbeat(ih, "a", 60_000);
     await t.heartbeat(ih, "b", 60_000);
+    await t.claimPeers(ih, "b", [], 0);
     const peers = Array.from({ length: 8 }, (_, i) => `10.0.0.${i}:1`);
     expect(await t.claimPeers(ih, "a", peers, 8)).toEqual({ peers: peers.slice(0, fairPeerShare(8, 2)), share: fairPeerShare(8, 2) });
     // A lease of 0 ends now on the server's clock: "b" no longer counts.
@@ -101,6 +102,7 @@ describe("RedisClaimTable on a real server", () => {
       k.catalog,
       k.peerOwners,
       k.freePeers,
+      k.peerWorkers,
       ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w)),
       ...["a", "peers-only"].map((w) => ownedPeersKey(prefix, ih, w)),
     ];

@@ -54,6 +54,11 @@ export function torrentKeys(prefix: string, infoHash: string) {
      * workerId` holds the peers that worker owns here, so expiring it costs only its peers.
      */
     ownedPeers: `${base}:peers:owned:`,
+    /**
+     * Set of the workers taking part in the peer registry (they claimed peers here): only their
+     * leases count towards the fair share, not those of other lease holders (storage-writers).
+     */
+    peerWorkers: `${base}:peers:workers`,
   } as const;
 }
 

@@ -67,6 +67,8 @@ describe("the torrent owner tells workers that start later about the torrent", (
       await claims.store(infoHash, c);
       await bus.publish("piece_stored", { infoHash, piece: c.piece, attempt: c.attempt });
     }
+    // The writer's part: it answers the request to make the files final.
+    await bus.subscribe("torrent_complete", infoHash, (m) => bus.publish("torrent_finalized", { infoHash: m.infoHash }), { group: "storage-writer" });
     await queue.waitUntilFinished(jobId);
     await waitUntil(() => seen.includes("finished"), "torrent_finished");
     // Absence has no event to wait for: four repeat periods pass, and nothing follows the end.

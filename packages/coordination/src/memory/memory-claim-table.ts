@@ -30,6 +30,8 @@ interface TorrentTable {
   readonly freePeers: Set<string>;
   /** Worker -> the peers it owns, so expiry costs the peers it frees. */
   readonly ownedPeers: Map<string, Set<string>>;
+  /** Workers taking part in the peer registry: only their leases count for the fair share. */
+  readonly peerWorkers: Set<string>;
 }
 
 /**
@@ -57,6 +59,7 @@ export class MemoryClaimTable implements ClaimTable {
       peerOwners: new Map(),
       freePeers: new Set(),
       ownedPeers: new Map(),
+      peerWorkers: new Set(),
     };
     for (const i of skipped) {
       checkIndex(infoHash, i, pieceCount);
@@ -240,6 +243,10 @@ export class MemoryClaimTable implements ClaimTable {
       for (const peer of [...peers]) this.disown(t, peer, false);
       t.leases.delete(worker);
     }
+    for (const worker of [...t.peerWorkers]) {
+      const until = t.leases.get(worker);
+      if (until === undefined || until <= now) t.peerWorkers.delete(worker);
+    }
     for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
     return moved.sort((a, b) => a.piece - b.piece);
   }
@@ -304,6 +311,9 @@ export class MemoryClaimTable implements ClaimTable {
       if (t.freePeers.size < MAX_FREE_PEERS) t.freePeers.add(peer);
       else unremembered++;
     }
+    t.peerWorkers.add(workerId);
+    // As with piece claims: taking part without a lease means a lease that has already ended.
+    if (!t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
     const share = fairPeerShare(t.peerOwners.size + t.freePeers.size + unremembered, this.liveWorkers(t, workerId));
     const owned = t.ownedPeers.get(workerId)?.size ?? 0;
     let room = Math.min(peerLimit(max), Math.max(0, share - owned));
@@ -327,8 +337,6 @@ export class MemoryClaimTable implements ClaimTable {
       granted.push(peer);
       room--;
     }
-    // As with piece claims: owning without a lease means a lease that has already ended.
-    if (granted.length > 0 && !t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
     return { peers: granted, share };
   }
 
@@ -350,13 +358,16 @@ export class MemoryClaimTable implements ClaimTable {
     return [...[...t.peerOwners].map(([peer, owner]) => ({ peer, owner })), ...[...t.freePeers].map((peer) => ({ peer }))];
   }
 
-  /** Workers whose lease on the torrent has not ended, counting `caller` even without one. */
+  /**
+   * Peer workers whose lease on the torrent has not ended, counting `caller` even without one.
+   * Other lease holders (storage-writers holding pieces) take no peers and do not count.
+   */
   private liveWorkers(t: TorrentTable, caller: string): number {
     const now = this.now();
+    const isLive = (w: string) => (t.leases.get(w) ?? Number.NEGATIVE_INFINITY) > now;
     let live = 0;
-    for (const until of t.leases.values()) if (until > now) live++;
-    const own = t.leases.get(caller);
-    return own !== undefined && own > now ? live : live + 1;
+    for (const w of t.peerWorkers) if (isLive(w)) live++;
+    return isLive(caller) ? live : live + 1;
   }
 
   private own(t: TorrentTable, peer: string, worker: string): void {

@@ -74,8 +74,9 @@ export const PEER_SHARE_SLACK_DIVISOR = 10;
 /**
  * The most peers one worker may own in a torrent: the even split of the known peers (owned,
  * free, and the ones a claim names that were not known yet) over the live workers, plus a slack
- * of a tenth of it. `liveWorkers` counts the workers whose lease on the torrent has not ended,
- * and the claiming worker even without one.
+ * of a tenth of it. `liveWorkers` counts the peer workers (those that have called `claimPeers`
+ * in the torrent) whose lease on it has not ended, and the claiming worker even without one;
+ * other holders of leases (storage-writers holding pieces) take no peers and do not count.
  */
 export function fairPeerShare(knownPeers: number, liveWorkers: number): number {
   const even = Math.ceil(knownPeers / Math.max(1, liveWorkers));
@@ -172,10 +173,13 @@ export interface ClaimTable {
    * ones are remembered up to MAX_FREE_PEERS), then grants the worker the free ones among them in
    * the given order, then free known peers it did not name, until it has `max` new peers or owns
    * its fair share (`fairPeerShare`, answered as `share`). Peers it already owns are answered too
-   * and do not count against `max`; peers another worker owns are never granted. Ownership lives
-   * with the worker's lease on the torrent, as piece claims do: `expireWorkers` (and
-   * `expireLeases`) frees the peers of a lapsed worker (one that claims without a lease gets a lapsed one). Costs the peers in the
-   * call and the peers granted, not the registry's size.
+   * and do not count against `max`; peers another worker owns are never granted. A call makes
+   * the worker a peer worker of the torrent, counted as live while its lease lasts (call with no
+   * peers and `max` 0 to take part before asking for any). Ownership lives with the worker's
+   * lease on the torrent, as piece claims do: `expireWorkers` (and `expireLeases`) frees the
+   * peers of a lapsed worker and ends its part (one that calls without a lease gets a lapsed
+   * one). Costs the peers in the call, the peers granted and the peer workers (a handful), not
+   * the registry's size.
    */
   claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant>;
   /**

@@ -5,7 +5,7 @@
   other workers are never granted, banned peers are neither registered nor granted.
 
   KEYS[1] counts   KEYS[2] leases   KEYS[3] banned   KEYS[4] peer owners   KEYS[5] free peers
-  KEYS[6] owned-peer-set prefix
+  KEYS[6] owned-peer-set prefix   KEYS[7] peer workers
   ARGV[1] workerId   ARGV[2] max new peers (an integer >= 0)   ARGV[3] now in ms, or '' for the
   server's clock   ARGV[4..] peers (ip:port)
   Returns { CODE.ok, share, peer, peer, ... } (the peers the worker owns among those named, then
@@ -14,10 +14,13 @@
 
   share = even + floor(even / PEER_SHARE_SLACK_DIVISOR), even = ceil(known / live), as
   fairPeerShare computes it: known counts owned and free peers after the call's peers were
-  registered, plus those of them the full free set could not remember; live counts leases that
-  end after now, plus the caller when its own has ended or it has none. A worker that owns peers
-  without a lease gets one that has already ended (-inf), so the next expireWorkers frees them.
-  Costs the peers named and granted (SRANDMEMBER picks the unnamed ones), never the registry.
+  registered, plus those of them the full free set could not remember; live counts the peer
+  workers (those that ever called this; the caller joins them here) whose lease ends after now,
+  plus the caller when its own has ended or it has none. Other holders of leases on the torrent
+  (storage-writers holding pieces) take no peers and do not count. A peer worker without a lease
+  gets one that has already ended (-inf), so the next expireWorkers frees its peers and drops it
+  from the peer workers. Costs the peers named and granted (SRANDMEMBER picks the unnamed ones)
+  and the peer workers (a handful), never the registry.
 ]]
 -- @include "clock"
 -- @include "peerRegistry"
@@ -47,10 +50,18 @@ for j = 4, #ARGV do
 end
 
 local known = redis.call('HLEN', P.owners) + redis.call('SCARD', P.free) + unremembered
-local live = redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf')
-local lease = redis.call('ZSCORE', KEYS[2], worker)
--- ZSCORE answers '-inf' as text for a worker that owns without a lease, which tonumber may not read.
-if not lease or lease == '-inf' or tonumber(lease) <= now then live = live + 1 end
+redis.call('SADD', KEYS[7], worker)
+redis.call('ZADD', KEYS[2], 'NX', '-inf', worker)
+-- ZSCORE answers '-inf' as text for a worker without a lease, which tonumber may not read.
+local function isLive(w)
+  local lease = redis.call('ZSCORE', KEYS[2], w)
+  return lease and lease ~= '-inf' and tonumber(lease) > now
+end
+local live = 0
+for _, w in ipairs(redis.call('SMEMBERS', KEYS[7])) do
+  if isLive(w) then live = live + 1 end
+end
+if not isLive(worker) then live = live + 1 end
 local even = math.ceil(known / live)
 local share = even + math.floor(even / PEER_SHARE_SLACK_DIVISOR)
 local room = math.min(limit, math.max(0, share - redis.call('SCARD', mine)))
@@ -84,5 +95,4 @@ while room > 0 do
     end
   end
 end
-if #reply > 2 then redis.call('ZADD', KEYS[2], 'NX', '-inf', worker) end
 return reply
