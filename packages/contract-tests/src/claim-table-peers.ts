@@ -75,14 +75,48 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     for (const w of workers) {
       const grant = await table.claimPeers(ih, w, known, 100);
       expect(grant.share, w).toBe(share);
+      expect(grant.peers.length, w).toBeLessThanOrEqual(share);
       got.push(grant.peers);
     }
-    expect(got.map((g) => g.length)).toEqual([share, share, 30 - 2 * share]);
+    // The first to ask leaves the others what they lack of the even split: ten each, all taken.
+    expect(got.map((g) => g.length)).toEqual([10, 10, 10]);
     expect(new Set(got.flat()).size).toBe(30);
     // A worker that sends no heartbeat still counts itself: four live workers now.
     const late = await table.claimPeers(ih, "worker-without-lease", peers(10, 100), 100);
     expect(late.share).toBe(fairPeerShare(40, 4));
     expect(late.peers).toHaveLength(10);
+  });
+
+  scenario("a claim leaves the other live workers what they lack of the even split rounded down", async (fx, table) => {
+    const ih = await fx.torrent(1);
+    const workers = [await fx.worker(), await fx.worker(), await fx.worker()];
+    for (const w of workers) await table.claimPeers(ih, w, [], 0);
+    // Four peers over three workers: a share of two, but taking two each would leave one worker none.
+    const known = peers(4);
+    const got = [];
+    for (const w of workers) got.push((await table.claimPeers(ih, w, known, 4)).peers.length);
+    expect(got).toEqual([2, 1, 1]);
+    // A worker that already has its part reserves nothing: a fifth peer goes to whoever asks.
+    expect((await table.claimPeers(ih, workers[1]!, peers(1, 50), 4)).peers).toEqual(peers(1, 50));
+  });
+
+  scenario("a worker's share drops when another lacks peers no free one can give, down to the even split rounded down", async (fx, table) => {
+    const ih = await fx.torrent(1);
+    const [x, y] = [await fx.worker(), await fx.worker()];
+    const [a, b, c, d] = peers(4);
+    await table.claimPeers(ih, y, [], 0);
+    expect((await table.claimPeers(ih, x, [a!, b!, c!, d!], 2)).peers).toEqual([a, b]);
+    expect((await table.claimPeers(ih, y, [c!, d!], 2)).peers).toEqual([c, d]);
+    // A third worker joins: four peers held 2-2-0. Nothing is free, so it gets nothing yet...
+    const z = await fx.worker();
+    expect(await table.claimPeers(ih, z, [], 4)).toEqual({ peers: [], share: fairPeerShare(4, 3) });
+    // ...and the others are asked to keep one each (it lacks one; each is asked for it).
+    expect((await table.claimPeers(ih, x, [], 0)).share).toBe(1);
+    expect((await table.claimPeers(ih, y, [], 0)).share).toBe(1);
+    expect(await table.releasePeers(ih, x, [b!])).toBe(1);
+    expect((await table.claimPeers(ih, z, [], 4)).peers).toEqual([b]);
+    // Nobody lacks any more: the fair share again.
+    expect((await table.claimPeers(ih, y, [], 0)).share).toBe(fairPeerShare(4, 3));
   });
 
   scenario("only workers taking part in the peer registry count as live, not every lease holder", async (fx, table) => {

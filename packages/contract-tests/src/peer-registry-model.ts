@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import { fairPeerShare, type KnownPeer, type PeerGrant } from "@shoal/coordination";
+import { peerShareOf, type KnownPeer, type PeerGrant } from "@shoal/coordination";
 
 /**
  * The peer registry of the ClaimTable written the plainest way, from the port's TSDoc. Which
@@ -46,13 +46,16 @@ export class PeerRegistryModel {
     this.peerWorkers.add(worker);
     if (!this.leases.has(worker)) this.leases.set(worker, Number.NEGATIVE_INFINITY);
     const isLive = (w: string) => (this.leases.get(w) ?? Number.NEGATIVE_INFINITY) > this.nowMs;
-    let live = 0;
-    for (const w of this.peerWorkers) if (isLive(w)) live++;
-    if (!isLive(worker)) live++;
-    const share = fairPeerShare(this.owners.size + this.free.size, live);
-    expect(got.share, `${label}: share of ${this.owners.size + this.free.size} known over ${live} live`).toBe(share);
+    const others = [...this.peerWorkers].filter((w) => w !== worker && isLive(w));
+    const known = this.owners.size + this.free.size;
+    const live = others.length + 1;
+    // What the others lack to reach the even split rounded down stays free for them.
+    let lacking = 0;
+    for (const w of others) lacking += Math.max(0, Math.floor(known / live) - this.ownedBy(w));
+    const share = peerShareOf(known, live, this.ownedBy(worker), lacking, this.free.size);
+    expect(got.share, `${label}: share of ${known} known over ${live} live, ${lacking} lacking`).toBe(share);
 
-    let room = Math.min(max, Math.max(0, share - this.ownedBy(worker)));
+    let room = Math.max(0, Math.min(max, share - this.ownedBy(worker), this.free.size - lacking));
     const named: string[] = [];
     for (const p of wanted) {
       const owner = this.owners.get(p);

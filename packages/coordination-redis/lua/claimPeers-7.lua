@@ -16,7 +16,11 @@
   fairPeerShare computes it: known counts owned and free peers after the call's peers were
   registered, plus those of them the full free set could not remember; live counts the peer
   workers (those that ever called this; the caller joins them here) whose lease ends after now,
-  plus the caller when its own has ended or it has none. Other holders of leases on the torrent
+  plus the caller when its own has ended or it has none. A claim also leaves free what the other
+  live peer workers lack to reach floor(known / live), so the first to ask cannot take what
+  rounding up would let it; when the free peers cannot cover what they lack, the answered share
+  is lowered to owned - (lacking - free), not below floor(known / live), as fairPeerShare's TSDoc
+  says. Other holders of leases on the torrent
   (storage-writers holding pieces) take no peers and do not count. A peer worker without a lease
   gets one that has already ended (-inf), so the next expireWorkers frees its peers and drops it
   from the peer workers. Costs the peers named and granted (SRANDMEMBER picks the unnamed ones)
@@ -49,7 +53,8 @@ for j = 4, #ARGV do
   end
 end
 
-local known = redis.call('HLEN', P.owners) + redis.call('SCARD', P.free) + unremembered
+local available = redis.call('SCARD', P.free) + unremembered
+local known = redis.call('HLEN', P.owners) + available
 redis.call('SADD', KEYS[7], worker)
 redis.call('ZADD', KEYS[2], 'NX', '-inf', worker)
 -- ZSCORE answers '-inf' as text for a worker without a lease, which tonumber may not read.
@@ -57,14 +62,25 @@ local function isLive(w)
   local lease = redis.call('ZSCORE', KEYS[2], w)
   return lease and lease ~= '-inf' and tonumber(lease) > now
 end
-local live = 0
+local others = {}
 for _, w in ipairs(redis.call('SMEMBERS', KEYS[7])) do
-  if isLive(w) then live = live + 1 end
+  if w ~= worker and isLive(w) then others[#others + 1] = w end
 end
-if not isLive(worker) then live = live + 1 end
+local live = #others + 1
 local even = math.ceil(known / live)
 local share = even + math.floor(even / PEER_SHARE_SLACK_DIVISOR)
-local room = math.min(limit, math.max(0, share - redis.call('SCARD', mine)))
+-- What the other live peer workers lack to reach the even split rounded down stays free for them;
+-- when the free peers cannot cover it, the caller's share drops towards that split, so it hands
+-- peers over to them.
+local floorEven = math.floor(known / live)
+local lacking = 0
+for _, w in ipairs(others) do
+  lacking = lacking + math.max(0, floorEven - redis.call('SCARD', P.owned .. w))
+end
+local owned = redis.call('SCARD', mine)
+if lacking > available then share = math.min(share, math.max(floorEven, owned - (lacking - available))) end
+local room = math.min(limit, share - owned, available - lacking)
+if room < 0 then room = 0 end
 
 local reply = { CODE.ok, share }
 local function grant(peer)

@@ -9,7 +9,7 @@ export {
 export type { PieceState, Transition, TransitionResult, PieceRecord } from "./piece-state.js";
 export { CoordinationError, StorageError } from "./errors.js";
 export type { CoordinationErrorCode, StorageErrorCode } from "./errors.js";
-export { BAN_STRIKES, MAX_FREE_PEERS, PEER_SHARE_SLACK_DIVISOR, fairPeerShare } from "./ports/claim-table.js";
+export { BAN_STRIKES, MAX_FREE_PEERS, PEER_SHARE_SLACK_DIVISOR, fairPeerShare, peerShareOf } from "./ports/claim-table.js";
 export type { Claim, ClaimTable, KnownPeer, PeerGrant, PieceCounts, RejectOutcome, ReleasePeersOptions } from "./ports/claim-table.js";
 export type { PieceBus, Subscription, SubscribeOptions, Delivery } from "./ports/piece-bus.js";
 export type { ObjectStore, TorrentLayout, LayoutFile, StagedRef } from "./ports/object-store.js";

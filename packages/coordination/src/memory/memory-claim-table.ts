@@ -3,7 +3,7 @@ import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transitio
 import {
   BAN_STRIKES,
   MAX_FREE_PEERS,
-  fairPeerShare,
+  peerShareOf,
   type Claim,
   type ClaimTable,
   type KnownPeer,
@@ -314,9 +314,15 @@ export class MemoryClaimTable implements ClaimTable {
     t.peerWorkers.add(workerId);
     // As with piece claims: taking part without a lease means a lease that has already ended.
     if (!t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
-    const share = fairPeerShare(t.peerOwners.size + t.freePeers.size + unremembered, this.liveWorkers(t, workerId));
+    const available = t.freePeers.size + unremembered;
+    const known = t.peerOwners.size + available;
+    const now = this.now();
+    const isLive = (w: string) => (t.leases.get(w) ?? Number.NEGATIVE_INFINITY) > now;
+    const others = [...t.peerWorkers].filter((w) => w !== workerId && isLive(w));
     const owned = t.ownedPeers.get(workerId)?.size ?? 0;
-    let room = Math.min(peerLimit(max), Math.max(0, share - owned));
+    const lacking = peersLacking(t, others, known);
+    const share = peerShareOf(known, others.length + 1, owned, lacking, available);
+    let room = Math.max(0, Math.min(peerLimit(max), share - owned, available - lacking));
     const granted: string[] = [];
     for (const peer of wanted) {
       const owner = t.peerOwners.get(peer);
@@ -358,18 +364,6 @@ export class MemoryClaimTable implements ClaimTable {
     return [...[...t.peerOwners].map(([peer, owner]) => ({ peer, owner })), ...[...t.freePeers].map((peer) => ({ peer }))];
   }
 
-  /**
-   * Peer workers whose lease on the torrent has not ended, counting `caller` even without one.
-   * Other lease holders (storage-writers holding pieces) take no peers and do not count.
-   */
-  private liveWorkers(t: TorrentTable, caller: string): number {
-    const now = this.now();
-    const isLive = (w: string) => (t.leases.get(w) ?? Number.NEGATIVE_INFINITY) > now;
-    let live = 0;
-    for (const w of t.peerWorkers) if (isLive(w)) live++;
-    return isLive(caller) ? live : live + 1;
-  }
-
   private own(t: TorrentTable, peer: string, worker: string): void {
     t.freePeers.delete(peer);
     t.peerOwners.set(peer, worker);
@@ -408,4 +402,12 @@ function checkIndex(infoHash: string, index: number, count: number): void {
 /** `max` of claimPeers as a count: a fraction counts as its floor, NaN and negatives as none. */
 function peerLimit(max: number): number {
   return max > 0 ? Math.floor(max) : 0;
+}
+
+/** What the other live peer workers lack to reach the even split rounded down: kept free for them. */
+function peersLacking(t: TorrentTable, others: readonly string[], known: number): number {
+  const floorEven = Math.floor(known / (others.length + 1));
+  let reserved = 0;
+  for (const w of others) reserved += Math.max(0, floorEven - (t.ownedPeers.get(w)?.size ?? 0));
+  return reserved;
 }

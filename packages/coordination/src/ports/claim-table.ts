@@ -33,8 +33,9 @@ export interface PeerGrant {
    */
   readonly peers: string[];
   /**
-   * The worker's fair share at the time of the call, `fairPeerShare(known, live workers)`: the
-   * most peers a claim lets it own. A worker that owns more (live workers joined since it took
+   * The most peers the worker should own at the time of the call (`peerShareOf`): its fair share
+   * over the live peer workers, lowered when other workers lack peers that no free one can give
+   * them. No claim takes it past this; a worker that owns more (workers joined since it took
    * them) should drop connections until it is back within it.
    */
   readonly share: number;
@@ -81,6 +82,20 @@ export const PEER_SHARE_SLACK_DIVISOR = 10;
 export function fairPeerShare(knownPeers: number, liveWorkers: number): number {
   const even = Math.ceil(knownPeers / Math.max(1, liveWorkers));
   return even + Math.floor(even / PEER_SHARE_SLACK_DIVISOR);
+}
+
+/**
+ * The share `claimPeers` answers: `fairPeerShare`, unless the other live peer workers lack more
+ * peers to reach the even split rounded down (`lacking`) than are free (`free`). Then the worker
+ * is asked to give the difference back (`owned - (lacking - free)`), but never to go below that
+ * rounded-down split itself: with four peers held 2-2-0 by three workers, the two that hold two
+ * are each asked to keep one. Several workers may give at once; the surplus stays free for the
+ * next claim, and nobody is asked again once nobody lacks.
+ */
+export function peerShareOf(knownPeers: number, liveWorkers: number, owned: number, lacking: number, free: number): number {
+  const share = fairPeerShare(knownPeers, liveWorkers);
+  if (lacking <= free) return share;
+  return Math.min(share, Math.max(Math.floor(knownPeers / Math.max(1, liveWorkers)), owned - (lacking - free)));
 }
 
 /**
@@ -171,8 +186,11 @@ export interface ClaimTable {
    * The peer registry: which worker connects which remote peer (ip:port), so no peer is connected
    * by two workers of the cluster at once. Registers `peers` as known (banned ones excepted; free
    * ones are remembered up to MAX_FREE_PEERS), then grants the worker the free ones among them in
-   * the given order, then free known peers it did not name, until it has `max` new peers or owns
-   * its fair share (`fairPeerShare`, answered as `share`). Peers it already owns are answered too
+   * the given order, then free known peers it did not name, until it has `max` new peers, owns
+   * its share (answered as `share`: `peerShareOf`, the fair share unless other workers lack
+   * peers), or would leave fewer free peers than the other live peer workers lack to reach the
+   * even split rounded down (so the first to ask cannot take what rounding up would let it: four
+   * peers, three workers, gives 2-1-1, not 2-2-0). Peers it already owns are answered too
    * and do not count against `max`; peers another worker owns are never granted. A call makes
    * the worker a peer worker of the torrent, counted as live while its lease lasts (call with no
    * peers and `max` 0 to take part before asking for any). Ownership lives with the worker's
