@@ -5,12 +5,19 @@ import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { createLogger, loadConfig, type Logger, type RunningService } from "@shoal/service-kit";
 import { connectBackends, type Backends } from "./backends.js";
-import { clusterSettingsFrom, portFrom, type ClusterFlags } from "./cluster-settings.js";
+import { clusterSettingsFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
 import { startOpsServer, type OpsServer } from "./ops-server.js";
 import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
 import { serviceRegistry } from "./service-metrics.js";
 
 export const SERVICE_NAMES: readonly ServiceName[] = ["tracker-poller", "peer-worker", "piece-verifier", "storage-writer"];
+
+/**
+ * How long a service waits for Redis and NATS at start by default: long enough for backends
+ * started alongside it (a compose file, a pod) to come up, short enough that a wrong address
+ * surfaces as an exit the supervisor reports.
+ */
+const DEFAULT_CONNECT_WAIT_SECONDS = 30;
 
 /** The metrics port when none is given: the usual one of Prometheus exporters of Node processes. */
 export const DEFAULT_METRICS_PORT = 9464;
@@ -43,19 +50,20 @@ export async function startServiceProcess(
   env: Readonly<Record<string, string | undefined>>,
   logger?: Logger,
 ): Promise<ServiceProcess> {
-  const log = logger ?? createLogger({ service: name, level: flags.logLevel ?? env["SHOAL_LOG_LEVEL"] ?? "info" });
+  const level = logLevelFrom(flags.logLevel, env);
   const settings = clusterSettingsFrom(flags, env, { s3: name === "storage-writer" });
+  const waitSeconds = secondsFrom(env, "SHOAL_CONNECT_WAIT_SECONDS", DEFAULT_CONNECT_WAIT_SECONDS);
   // The contract's SHOAL_PEER_WORKER_PORT names the listen port; the schema calls it listenPort.
   const peerPort = name === "peer-worker" ? portFrom(flags.port, "--port", env, "SHOAL_PEER_WORKER_PORT") : undefined;
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
-  const waitSeconds = Number(env["SHOAL_CONNECT_WAIT_SECONDS"] ?? 30);
   const start = serviceStarter(name, serviceEnv, peerPort);
+  const log = logger ?? createLogger({ service: name, level });
   const backends = await connectBackends(settings, {
     name: `shoal-${name}`,
     logger: log,
     env: serviceEnv,
-    waitMs: Number.isFinite(waitSeconds) && waitSeconds >= 0 ? waitSeconds * 1000 : 30_000,
+    waitMs: waitSeconds * 1000,
   });
   let service: RunningService;
   try {

@@ -49,6 +49,8 @@ export class BlockScheduler {
   readonly active = new Map<number, ActivePiece>();
   /** Staged pieces of ours waiting for the verifier and writer: piece -> attempt. */
   readonly pending = new Map<number, number>();
+  /** Pending pieces whose bytes were handed to the bus: they hold no memory here. */
+  private readonly handedOff = new Set<number>();
   /** Per piece, peers whose data for it failed the hash: never ask them for it again. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /** How many connected peers have each piece. */
@@ -98,12 +100,24 @@ export class BlockScheduler {
     this.fill(conn);
   }
 
-  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged. */
+  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged here. */
   bufferedBytes(): number {
     let n = 0;
     for (const p of this.active.values()) n += p.length;
-    for (const index of this.pending.keys()) n += this.opts.pieceLength(index);
+    for (const index of this.pending.keys()) if (!this.handedOff.has(index)) n += this.opts.pieceLength(index);
     return n;
+  }
+
+  /**
+   * A staged piece's bytes left this worker (they ride the bus to the verifier): it still waits
+   * to be stored here, but holds no memory of ours any more. Counting it until stored stalled
+   * claims for good once the store holds pieces until a whole S3 part has arrived.
+   */
+  onHandedOff(index: number): void {
+    if (!this.pending.has(index)) return;
+    this.handedOff.add(index);
+    this.claimer.onMemoryFreed();
+    this.fillAll();
   }
 
   pipelineTarget(conn: PeerConnection): number {
@@ -221,6 +235,7 @@ export class BlockScheduler {
   /** The piece was stored (by anyone): forget it here. */
   onStored(index: number): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     this.failedFrom.delete(index);
     const p = this.active.get(index);
     if (p) this.forget(p, true);
@@ -235,6 +250,7 @@ export class BlockScheduler {
    */
   onFailed(index: number, peers: readonly string[]): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     if (peers.length === 1) {
       let set = this.failedFrom.get(index);
       if (!set) this.failedFrom.set(index, (set = new Set()));
@@ -247,6 +263,7 @@ export class BlockScheduler {
   /** Staging did not go through (lost the end-game race, or failed): the piece is no longer ours to wait for. */
   onStageFailed(index: number): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     this.claimer.reconsider(index);
     this.claimer.onMemoryFreed();
   }

@@ -64,7 +64,13 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const finished = new Map<string, SubjectPayloads["torrent_finished"]["reason"]>();
   const subs: Subscription[] = [];
 
-  const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
+  /** Incoming sockets until they close: those still in their handshake belong to no swarm. */
+  const accepted = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    accepted.add(socket);
+    socket.once("close", () => accepted.delete(socket));
+    void accept(socket);
+  });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -211,8 +217,14 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       clearInterval(heartbeatTimer);
       clearInterval(statsTimer);
       for (const s of subs) await s.unsubscribe();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The listener's close completes only once every accepted socket is gone, and the swarms
+      // hold the live ones: stop accepting, close the swarms, drop sockets still in their
+      // handshake, and only then wait for it. Waiting first held a drain up for as long as any
+      // peer stayed connected.
+      const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const p of swarms.values()) await (await p)?.close();
+      for (const socket of accepted) socket.destroy();
+      await listenerClosed;
       swarms.clear();
       joined.clear();
       downloadLimiter.close();

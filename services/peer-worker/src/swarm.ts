@@ -401,8 +401,12 @@ export class TorrentSwarm {
         return;
       }
       await this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
-      // Served to peers once stored (the bus copied it; nothing else uses this buffer now).
-      if (onBus) this.recent.put(p.index, buf);
+      if (onBus) {
+        // The bus copied the bytes: they no longer count against this worker's claim budget,
+        // and the buffer is kept (within its own budget) to serve the piece to peers.
+        this.scheduler.onHandedOff(p.index);
+        this.recent.put(p.index, buf);
+      }
     })().catch((err: unknown) => {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");

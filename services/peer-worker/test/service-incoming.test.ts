@@ -121,4 +121,19 @@ describe("peer-worker connections that arrive from peers", () => {
     );
     expect(outcome).toBe("refused");
   });
+
+  it("stops at once while peers it accepted are connected, one in its handshake and one in the torrent", async () => {
+    const c = await joinedWorker();
+    const w = c.workers[0]!;
+    const joined = await dial(c);
+    const silent = connect({ host: "127.0.0.1", port: w.port });
+    cleanup.add(silent, (x) => x.destroy());
+    silent.on("error", () => undefined);
+    await new Promise<void>((resolve) => silent.once("connect", resolve));
+    const started = performance.now();
+    await w.stop();
+    // Both are hung up by the drain, neither waited out (the handshake timeout is 10 s).
+    expect(performance.now() - started).toBeLessThan(REPLY_WITHIN_MS);
+    expect(await joined.waitClosed(REPLY_WITHIN_MS)).toBe("remote");
+  });
 });

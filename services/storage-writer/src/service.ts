@@ -33,9 +33,20 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   };
   /** Torrents cancelled while this writer ran, until a job for them starts again. */
   const cancelled = new Set<string>();
+  /** Writes under way, by torrent: a cancel waits for them before it aborts the uploads, and stop before it gives back what they held. */
+  const writing = new Map<string, Set<Promise<void>>>();
+  const track = (infoHash: string, write: Promise<void>): Promise<void> => {
+    let set = writing.get(infoHash);
+    if (!set) writing.set(infoHash, (set = new Set()));
+    set.add(write);
+    const done = () => {
+      set.delete(write);
+      if (set.size === 0 && writing.get(infoHash) === set) writing.delete(infoHash);
+    };
+    write.then(done, done);
+    return write;
+  };
   const startedSub = await deps.bus.subscribe("torrent_started", "*", (m) => void cancelled.delete(m.infoHash));
-  // Writes in progress, so stop can wait for them before it gives back what they held.
-  const writing = new Set<Promise<void>>();
   const sub = await deps.bus.subscribe(
     "piece_verified",
     "*",
@@ -45,11 +56,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
         await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
         return;
       }
-      const write = writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats);
-      const tracked = write.catch(() => undefined);
-      writing.add(tracked);
-      void tracked.then(() => writing.delete(tracked));
-      await write;
+      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats));
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
@@ -67,6 +74,9 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     }
     if (m.reason !== "cancelled") return;
     cancelled.add(m.infoHash);
+    // A write that passed the check above before the cancel came would otherwise reach the
+    // store after the abort below and open a new multipart upload that nobody aborts.
+    await Promise.allSettled([...(writing.get(m.infoHash) ?? [])]);
     // Pieces held for their parts go back to missing: their bytes are dropped here, and a job
     // submitted again must download them again rather than wait for bytes nobody has.
     for (const pending of held.forgetTorrent(m.infoHash)) {
@@ -113,7 +123,8 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
         await completeSub.unsubscribe();
         await finishedSub.unsubscribe();
         await startedSub.unsubscribe();
-        while (writing.size > 0) await Promise.allSettled([...writing]);
+        // Writes in progress finish first, so what they held is given back below.
+        while (writing.size > 0) await Promise.allSettled([...writing.values()].flatMap((set) => [...set]));
         clearInterval(heartbeatTimer);
         // The store's buffers die with this writer: what it held goes back to missing now rather
         // than when its lease lapses, and the workers hear of it so they fetch it again at once.

@@ -239,7 +239,13 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     if (reason === "cancelled") {
       // Cancelled for good: unfinished multipart uploads are aborted (the writer drops what it
       // holds when it hears the same message); finished files and objects stay.
-      await store.abortTorrent(infoHash).catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
+      // This store was opened before any upload began; opened afresh it reads every upload the
+      // writers recorded in the shared ledger, including those of a writer that is gone.
+      await (async () => {
+        await store.closeTorrent(infoHash);
+        await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
+        await store.abortTorrent(infoHash);
+      })().catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
     }
     throw err;
   } finally {
