@@ -29,7 +29,12 @@ describe("cluster: services as processes, into an S3 bucket", () => {
         },
         pieceLength: 256 * 1024,
         tracker: "http",
-        seeds: 2,
+        // Each peer is connected by one worker only, so every worker needs productive peers of
+        // its own: with six seeds each of the three gets two, at most one of them the
+        // Transmission seed, which may take its time to unchoke. A download of several seconds
+        // outlasts the few the peer registry takes to settle after the first dials.
+        seeds: 5,
+        seedUploadRateLimit: 1 * MiB,
         otherSeeds: ["transmission"],
       }),
     ]);

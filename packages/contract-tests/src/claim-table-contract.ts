@@ -10,6 +10,7 @@ import {
 } from "@shoal/coordination";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
 import { heldPieceCases } from "./claim-table-held-cases.js";
+import { claimTablePeerCases } from "./claim-table-peers.js";
 import { claimTableProperty } from "./claim-table-property.js";
 import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
@@ -427,6 +428,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
 
     claimTableProperty(portScenario, harness, leaseTtlMs);
     heldPieceCases(scenario, leaseTtlMs);
+    claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
     done();
   });
 }

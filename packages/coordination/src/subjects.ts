@@ -14,8 +14,12 @@ export interface PeerAddress {
 }
 
 export interface SubjectPayloads {
-  /** A torrent is ready to download: its metadata is in the catalog. */
-  torrent_started: { infoHash: string };
+  /**
+   * A torrent is ready to download: its metadata is in the catalog. The owner publishes it again
+   * every few seconds with `repeat` while the torrent runs, so a worker started later joins it; a
+   * worker that saw the torrent finish ignores a repeat (it may arrive late), not a new start.
+   */
+  torrent_started: { infoHash: string; repeat?: boolean };
   /**
    * The torrent's job ended here: every piece is stored and the files are complete, the job was
    * cancelled (for good: unfinished uploads are dropped), it failed, or it stopped (its owner

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { Bitfield, encodeHandshake, makePeerId } from "@shoal/wire";
-import type { ClaimTable, ObjectStore, PieceBus, Subscription } from "@shoal/coordination";
+import type { ClaimTable, ObjectStore, PieceBus, Subscription, SubjectPayloads } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
@@ -40,7 +40,10 @@ const STATS_INTERVAL_MS = 1000;
  */
 const FINISHED_REMEMBERED = 10_000;
 
-/** The peer-worker: a shard of peer connections for every running torrent. */
+/**
+ * The peer-worker: its share of the peer connections of every running torrent. Which peers it
+ * connects is decided with the other workers in the claim table's peer registry.
+ */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
   const workerId = config.workerId || `worker-${randomBytes(4).toString("hex")}`;
   const logger = deps.logger.child({ component: "peer-worker", workerId });
@@ -56,9 +59,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   /**
    * Torrents that finished here. Core NATS can deliver a peer list after `torrent_finished`, and
    * joining again would dial peers and run timers for a torrent nobody downloads any more; only a
-   * new `torrent_started` brings one back.
+   * new `torrent_started` brings one back. Each with the reason it ended.
    */
-  const finished = new Set<string>();
+  const finished = new Map<string, SubjectPayloads["torrent_finished"]["reason"]>();
   const subs: Subscription[] = [];
 
   /** Incoming sockets until they close: those still in their handshake belong to no swarm. */
@@ -90,8 +93,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   // A lease per torrent (it lives in the torrent's slot of the claim table), refreshed three
   // times per lease so one late beat never costs the claims.
   const heartbeat = async (infoHash: string) => {
+    const sentAt = now();
     try {
       await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
+      joined.get(infoHash)?.leaseRenewed(sentAt);
     } catch (err) {
       logger.error({ err, infoHash, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
     }
@@ -136,11 +141,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     return p;
   }
 
-  function markFinished(infoHash: string): void {
+  function markFinished(infoHash: string, reason: SubjectPayloads["torrent_finished"]["reason"]): void {
     finished.delete(infoHash);
-    finished.add(infoHash);
-    // Sets iterate in insertion order: the first entry is the torrent that finished longest ago.
-    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.values().next().value as string);
+    finished.set(infoHash, reason);
+    // Maps iterate in insertion order: the first entry is the torrent that finished longest ago.
+    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.keys().next().value as string);
   }
 
   async function accept(socket: Socket): Promise<void> {
@@ -151,7 +156,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       const { handshake, rest } = await readHandshake(socket, input, HANDSHAKE_TIMEOUT_MS);
       const infoHash = Buffer.from(handshake.infoHash).toString("hex");
       const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
-      if (!swarm) {
+      // The address as seen is registered in the cluster's peer registry before we answer: another
+      // worker may own it, or our share of the torrent's peers may be full.
+      if (!swarm || !(await swarm.admit(key))) {
         socket.destroy();
         return;
       }
@@ -163,15 +170,19 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }
   }
 
-  const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
-
   subs.push(
     await deps.bus.subscribe("torrent_started", "*", async (m) => {
+      // A repeat is for workers that started after the torrent did; one that arrives after the
+      // end (core NATS keeps no order across subjects we could rely on) must not revive it. A
+      // torrent that only stopped (its owner shut down) goes on under the next owner, whose
+      // repeats bring it back even if its first torrent_started was lost.
+      const ended = finished.get(m.infoHash);
+      if (m.repeat === true && ended !== undefined && ended !== "stopped") return;
       finished.delete(m.infoHash);
       await swarmOf(m.infoHash);
     }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
-      markFinished(m.infoHash);
+      markFinished(m.infoHash, m.reason);
       const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);
@@ -179,7 +190,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
       if (finished.has(m.infoHash)) return;
-      (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
+      // Every worker hears every peer list; the registry decides which of them each one connects.
+      (await swarmOf(m.infoHash))?.addPeers(m.peers);
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
     await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.onFailed(m.piece, m.peers)),
@@ -220,14 +232,4 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     },
     status: () => Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()])),
   };
-}
-
-/** A small stable string hash for sharding peers across workers. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }

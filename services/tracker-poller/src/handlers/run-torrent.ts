@@ -198,6 +198,12 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => undefined);
+  // Workers that start later hear of the torrent from the repeats; stopped before the end is
+  // published, so no repeat follows it from here.
+  const startedTimer = setInterval(
+    () => void bus.publish("torrent_started", { infoHash, repeat: true }).catch(() => undefined),
+    config.startedRepeatSeconds * 1000,
+  );
   try {
     await Promise.race([done, aborted, storageFailed]);
     // The writer holds the upload state (part ETags, buffers): it makes the files final.
@@ -220,6 +226,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       await progress();
       logger.info({ reason, uploaded: totals.snapshot().uploadedBytes }, "seeding over");
     }
+    clearInterval(startedTimer);
     await bus.publish("torrent_finished", { infoHash, reason: "completed" });
     const t = totals.snapshot();
     return {
@@ -232,6 +239,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: t.uploadedBytes,
     };
   } catch (err) {
+    clearInterval(startedTimer);
     const reason = ctx.signal.aborted ? (ctx.cancelled() ? "cancelled" : "stopped") : "failed";
     await bus.publish("torrent_finished", { infoHash, reason }).catch(() => undefined);
     if (reason === "cancelled") {
@@ -247,6 +255,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     }
     throw err;
   } finally {
+    clearInterval(startedTimer);
     clearInterval(progressTimer);
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
