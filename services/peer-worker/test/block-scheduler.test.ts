@@ -298,9 +298,11 @@ describe("BlockScheduler when staged pieces wait long to be stored", () => {
   }
 
   it.each([
-    { handOff: true, expectAll: true },
-    { handOff: false, expectAll: false },
-  ])("claims on past the budget only once staged bytes are handed off (hand-off: $handOff)", async ({ handOff, expectAll }) => {
+    { handOff: true, grace: 0, expectAll: true },
+    // Handed off but not past the grace (the clock stands still here): still counted.
+    { handOff: true, grace: 60_000, expectAll: false },
+    { handOff: false, grace: 0, expectAll: false },
+  ])("claims on past the budget only once staged bytes are handed off and the grace is over (hand-off: $handOff, grace: $grace)", async ({ handOff, grace, expectAll }) => {
     const completed: number[] = [];
     let r: Rig | undefined;
     // Nothing is ever reported stored: the store holds every piece for a part that never fills.
@@ -310,7 +312,7 @@ describe("BlockScheduler when staged pieces wait long to be stored", () => {
       if (handOff) setImmediate(() => r!.scheduler.onHandedOff(p.index));
     };
     const all = Array.from({ length: PIECES }, (_, i) => i);
-    r = await rig({ pieceCount: PIECES, pieceBytes: PIECE_BYTES, missing: all, hooks: { onComplete }, options: { maxBufferedBytes: BUDGET_PIECES * PIECE_BYTES } });
+    r = await rig({ pieceCount: PIECES, pieceBytes: PIECE_BYTES, missing: all, hooks: { onComplete }, options: { maxBufferedBytes: BUDGET_PIECES * PIECE_BYTES, handOffGraceMs: grace } });
     const conn = r.connect(all);
     r.scheduler.fill(conn);
     const answered = new Set<string>();
