@@ -13,6 +13,7 @@ export { BAN_STRIKES, MAX_FREE_PEERS, PEER_SHARE_SLACK_DIVISOR, fairPeerShare, p
 export type { Claim, ClaimTable, KnownPeer, PeerGrant, PieceCounts, RejectOutcome, ReleasePeersOptions } from "./ports/claim-table.js";
 export type { PieceBus, Subscription, SubscribeOptions, Delivery } from "./ports/piece-bus.js";
 export type { ObjectStore, TorrentLayout, LayoutFile, StagedRef } from "./ports/object-store.js";
+export type { TreeReader } from "./ports/tree-reader.js";
 export type {
   JobQueue,
   JobContext,

@@ -170,6 +170,14 @@ export class S3Requests {
     return out;
   }
 
+  /**
+   * One ListObjectsV2 of at most one key under `prefix`: the cheapest request that needs the
+   * bucket to exist and the credentials to be accepted.
+   */
+  async probe(prefix: string): Promise<void> {
+    await this.call("listObjects", prefix, () => this.client.listObjectsV2Query(this.bucket, prefix, "", "", 1, ""));
+  }
+
   /** Ends back-off waits at once; a request that fails from now on is not tried again. */
   stopRetrying(): void {
     this.closing.abort();
