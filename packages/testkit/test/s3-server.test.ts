@@ -91,6 +91,19 @@ describe("S3 server (Swift + s3api)", () => {
     });
   });
 
+  it("puts, replaces and deletes objects with its own client (keys with spaces and unicode too)", async () => {
+    const key = "own client/ä b.bin";
+    await s3.putObject(bucket, key, Buffer.from("first"));
+    await s3.putObject(bucket, key, Buffer.from("second, longer"));
+    expect((await s3.getObject(bucket, key)).toString()).toBe("second, longer");
+    await s3.putObject(bucket, "own client/empty", Buffer.alloc(0));
+    expect((await s3.headObject(bucket, "own client/empty")).size).toBe(0);
+    await s3.deleteObject(bucket, key);
+    await s3.deleteObject(bucket, key);
+    await s3.deleteObject(bucket, "own client/empty");
+    expect(await s3.listObjects(bucket, "own client/")).toEqual([]);
+  });
+
   it("refuses a request signed with the wrong secret", async () => {
     const wrong = s3TestClient({ endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: "not-the-secret", region: s3.region });
     await expect(wrong.listBuckets()).rejects.toMatchObject({ code: "RPC_FAILED", context: expect.objectContaining({ status: 403 }) });
