@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -188,7 +189,11 @@ describe("shoal get to a bucket, interrupted", () => {
 
 describe("shoal get to a bucket it cannot use: one line, exit status 2, within seconds", () => {
   let torrentPath: string;
+  // Accepts connections and never answers: a firewall that drops, an endpoint that hangs.
+  const silent = createServer(() => {});
+  afterAll(() => void silent.close());
   beforeAll(async () => {
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     const payload = await makePayload(join(scratch, "data"), { name: "x.bin", size: 100_000 });
     torrentPath = (await makeTorrent({ path: payload.root, out: join(scratch, "x.torrent"), pieceLength: 32 * 1024, announce: [["http://127.0.0.1:1/announce"]] })).torrentPath;
   });
@@ -199,6 +204,11 @@ describe("shoal get to a bucket it cannot use: one line, exit status 2, within s
       "an endpoint nobody listens on",
       async () => ({ out: `s3://${await freshBucket()}/x`, env: s3Env({ SHOAL_S3_ENDPOINT: `http://127.0.0.1:${await freePort()}` }) }),
       /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/,
+    ],
+    [
+      "an endpoint that never answers",
+      async () => ({ out: "s3://bucket/x", env: s3Env({ SHOAL_S3_ENDPOINT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` }) }),
+      /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:\d+: no response activity within 3000 ms/,
     ],
     ["a host that does not resolve", async () => ({ out: "s3://bucket/x", env: s3Env(), extra: ["--s3", "http://no-such-host.invalid:9000"] }), /cannot reach the S3 endpoint http:\/\/no-such-host\.invalid:9000/],
     ["an endpoint that is not a URL", async () => ({ out: "s3://bucket/x", env: s3Env({ SHOAL_S3_ENDPOINT: "localhost-9000" }) }), /SHOAL_S3_ENDPOINT: "localhost-9000" is not a URL/],

@@ -41,11 +41,11 @@ options of verify:
       --json                  the result as one JSON object on stdout
       --s3 URL                the S3 endpoint for s3:// destinations (see below)
 
-S3: the endpoint is --s3 URL, else SHOAL_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else
-  AWS_ENDPOINT_URL (http(s)://host[:port]); credentials come from AWS_ACCESS_KEY_ID and
-  AWS_SECRET_ACCESS_KEY, the region from AWS_REGION (default us-east-1).
-
   -h, --help                  this text
+
+S3 destinations (get and verify): the endpoint is --s3 URL, else SHOAL_S3_ENDPOINT, else
+  AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (http(s)://host[:port]); credentials come from
+  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the region from AWS_REGION (default us-east-1).
 
 examples:
   shoal info big.torrent

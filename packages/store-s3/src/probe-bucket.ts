@@ -11,15 +11,15 @@ const PROBE_RETRIES = 1;
 const PROBE_RETRY_BASE_MS = 200;
 /**
  * S3 answers a one-key LIST in milliseconds on a LAN and well under a second across regions; an
- * endpoint silent for 4 s (a firewalled port, a black-holed address) is not one to wait for.
+ * endpoint silent for 3 s (a firewalled port, a black-holed address) is not one to wait for.
  */
-const PROBE_TIMEOUT_MS = 4000;
+const PROBE_TIMEOUT_MS = 3000;
 
 /**
  * Checks before any work that the S3 endpoint answers, the bucket exists and the credentials may
  * list it: one ListObjectsV2 of at most one key under the prefix (a LIST rather than a HEAD
  * because its error document names the problem, NoSuchBucket against InvalidAccessKeyId or
- * SignatureDoesNotMatch, where a HEAD only has a status). Fails within about 10 s at worst.
+ * SignatureDoesNotMatch, where a HEAD only has a status). Fails within about 6.5 s at worst.
  * Throws the store's StorageError IO, with `s3Code` in its context (`NoSuchBucket`,
  * `AccessDenied`, `InvalidAccessKeyId`, `SignatureDoesNotMatch`, or a socket errno such as
  * `ECONNREFUSED`, `ENOTFOUND`; null for a timeout or an answer that is not S3).
