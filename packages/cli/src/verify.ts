@@ -32,8 +32,10 @@ export async function verify(args: VerifyArgs, out: NodeJS.WritableStream, err: 
   if (destination.kind === "s3") {
     await checkBucket(s3!, destination.bucket, destination.prefix);
   } else {
-    const st = await stat(destination.path).catch(() => undefined);
-    if (!st) throw new CliError(`directory ${destination.path} does not exist`, 2);
+    const st = await stat(destination.path).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") throw new CliError(`directory ${destination.path} does not exist`, 2);
+      throw new CliError(`cannot read directory ${destination.path}: ${err.message}`, 2);
+    });
     if (!st.isDirectory()) throw new CliError(`${destination.path} is not a directory (give the directory that "shoal get --out" wrote into)`, 2);
   }
   const location = destination.kind === "dir" ? join(destination.path, meta.name) : `${formatDestination(destination)}/${meta.name}`;

@@ -2,7 +2,8 @@ import { createHash, type Hash } from "node:crypto";
 import type { TreeReader } from "@shoal/coordination";
 import { pieceHash, pieceLengthOf, type InfoDict } from "@shoal/metainfo";
 import { ChunkStream } from "./chunk-stream.js";
-import { PIECE_OUTCOME, pieceReads, planVerification, readChunks, tallyVerdicts, type VerifyReport } from "./verify-plan.js";
+import { PIECE_OUTCOME, tallyVerdicts, type VerifyReport } from "./file-verdicts.js";
+import { pieceReads, planVerification, readChunks } from "./verify-plan.js";
 
 /**
  * Bytes asked for in one read. 8 MiB keeps S3 at 128 GETs per GiB (each costs a round trip and a
