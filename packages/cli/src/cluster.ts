@@ -145,10 +145,17 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
+  // Signals are heard from the start: one that comes while the process still connects or waits
+  // as a standby finds nothing to drain, and ends it at once with status 0.
+  let signalled: ((sig: NodeJS.Signals) => void) | undefined;
+  let early: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => (signalled ? signalled(sig) : ((early = sig), process.exit(0)));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
   const running = await startServiceProcess(name as ServiceName, flags, env);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+    if (early) resolve(early);
+    signalled = resolve;
   });
   // A second signal while draining leaves at once.
   const hard = () => process.exit(128 + (signal === "SIGINT" ? 2 : 15));

@@ -80,3 +80,12 @@ export function partsKey(prefix: string, infoHash: string, objectKey: string): s
 export function ownedPeersKey(prefix: string, infoHash: string, workerId: string): string {
   return `${torrentKeys(prefix, infoHash).ownedPeers}${workerId}`;
 }
+
+/**
+ * The lock of a service that must run once per cluster (`storage-writer`): a string holding the
+ * active instance's id, with an expiry its holder keeps renewing. Not a torrent's key: it has no
+ * hash tag and is only ever touched alone.
+ */
+export function activeInstanceKey(prefix: string, service: string): string {
+  return `${prefix}:active:${service}`;
+}
