@@ -17,7 +17,7 @@ import {
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { parseFileSelection } from "./option-values.js";
+import { parseFileSelection, parseRate } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 import { torrentSourceOf } from "./torrent-source.js";
 
@@ -52,6 +52,8 @@ options of the cluster commands (each flag falls back to its environment variabl
                               a busy port falls back to a free one)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
+      --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
+                              equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
       --log-level L           service: log level (debug, info, warn; default info)
 `;
@@ -81,6 +83,8 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         select: { type: "string" },
         "seed-ratio": { type: "string" },
         "seed-time": { type: "string" },
+        "max-download-rate": { type: "string" },
+        "max-upload-rate": { type: "string" },
         "job-id": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -195,6 +199,8 @@ async function submit(
   const destination = parseDestination(to);
   const select = str("select") === undefined ? undefined : wrapUsage("--select", () => parseFileSelection(str("select")!));
   const seed = seedOf(str("seed-ratio"), str("seed-time"));
+  const maxDown = str("max-download-rate") === undefined ? 0 : wrapUsage("--max-download-rate", () => parseRate(str("max-download-rate")!));
+  const maxUp = str("max-upload-rate") === undefined ? 0 : wrapUsage("--max-upload-rate", () => parseRate(str("max-upload-rate")!));
   const torrentSource = await torrentSourceOf(source);
   if (torrentSource.kind === "torrent") {
     // Bad input is refused here, before anything is queued.
@@ -220,7 +226,12 @@ async function submit(
   const data: TorrentJobData = {
     source: torrentSource,
     destination: formatDestination(destination),
-    options: { ...(select ? { selectFiles: select } : {}), ...(seed ? { seed } : {}) },
+    options: {
+      ...(select ? { selectFiles: select } : {}),
+      ...(seed ? { seed } : {}),
+      ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
+      ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
+    },
   };
   const json = values["json"] === true;
   return withQueue(str, env, async (queue) => {

@@ -9,7 +9,8 @@ import { OUR_RESERVED, readHandshake } from "./handshake.js";
 import { TorrentSwarm } from "./swarm.js";
 import { SocketInput } from "./socket-input.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
-import { BandwidthLimiter } from "./bandwidth-limiter.js";
+import { BandwidthLimiter, LimiterChain } from "./bandwidth-limiter.js";
+import { JobShares } from "./job-shares.js";
 
 export interface PeerWorkerDeps {
   readonly claims: ClaimTable;
@@ -53,6 +54,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
   const downloadLimiter = new BandwidthLimiter(config.maxDownloadBytesPerSec, now);
   const uploadLimiter = new BandwidthLimiter(config.maxUploadBytesPerSec, now);
+  /** Each torrent's job-wide rate limits, split over the workers on it. */
+  const jobShares = new JobShares(workerId, now);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
   /** Swarms whose join finished and whose torrent has not: what `status` reports. */
   const joined = new Map<string, TorrentSwarm>();
@@ -116,7 +119,25 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       done.set(i);
     }
     for (const i of await deps.claims.piecesIn(infoHash, "skipped")) done.set(i);
-    const swarm = new TorrentSwarm(info.metainfo, have, done, config, { ...deps, logger, workerId, peerId, now, random, pool, downloadLimiter, uploadLimiter }, port);
+    const share = jobShares.open(infoHash, info.limits);
+    const swarm = new TorrentSwarm(
+      info.metainfo,
+      have,
+      done,
+      config,
+      {
+        ...deps,
+        logger,
+        workerId,
+        peerId,
+        now,
+        random,
+        pool,
+        downloadLimiter: share ? new LimiterChain([downloadLimiter, share.download]) : downloadLimiter,
+        uploadLimiter: share ? new LimiterChain([uploadLimiter, share.upload]) : uploadLimiter,
+      },
+      port,
+    );
     for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
     logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
     return swarm;
@@ -183,6 +204,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
       markFinished(m.infoHash, m.reason);
+      jobShares.close(m.infoHash);
       const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);
@@ -199,7 +221,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   );
   // Each swarm's connections, rates and byte totals go to the torrent's owner every second:
   // progress displays and tracker announces sum them over workers.
+  // Other workers' reports tell how many share each torrent's job limits.
+  subs.push(await deps.bus.subscribe("swarm_stats", "*", (m) => jobShares.heard(m.infoHash, m.workerId)));
   const statsTimer = setInterval(() => {
+    jobShares.rebalance();
     for (const [infoHash, p] of swarms) {
       void p
         .then((s) => (s && !s.closed ? deps.bus.publish("swarm_stats", { infoHash, workerId, ...s.stats() }) : undefined))

@@ -5,7 +5,7 @@ import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { splitPeerKey } from "./address-book.js";
-import type { BandwidthLimiter } from "./bandwidth-limiter.js";
+import type { RateLimit } from "./bandwidth-limiter.js";
 import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
@@ -31,8 +31,8 @@ export interface SwarmDeps {
   readonly random: () => number;
   readonly pool: PieceBufferPool;
   /** The worker's rate limits, shared by all its torrents. */
-  readonly downloadLimiter?: BandwidthLimiter;
-  readonly uploadLimiter?: BandwidthLimiter;
+  readonly downloadLimiter?: RateLimit;
+  readonly uploadLimiter?: RateLimit;
 }
 
 /** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */

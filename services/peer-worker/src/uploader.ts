@@ -1,7 +1,7 @@
 import type { Socket } from "node:net";
 import type { ObjectStore } from "@shoal/coordination";
 import type { Bitfield } from "@shoal/wire";
-import type { BandwidthLimiter } from "./bandwidth-limiter.js";
+import type { RateLimit } from "./bandwidth-limiter.js";
 import type { PeerConnection } from "./connection.js";
 import type { RateMeter } from "./rate-meter.js";
 import type { RecentPieces } from "./recent-pieces.js";
@@ -26,7 +26,7 @@ export class Uploader {
     private readonly store: ObjectStore,
     /** Counts every block served, for the torrent's totals and rate. */
     private readonly sent: RateMeter,
-    private readonly limiter?: BandwidthLimiter,
+    private readonly limiter?: RateLimit,
     /** Pieces downloaded here lately, served before asking the store. */
     private readonly recent?: RecentPieces,
   ) {}

@@ -72,6 +72,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     destination: job.destination,
     private: meta.private,
     ...(job.options?.selectFiles ? { selectFiles: job.options.selectFiles } : {}),
+    ...(job.options?.maxDownloadBytesPerSec ? { maxDownloadBytesPerSec: job.options.maxDownloadBytesPerSec } : {}),
+    ...(job.options?.maxUploadBytesPerSec ? { maxUploadBytesPerSec: job.options.maxUploadBytesPerSec } : {}),
   });
   await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
   const skipped = new Uint8Array(meta.pieceCount);
