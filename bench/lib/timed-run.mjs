@@ -9,11 +9,12 @@ const STOP_GRACE_MS = 5_000;
 
 /**
  * Runs `command args` under `/usr/bin/time -v` and resolves once it has exited:
- * `{ exitCode, signal, timedOut, seconds, userS, sysS, maxRssKiB }`. `seconds` is GNU time's
+ * `{ exitCode, signal, timedOut, aborted, seconds, userS, sysS, maxRssKiB }`. `seconds` is GNU time's
  * wall clock of the client alone (from its fork to its exit), so the harness's own start-up
- * is not counted.
+ * is not counted. `env`, when given, is the client's whole environment (default: ours). When
+ * `signal` aborts, the client is stopped as at its deadline and `aborted` carries the reason.
  */
-export async function runTimed({ name, command, args, cwd, logPath, timeoutMs, onCleanup }) {
+export async function runTimed({ name, command, args, cwd, env, logPath, timeoutMs, signal, onCleanup }) {
   const timeFile = `${logPath}.time`;
   const started = performance.now();
   const proc = startProcess({
@@ -21,6 +22,7 @@ export async function runTimed({ name, command, args, cwd, logPath, timeoutMs, o
     command: "/usr/bin/time",
     args: ["-v", "-o", timeFile, "--", command, ...args],
     cwd,
+    ...(env === undefined ? {} : { env }),
     logPath,
   });
   const undo = onCleanup(() => proc.stop(STOP_GRACE_MS));
@@ -28,10 +30,17 @@ export async function runTimed({ name, command, args, cwd, logPath, timeoutMs, o
   const deadline = new Promise((resolve) => {
     timer = setTimeout(() => resolve("timeout"), timeoutMs);
   });
-  const first = await Promise.race([proc.exited, deadline]);
+  let onAbort;
+  const aborted = new Promise((resolve) => {
+    onAbort = () => resolve("aborted");
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  const first = await Promise.race([proc.exited, deadline, aborted]);
   clearTimeout(timer);
+  signal?.removeEventListener("abort", onAbort);
   const timedOut = first === "timeout";
-  const status = timedOut ? await proc.stop(STOP_GRACE_MS) : first;
+  const status = timedOut || first === "aborted" ? await proc.stop(STOP_GRACE_MS) : first;
   const harnessSeconds = (performance.now() - started) / 1000;
   undo();
 
@@ -41,6 +50,7 @@ export async function runTimed({ name, command, args, cwd, logPath, timeoutMs, o
     signal: status.signal,
     startError: status.error,
     timedOut,
+    aborted: first === "aborted" ? String(signal.reason?.message ?? signal.reason) : undefined,
     seconds: usage.wallSeconds ?? harnessSeconds,
     userS: usage.userS ?? NaN,
     sysS: usage.sysS ?? NaN,

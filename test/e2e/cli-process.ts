@@ -8,6 +8,8 @@ export interface CliRun {
   readonly child: ChildProcess;
   /** JSON events seen so far on stdout (with --json). */
   readonly events: Record<string, unknown>[];
+  /** Everything written to stdout so far, as text (a job id like `7` is also valid JSON). */
+  readonly stdout: () => string;
   readonly stderr: () => string;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -20,8 +22,10 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   });
   const events: Record<string, unknown>[] = [];
   let err = "";
+  let out = "";
   let buf = "";
   child.stdout!.setEncoding("utf8").on("data", (s: string) => {
+    if (out.length < 4_000_000) out += s;
     buf += s;
     let nl;
     while ((nl = buf.indexOf("\n")) >= 0) {
@@ -41,7 +45,7 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal })),
   );
-  return { child, events, stderr: () => err, exited };
+  return { child, events, stdout: () => out, stderr: () => err, exited };
 }
 
 /** Runs the CLI to its end with a deadline; kills it (and fails) if it overruns. */
@@ -50,5 +54,5 @@ export async function runCli(args: readonly string[], timeoutMs: number, env: No
   const timer = setTimeout(() => run.child.kill("SIGKILL"), timeoutMs);
   const exit = await run.exited;
   clearTimeout(timer);
-  return { ...exit, events: run.events, stderr: run.stderr() };
+  return { ...exit, events: run.events, stdout: run.stdout(), stderr: run.stderr() };
 }

@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, open, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { startNatsServer, startRedisServer, startS3Server, type NatsServer, type RedisServer, type S3Server } from "@shoal/testkit";
-import { waitFor, type LibtorrentPeer } from "@shoal/testkit";
+import { startLibtorrentSeed, startNatsServer, startRedisServer, startS3Server, type LibtorrentPeer, type NatsServer, type RedisServer, type S3Server } from "@shoal/testkit";
+import { waitFor } from "@shoal/testkit";
 import { runCli, startCli, type CliRun } from "./cli-process.js";
 import { startSwarm, type Swarm } from "./swarm.js";
 
@@ -23,18 +25,27 @@ export interface ClusterBackends {
   readonly bucket: string;
   /** The environment every shoal process of the cluster gets. */
   readonly env: NodeJS.ProcessEnv;
-  /** Starts `shoal service <name>` as its own process, logging at info to its stderr. */
-  startService(name: ServiceName, extraEnv?: NodeJS.ProcessEnv): ServiceRun;
+  /**
+   * Starts `shoal service <name> [...args]` as its own process, logging at info to its stderr.
+   * A peer-worker gets `--port 0` unless `args` name a port. `extraEnv` is laid over the
+   * cluster's (a key set to undefined is removed).
+   */
+  startService(name: ServiceName, extraEnv?: NodeJS.ProcessEnv, args?: readonly string[]): ServiceRun;
   /** Every service started so far (running or not). */
   readonly services: ServiceRun[];
-  /** Runs a shoal command (submit, status, cancel) to its end. */
-  shoal(args: readonly string[], timeoutMs: number): ReturnType<typeof runCli>;
+  /** Runs a shoal command (submit, status, cancel) to its end, with `extraEnv` over the cluster's. */
+  shoal(args: readonly string[], timeoutMs: number, extraEnv?: NodeJS.ProcessEnv): ReturnType<typeof runCli>;
   /** Keys and SHA-256 of every object under `prefix`. */
   objects(prefix: string): Promise<Map<string, { size: number; sha256: string }>>;
   close(): Promise<void>;
 }
 
-export async function startClusterBackends(): Promise<ClusterBackends> {
+export interface ClusterBackendsOptions {
+  /** Added to the environment of every shoal process (service settings, S3 tuning). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export async function startClusterBackends(options: ClusterBackendsOptions = {}): Promise<ClusterBackends> {
   const [redis, nats, s3] = await Promise.all([startRedisServer({ appendOnly: true }), startNatsServer(), startS3Server()]);
   const bucket = "shoal-e2e";
   await s3.createBucket(bucket);
@@ -49,6 +60,7 @@ export async function startClusterBackends(): Promise<ClusterBackends> {
     // Faster lease expiry and sweeps than production, so fault tests do not wait long.
     SHOAL_TRACKER_POLLER_LEASE_SWEEP_INTERVAL_MS: "1000",
     SHOAL_PEER_WORKER_HEARTBEAT_TTL_SECONDS: "5",
+    ...options.env,
   };
   const services: ServiceRun[] = [];
   return {
@@ -58,8 +70,9 @@ export async function startClusterBackends(): Promise<ClusterBackends> {
     bucket,
     env,
     services,
-    startService(name, extraEnv = {}) {
-      const run = startCli(["service", name, ...(name === "peer-worker" ? ["--port", "0"] : [])], { ...env, ...extraEnv });
+    startService(name, extraEnv = {}, args = []) {
+      const port = name === "peer-worker" && !args.some((a) => a === "--port" || a === "-p" || a.startsWith("--port=")) ? ["--port", "0"] : [];
+      const run = startCli(["service", name, ...port, ...args], { ...env, ...extraEnv });
       const ready = new Promise<number>((resolve, reject) => {
         const timer = setInterval(() => {
           const m = /metrics and health on port (\d+)/.exec(run.stderr());
@@ -78,7 +91,7 @@ export async function startClusterBackends(): Promise<ClusterBackends> {
       services.push(service);
       return service;
     },
-    shoal: (args, timeoutMs) => runCli(args, timeoutMs, env),
+    shoal: (args, timeoutMs, extraEnv = {}) => runCli(args, timeoutMs, { ...env, ...extraEnv }),
     async objects(prefix) {
       const out = new Map<string, { size: number; sha256: string }>();
       for (const o of await s3.listObjects(bucket, prefix)) {
@@ -100,6 +113,64 @@ export function expectedObjects(swarm: Swarm, prefix: string): Map<string, { siz
   return new Map(swarm.payload.files.map((f) => [`${prefix}/${f.path}`, { size: f.size, sha256: f.sha256 }]));
 }
 
+/** GET of a service's operations endpoint (`/metrics`, `/healthz`) on loopback. */
+export async function opsGet(port: number, path: string): Promise<{ status: number; contentType: string; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5_000) });
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", body: await res.text() };
+}
+
+/** The value of one Prometheus sample: `name` with every label in `labels`; undefined when absent. */
+export function metricValue(text: string, name: string, labels: Readonly<Record<string, string>> = {}): number | undefined {
+  for (const line of text.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const got = Object.fromEntries([...(m[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+  }
+  return undefined;
+}
+
+/** An HTTP server on loopback that answers every GET with `body`: a torrent URL for jobs. */
+export async function serveBytes(body: string | Buffer): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => res.writeHead(200, { "content-type": "application/x-bittorrent" }).end(body));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/file.torrent`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Lines of a command's stderr, without pino's JSON log lines (services log there too). */
+export function messageLines(stderr: string): string[] {
+  return stderr.split("\n").filter((l) => l.trim() !== "" && !l.startsWith("{"));
+}
+
+/**
+ * A libtorrent peer with all of the swarm's payload but the first `zeroedBytes` of the file
+ * `path` (as in `swarm.payload.files`), zeroed in its own copy of the data: it serves every
+ * other piece, and a download from it alone can never complete. A job stays running, with
+ * whatever the available pieces produce in the bucket, for as long as a test needs it to.
+ */
+export async function startPartialSeed(swarm: Swarm, damage: { readonly path: string; readonly zeroedBytes: number }): Promise<LibtorrentPeer> {
+  const dataDir = join(swarm.dir, "partial");
+  await cp(join(swarm.dir, "data"), dataDir, { recursive: true });
+  const fh = await open(join(dataDir, damage.path), "r+");
+  try {
+    await fh.write(Buffer.alloc(damage.zeroedBytes), 0, damage.zeroedBytes, 0);
+  } finally {
+    await fh.close();
+  }
+  // A leecher: it hash-checks the copy, keeps the pieces that match and serves them.
+  const peer = await startLibtorrentSeed({ torrentPath: swarm.torrentPath, dataDir, mode: "leech" });
+  await peer.ready;
+  return peer;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fault tests: helpers for killing and restarting parts of a running cluster (cluster-faults and
 // cluster-resume tests). Kept apart from the helpers above.
@@ -114,6 +185,9 @@ export function expectedObjects(swarm: Swarm, prefix: string): Map<string, { siz
  */
 export const FAULT_ENV: NodeJS.ProcessEnv = {
   SHOAL_STORAGE_WRITER_LEASE_TTL_SECONDS: "5",
+  // A new writer waits as a standby until a dead one's lock lapses. Longer than a Redis restart
+  // takes here: an active writer that cannot renew for this long exits.
+  SHOAL_STORAGE_WRITER_ACTIVE_LOCK_SECONDS: "8",
   // A killed verifier's or writer's pulled messages come back after the ack wait.
   SHOAL_PIECE_VERIFIER_ACK_WAIT_SECONDS: "10",
   SHOAL_STORAGE_WRITER_ACK_WAIT_SECONDS: "15",
@@ -314,20 +388,6 @@ export async function bucketProblems(backends: ClusterBackends, swarm: Swarm, pr
   for (const key of got.keys()) if (!want.has(key)) problems.push(`${key}: not in the payload`);
   for (const u of await backends.s3.listMultipartUploads(backends.bucket, `${prefix}/`)) problems.push(`${u.key}: multipart upload ${u.uploadId} left open`);
   return problems;
-}
-
-/** The sum of a Prometheus counter's samples on a service's /metrics whose labels include `labels`. */
-export async function metricValue(metricsPort: number, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
-  const text = await res.text();
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
 }
 
 /**

@@ -17,8 +17,8 @@ describe("several workers on one torrent", () => {
     await expectCompleteAndSound(c);
     const byWorker = new Set(c.stagedBy.map((s) => s.workerId));
     expect([...byWorker].sort()).toEqual(c.workers.map((w) => w.workerId).sort());
-    // Each seed has one connection per worker.
-    for (const s of seeds) expect(s.stats.connections).toBe(2);
+    // The peer registry gives each seed to one worker: one connection each, a seed per worker.
+    for (const s of seeds) expect(s.stats.connections).toBe(1);
   });
 
   it("leaves the winner's staged bytes alone when two workers finish the same piece in end-game", async () => {
@@ -37,9 +37,12 @@ describe("several workers on one torrent", () => {
       timeoutMs: 5_000,
       what: "worker A to claim the piece and request it",
     });
+    // A peer is connected by one worker only, so worker B gets a seed of its own: with two live
+    // workers and two peers, worker A's share is the one it has.
     const b = await c.startWorker({ workerId: "worker-b" });
+    const second = await kit.seed(fixture, "127.0.0.84", { serveIntervalMs: 60 });
     await c.begin([b]);
-    await c.announce([seed.address]);
+    await c.announce([second.address]);
     // Both workers download the whole piece and try to stage it; one of them wins.
     await until(() => c.claims.stageResults.filter((r) => r.piece === 0).length >= 2, {
       timeoutMs: 5_000,

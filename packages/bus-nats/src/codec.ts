@@ -19,25 +19,34 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 export function encodePayload(payload: unknown): Uint8Array {
   const segments: Uint8Array[] = [];
   let tailBytes = 0;
-  const json = JSON.stringify(payload, function (this: Record<string, unknown>, key: string, value: unknown) {
-    // `this[key]` is the field before any toJSON ran: a Buffer's toJSON would turn it into a
-    // number array first, so the replacer must look at the raw value to keep it binary.
-    const raw = this[key];
-    if (raw instanceof Uint8Array) {
-      const ref = [tailBytes, raw.byteLength];
-      segments.push(raw);
-      tailBytes += raw.byteLength;
-      return { [BIN_KEY]: ref };
-    }
-    if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.hasOwn(value, BIN_KEY)) {
+  const refs = new WeakSet<object>();
+  const refTo = (bytes: Uint8Array): object => {
+    const ref = { [BIN_KEY]: [tailBytes, bytes.byteLength] };
+    segments.push(bytes);
+    tailBytes += bytes.byteLength;
+    refs.add(ref);
+    return ref;
+  };
+  const swap = (v: unknown): unknown => (v instanceof Uint8Array ? refTo(v) : v);
+  const json = JSON.stringify(swap(payload), (key: string, value: unknown) => {
+    if (value === null || typeof value !== "object" || refs.has(value)) return value;
+    if (value instanceof Uint8Array) return refTo(value);
+    if (!Array.isArray(value) && Object.hasOwn(value, BIN_KEY)) {
       throw new CoordinationError("INVARIANT_BROKEN", `payload field "${key}" holds the key "${BIN_KEY}", which the bus codec reserves`);
     }
-    return value;
+    // Byte fields become references here, while their parent is visited: JSON.stringify calls a
+    // field's toJSON before the replacer sees the field, and a Buffer's toJSON builds an array of
+    // one number per byte, which a replacer at the field itself could only throw away (for a
+    // 1 MiB piece that cost a peer-worker more CPU than all its other work).
+    if (!Object.values(value).some((v) => v instanceof Uint8Array)) return value;
+    return Array.isArray(value) ? value.map(swap) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, swap(v)]));
   });
   if (json === undefined) throw new CoordinationError("INVARIANT_BROKEN", "payload is not JSON-encodable");
   const head = encoder.encode(json);
   if (segments.length === 0) return head;
-  const body = new Uint8Array(head.byteLength + 1 + tailBytes);
+  // Every byte is written below, so the body needs no zero-fill (a page-faulting pass over a piece).
+  const raw = Buffer.allocUnsafe(head.byteLength + 1 + tailBytes);
+  const body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   body.set(head, 0);
   body[head.byteLength] = SEPARATOR;
   let at = head.byteLength + 1;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import { CoordinationError } from "@shoal/coordination";
 import { decodePayload, encodePayload } from "../src/index.js";
@@ -66,6 +66,21 @@ describe("bus payload codec", () => {
     expect(back.nested.list[1].byteLength).toBe(0);
     expect(back.nested.list[2]).toBe("x");
     expect([...back.last]).toEqual([0x0a, 0x0a]);
+  });
+
+  it("never calls a Buffer's toJSON, which would build an array of one number per byte", () => {
+    const toJSON = vi.spyOn(Buffer.prototype, "toJSON");
+    try {
+      const piece = Buffer.from(pattern(64 * 1024));
+      const payload = { piece: 1, data: piece, nested: [{ more: Buffer.from([7]) }] };
+      const back = decodePayload(encodePayload(payload)) as { data: Uint8Array; nested: [{ more: Uint8Array }] };
+      expect(Buffer.from(back.data).equals(piece)).toBe(true);
+      expect([...back.nested[0].more]).toEqual([7]);
+      expect(decodePayload(encodePayload(piece))).toEqual(new Uint8Array(piece));
+      expect(toJSON).not.toHaveBeenCalled();
+    } finally {
+      toJSON.mockRestore();
+    }
   });
 
   it("refuses a payload that uses the reserved reference key itself", () => {

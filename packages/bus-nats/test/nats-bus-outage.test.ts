@@ -138,6 +138,12 @@ describe("NatsBus through nats-server outages", () => {
   it("fails a durable publish by its deadline when the server stops answering without closing the socket", async () => {
     const bus = await nats.bus({ ...nats.space(), requestTimeoutMs: 1_000 });
     const ih = randomInfoHash();
+    // JetStream answers again after the restarts above (on a loaded machine it takes a moment):
+    // otherwise the publish below fails at once for that reason, not by its deadline.
+    await waitFor(async () => (await errorOf(() => bus.publish("piece_verified", verified(ih, 1)))) === undefined, {
+      timeoutMs: 15_000,
+      what: "a durable publish to succeed",
+    });
     const pid = nats.server.pid;
     process.kill(pid, "SIGSTOP");
     let err: unknown;

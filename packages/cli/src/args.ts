@@ -4,16 +4,20 @@ import { parseFileSelection, parseRate } from "./option-values.js";
 export const USAGE = `usage: shoal <command> [options]
 
 commands:
-  shoal get <file.torrent | http(s)://.../file.torrent> --out <dir> [options]
-      Downloads a torrent on this machine; the data lands at <dir>/<torrent name>.
-      Running the same command again resumes: data already in <dir> is rechecked, not
-      downloaded again.
+  shoal get <file.torrent | http(s)://.../file.torrent> --out <dir | s3://BUCKET/PREFIX> [options]
+      Downloads a torrent on this machine; the data lands at <dir>/<torrent name>, or in the
+      bucket at PREFIX/<torrent name> (a multi-file torrent's files below it). Running the
+      same command again resumes: data already there is rechecked, not downloaded again.
+  shoal verify <file.torrent | http(s)://.../file.torrent> --in <dir | s3://BUCKET/PREFIX> [options]
+      Checks every file that "shoal get --out" wrote there against the torrent's piece hashes
+      and sizes. Exit status 0 when all match, 1 listing each file that does not.
   shoal info <file.torrent | http(s)://.../file.torrent> [--json]
       Shows the torrent: name, info hash, size, pieces, trackers, web seeds and its files,
       numbered from 0 as --select takes them.
 
 options of get:
-  -o, --out DIR               where the torrent's data goes (required)
+  -o, --out DEST              where the torrent's data goes (required): a directory, or
+                              s3://BUCKET/PREFIX (the bucket must exist)
       --select LIST           download only these files: indices as "shoal info" numbers them,
                               comma-separated, with ranges (0,3-5)
       --max-download-rate R   bytes per second, with an optional binary suffix (500K, 4M, 1G;
@@ -27,12 +31,28 @@ options of get:
   -q, --quiet                 print only errors and the final line
       --max-peers N           connections to peers (default 80)
       --log-level L           write service logs (JSON) to stderr at level L (debug, info, warn)
+      --s3 URL                the S3 endpoint for s3:// destinations (see below)
+
+options of verify:
+      --in DEST               where "shoal get --out DEST" put the data (required): a
+                              directory, or s3://BUCKET/PREFIX
+      --select LIST           check only these files (as get takes them); pieces they share
+                              with unselected files that are not there are not checked
+      --json                  the result as one JSON object on stdout
+      --s3 URL                the S3 endpoint for s3:// destinations (see below)
+
   -h, --help                  this text
+
+S3 destinations (get and verify): the endpoint is --s3 URL, else SHOAL_S3_ENDPOINT, else
+  AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (http(s)://host[:port]); credentials come from
+  AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, the region from AWS_REGION (default us-east-1).
 
 examples:
   shoal info big.torrent
   shoal get big.torrent --out ./downloads --select 0,3-5
   shoal get https://example.org/big.torrent -o ./downloads --max-download-rate 4M --seed-ratio 1.5
+  shoal get big.torrent --out s3://my-bucket/torrents --s3 http://127.0.0.1:9000
+  shoal verify big.torrent --in s3://my-bucket/torrents
 `;
 
 /** What to do once the download is complete; absent means exit at completion. */
@@ -46,7 +66,10 @@ export interface SeedLimits {
 export interface GetArgs {
   readonly command: "get";
   readonly source: string;
+  /** A directory or `s3://BUCKET/PREFIX`, as given (checked when the download starts). */
   readonly out: string;
+  /** The `--s3` endpoint for an s3:// destination; the environment's when undefined. */
+  readonly s3: string | undefined;
   readonly port: number;
   readonly json: boolean;
   readonly quiet: boolean;
@@ -66,10 +89,28 @@ export interface InfoArgs {
   readonly json: boolean;
 }
 
-export type Args = GetArgs | InfoArgs | { readonly command: "help" } | { readonly command: "version" };
+export interface VerifyArgs {
+  readonly command: "verify";
+  readonly source: string;
+  /** A directory or `s3://BUCKET/PREFIX`, as given. */
+  readonly in: string;
+  readonly s3: string | undefined;
+  /** File indices to check; undefined = every file. */
+  readonly select: readonly number[] | undefined;
+  readonly json: boolean;
+}
+
+export type Args = GetArgs | VerifyArgs | InfoArgs | { readonly command: "help" } | { readonly command: "version" };
 
 /** Thrown for bad command lines: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
+
+/** The options each command takes; any other is refused with a message naming its command. */
+const OPTIONS_OF = {
+  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3"],
+  verify: ["in", "select", "json", "s3"],
+  info: ["json"],
+} as const;
 
 export function parseCommandLine(argv: readonly string[]): Args {
   let parsed;
@@ -79,6 +120,8 @@ export function parseCommandLine(argv: readonly string[]): Args {
       allowPositionals: true,
       options: {
         out: { type: "string", short: "o" },
+        in: { type: "string" },
+        s3: { type: "string" },
         port: { type: "string", short: "p" },
         json: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
@@ -100,28 +143,35 @@ export function parseCommandLine(argv: readonly string[]): Args {
   if (values.help || positionals[0] === "help") return { command: "help" };
   if (values.version || positionals[0] === "version") return { command: "version" };
   const [command, source, ...extra] = positionals;
-  if (command !== "get" && command !== "info") throw new UsageError(command ? `unknown command "${command}"` : "no command given");
+  if (command !== "get" && command !== "info" && command !== "verify") throw new UsageError(command ? `unknown command "${command}"` : "no command given");
   if (!source) throw new UsageError(`${command} needs a .torrent file or URL`);
   if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  if (command === "info") {
-    const getOnly = ["out", "port", "quiet", "max-peers", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time"] as const;
-    const stray = getOnly.find((k) => values[k] !== undefined);
-    if (stray) throw new UsageError(`--${stray} is an option of get, not of info`);
-    return { command: "info", source, json: values.json ?? false };
+  const allowed: readonly string[] = OPTIONS_OF[command];
+  const stray = Object.keys(values).find((k) => values[k as keyof typeof values] !== undefined && !allowed.includes(k));
+  if (stray) {
+    const owner = (Object.keys(OPTIONS_OF) as (keyof typeof OPTIONS_OF)[]).find((c) => (OPTIONS_OF[c] as readonly string[]).includes(stray));
+    throw new UsageError(`--${stray} is ${owner ? `an option of ${owner}` : "not an option"}, not of ${command}`);
   }
-  if (!values.out) throw new UsageError("--out DIR is required");
+  const select = values.select === undefined ? undefined : wrap("--select", () => parseFileSelection(values.select!));
+  if (command === "info") return { command: "info", source, json: values.json ?? false };
+  if (command === "verify") {
+    if (values.in === undefined || values.in.trim() === "") throw new UsageError("--in DIR or --in s3://BUCKET/PREFIX is required");
+    return { command: "verify", source, in: values.in, s3: values.s3, select, json: values.json ?? false };
+  }
+  if (!values.out) throw new UsageError("--out DIR is required (or --out s3://BUCKET/PREFIX)");
   const port = intOption("--port", values.port, 6881, 0, 65535);
   const maxPeers = intOption("--max-peers", values["max-peers"], 80, 1, 2000);
   return {
     command: "get",
     source,
     out: values.out,
+    s3: values.s3,
     port,
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     maxPeers,
     logLevel: values["log-level"],
-    select: values.select === undefined ? undefined : wrap("--select", () => parseFileSelection(values.select!)),
+    select,
     maxDownloadRate: values["max-download-rate"] === undefined ? undefined : wrap("--max-download-rate", () => parseRate(values["max-download-rate"]!)),
     maxUploadRate: values["max-upload-rate"] === undefined ? undefined : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
     seed: seedLimits(values["seed-ratio"], values["seed-time"]),

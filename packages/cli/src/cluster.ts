@@ -8,6 +8,7 @@ import {
   describeStartFailure,
   formatDestination,
   parseDestination,
+  redisUnreachable,
   redisUrlFrom,
   s3ConnectionFrom,
   SERVICE_NAMES,
@@ -16,12 +17,14 @@ import {
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { parseFileSelection } from "./option-values.js";
+import { parseFileSelection, parseRate } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 import { torrentSourceOf } from "./torrent-source.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
+/** Errors about the content of a .torrent: bad input. */
+const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
 
 export const CLUSTER_COMMANDS = ["service", "submit", "status", "cancel"] as const;
 
@@ -49,6 +52,8 @@ options of the cluster commands (each flag falls back to its environment variabl
                               a busy port falls back to a free one)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
+      --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
+                              equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
       --log-level L           service: log level (debug, info, warn; default info)
 `;
@@ -78,12 +83,14 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         select: { type: "string" },
         "seed-ratio": { type: "string" },
         "seed-time": { type: "string" },
+        "max-download-rate": { type: "string" },
+        "max-upload-rate": { type: "string" },
         "job-id": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
   } catch (err) {
-    return usage((err as Error).message);
+    return usage(command, (err as Error).message);
   }
   if (values["help"] === true) {
     process.stdout.write(CLUSTER_USAGE);
@@ -102,7 +109,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         return await cancel(positionals, str, env);
     }
   } catch (err) {
-    if (err instanceof UsageFailure) return usage(err.message);
+    if (err instanceof UsageFailure) return usage(command, err.message);
     if (err instanceof CliError) {
       process.stderr.write(`shoal: ${err.message}\n`);
       return err.exitCode;
@@ -114,20 +121,24 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
     process.stderr.write(`shoal: ${describeStartFailure(err)}\n`);
     return EXIT_FAILED;
   }
-  return usage(`unknown command "${String(command)}"`);
+  return usage(command, `unknown command "${String(command)}"`);
 }
 
 class UsageFailure extends Error {}
 
-function usage(message: string): number {
-  process.stderr.write(`shoal: ${message}\n\n${CLUSTER_USAGE}`);
+/**
+ * A usage error is one line that points at the help: these commands run under supervisors and
+ * in scripts, whose logs should show the mistake, not thirty lines of options around it.
+ */
+function usage(command: string, message: string): number {
+  process.stderr.write(`shoal: ${message} (shoal ${command} --help lists the options)\n`);
   return EXIT_USAGE;
 }
 
 async function service(positionals: string[], str: (k: string) => string | undefined, env: Env): Promise<number> {
   const [name, extra] = positionals;
   if (!name) throw new UsageFailure(`service needs a name: ${SERVICE_NAMES.join(", ")}`);
-  if (!SERVICE_NAMES.includes(name as ServiceName)) throw new UsageFailure(`unknown service "${name}" (one of ${SERVICE_NAMES.join(", ")})`);
+  if (!SERVICE_NAMES.includes(name as ServiceName)) throw new UsageFailure(`unknown service "${name}": one of ${SERVICE_NAMES.join(", ")}`);
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
   const flags = {
     ...(str("redis") !== undefined ? { redis: str("redis") } : {}),
@@ -138,10 +149,17 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
+  // Signals are heard from the start: one that comes while the process still connects or waits
+  // as a standby finds nothing to drain, and ends it at once with status 0.
+  let signalled: ((sig: NodeJS.Signals) => void) | undefined;
+  let early: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => (signalled ? signalled(sig) : ((early = sig), process.exit(0)));
+  process.once("SIGTERM", () => onSignal("SIGTERM"));
+  process.once("SIGINT", () => onSignal("SIGINT"));
   const running = await startServiceProcess(name as ServiceName, flags, env);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    process.once("SIGINT", () => resolve("SIGINT"));
+    if (early) resolve(early);
+    signalled = resolve;
   });
   // A second signal while draining leaves at once.
   const hard = () => process.exit(128 + (signal === "SIGINT" ? 2 : 15));
@@ -151,9 +169,20 @@ async function service(positionals: string[], str: (k: string) => string | undef
   return 0;
 }
 
-/** The job queue of the cluster at `--redis` / SHOAL_REDIS_URL. */
-function queueFrom(str: (k: string) => string | undefined, env: Env): BullJobQueue {
-  return new BullJobQueue({ config: { redisUrl: redisUrlFrom(str("redis"), env), operationTimeoutMs: 5_000 }, logger: silentLogger() });
+/**
+ * Runs `fn` with the job queue of the cluster at `--redis` / SHOAL_REDIS_URL, closed after. A
+ * Redis that does not answer is named with its address and the cause (refused, unknown host).
+ */
+async function withQueue<T>(str: (k: string) => string | undefined, env: Env, fn: (queue: BullJobQueue) => Promise<T>): Promise<T> {
+  const redisUrl = redisUrlFrom(str("redis"), env);
+  const queue = new BullJobQueue({ config: { redisUrl, operationTimeoutMs: 5_000 }, logger: silentLogger() });
+  try {
+    return await fn(queue);
+  } catch (err) {
+    throw await redisUnreachable(redisUrl, err);
+  } finally {
+    await queue.close();
+  }
 }
 
 async function submit(
@@ -170,6 +199,8 @@ async function submit(
   const destination = parseDestination(to);
   const select = str("select") === undefined ? undefined : wrapUsage("--select", () => parseFileSelection(str("select")!));
   const seed = seedOf(str("seed-ratio"), str("seed-time"));
+  const maxDown = str("max-download-rate") === undefined ? 0 : wrapUsage("--max-download-rate", () => parseRate(str("max-download-rate")!));
+  const maxUp = str("max-upload-rate") === undefined ? 0 : wrapUsage("--max-upload-rate", () => parseRate(str("max-upload-rate")!));
   const torrentSource = await torrentSourceOf(source);
   if (torrentSource.kind === "torrent") {
     // Bad input is refused here, before anything is queued.
@@ -195,24 +226,26 @@ async function submit(
   const data: TorrentJobData = {
     source: torrentSource,
     destination: formatDestination(destination),
-    options: { ...(select ? { selectFiles: select } : {}), ...(seed ? { seed } : {}) },
+    options: {
+      ...(select ? { selectFiles: select } : {}),
+      ...(seed ? { seed } : {}),
+      ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
+      ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
+    },
   };
   const json = values["json"] === true;
-  const queue = queueFrom(str, env);
-  try {
+  return withQueue(str, env, async (queue) => {
     const jobId = await queue.add(data, str("job-id") !== undefined ? { jobId: str("job-id")! } : {});
     if (values["wait"] !== true) {
       process.stdout.write(json ? `${JSON.stringify({ event: "queued", jobId, destination: data.destination })}\n` : `${jobId}\n`);
       return 0;
     }
-    return await follow(queue, jobId, data.destination, json ? "json" : values["quiet"] === true ? "quiet" : process.stderr.isTTY ? "tty" : "plain");
-  } finally {
-    await queue.close();
-  }
+    return follow(queue, jobId, source, data.destination, json ? "json" : values["quiet"] === true ? "quiet" : process.stderr.isTTY ? "tty" : "plain");
+  });
 }
 
 /** Follows a job to its end like `get` shows a download: exit 0 complete, 1 failed, 2 bad input. */
-async function follow(queue: JobQueue, jobId: string, destination: string, mode: ProgressMode): Promise<number> {
+async function follow(queue: JobQueue, jobId: string, source: string, destination: string, mode: ProgressMode): Promise<number> {
   const reporter = new ProgressReporter(mode, mode === "json" ? process.stdout : process.stderr);
   reporter.event("queued", { jobId, destination });
   if (mode !== "json") process.stdout.write(`${jobId}\n`);
@@ -233,7 +266,9 @@ async function follow(queue: JobQueue, jobId: string, destination: string, mode:
     if (interrupted) return 130;
     const message = err instanceof Error ? err.message : String(err);
     reporter.event("failed", { jobId, error: isShoalError(err) ? err.toJSON() : { message } });
-    process.stderr.write(`shoal: job ${jobId} failed: ${message}\n`);
+    // Problems inside the .torrent name where it came from: the cluster read it, not this command.
+    const where = isShoalError(err) && TORRENT_ERRORS.includes(err.name) ? `${source}: ` : "";
+    process.stderr.write(`shoal: job ${jobId} failed: ${where}${message}\n`);
     return isBadInput(err) ? EXIT_USAGE : EXIT_FAILED;
   } finally {
     off();
@@ -245,7 +280,7 @@ async function follow(queue: JobQueue, jobId: string, destination: string, mode:
 function isBadInput(err: unknown): boolean {
   if (!isShoalError(err)) return /does not exist|not a \.torrent|bencod/i.test(err instanceof Error ? err.message : "");
   return (
-    ["DecodeError", "MetainfoError"].includes(err.name) ||
+    TORRENT_ERRORS.includes(err.name) ||
     ["NO_TRACKERS", "BAD_SELECTION"].includes(err.code) ||
     /bucket .* does not exist|NoSuchBucket/i.test(err.message)
   );
@@ -254,8 +289,7 @@ function isBadInput(err: unknown): boolean {
 async function status(positionals: string[], json: boolean, str: (k: string) => string | undefined, env: Env): Promise<number> {
   const [jobId, extra] = positionals;
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
-  const queue = queueFrom(str, env);
-  try {
+  return withQueue(str, env, async (queue) => {
     if (jobId === undefined) {
       const jobs = await queue.list({ limit: 50 });
       if (json) process.stdout.write(`${JSON.stringify(jobs.map(publicInfo))}\n`);
@@ -266,17 +300,14 @@ async function status(positionals: string[], json: boolean, str: (k: string) => 
     if (!job) throw new CliError(`no job ${jobId} in the queue`, EXIT_USAGE);
     process.stdout.write(json ? `${JSON.stringify(publicInfo(job))}\n` : jobDetails(job));
     return 0;
-  } finally {
-    await queue.close();
-  }
+  });
 }
 
 async function cancel(positionals: string[], str: (k: string) => string | undefined, env: Env): Promise<number> {
   const [jobId, extra] = positionals;
   if (!jobId) throw new UsageFailure("cancel needs a job id (shoal status lists them)");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
-  const queue = queueFrom(str, env);
-  try {
+  return withQueue(str, env, async (queue) => {
     const job = await queue.get(jobId);
     if (!job) throw new CliError(`no job ${jobId} in the queue`, EXIT_USAGE);
     if (job.state === "completed" || job.state === "failed") {
@@ -286,9 +317,7 @@ async function cancel(positionals: string[], str: (k: string) => string | undefi
     await queue.cancel(jobId);
     process.stdout.write(`job ${jobId} cancelled\n`);
     return 0;
-  } finally {
-    await queue.close();
-  }
+  });
 }
 
 /** A job without its torrent bytes (base64 of a whole .torrent is no status). */

@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import {
   MemoryBus,
   MemoryCatalog,
@@ -9,7 +8,7 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { FsObjectStore } from "@shoal/store-fs";
+import { RoutingStore, checkBucket, formatDestination, parseDestination, s3ConnectionFrom, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
@@ -33,11 +32,21 @@ export interface EmbeddedRun {
 
 /**
  * Embedded mode: the four services in this process over the in-memory adapters of the same
- * ports (claim table, bus, job queue, catalog) and the filesystem store. Nothing else is needed.
+ * ports (claim table, bus, job queue, catalog), writing to the filesystem store for a directory
+ * or the S3 store for `s3://BUCKET/PREFIX`. Nothing else is needed. A bucket destination is
+ * checked before anything starts (endpoint, bucket, credentials), so a mistake there is one line
+ * within seconds rather than a download that fails at its first write.
  */
 export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: NodeJS.ProcessEnv): Promise<EmbeddedRun> {
   const logger: Logger = args.logLevel ? createLogger({ service: "shoal", level: args.logLevel }) : silentLogger();
   const source = await torrentSourceOf(args.source);
+  const destination = parseDestination(args.out);
+  let s3: S3Connection | undefined;
+  if (destination.kind === "s3") {
+    s3 = s3ConnectionFrom(args.s3, env, true);
+    await checkBucket(s3!, destination.bucket, destination.prefix);
+  }
+  const where = formatDestination(destination);
   const now = () => performance.now();
   const claims = new MemoryClaimTable(now);
   const bus = new MemoryBus((err, name) => logger.error({ err, op: `bus.${name}` }, "message handler failed; will retry"));
@@ -55,12 +64,20 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       // store gives it back to the pool once written.
       stagePiecesOnBus: false,
       // The filesystem store writes each piece in place, so pieces need not come in runs that
-      // fill S3 parts; per-piece rarest first spreads the download over the swarm best.
-      claimRunMiB: 0,
+      // fill S3 parts; per-piece rarest first spreads the download over the swarm best. The S3
+      // store makes pieces durable a whole part at a time and keeps the default runs: pieces
+      // claimed rarest first would open every part, and with the staging budget held by pieces
+      // waiting for their part, the download would stall.
+      ...(destination.kind === "dir" ? { claimRunMiB: 0 } : {}),
     },
   });
   const pool = new peerWorker.PieceBufferPool(workerConfig.maxBufferedMiB * 1024 * 1024);
-  const store = new FsObjectStore(resolve(args.out), (buf) => pool.release(buf));
+  const store = new RoutingStore({
+    destinationOf: async () => where,
+    ...(s3 ? { s3 } : {}),
+    env,
+    recycle: (buf) => pool.release(buf),
+  });
   const torrents = new TorrentInfoCache(async (ih) => catalog.get(ih));
 
   const worker = await peerWorker.start(workerConfig, { claims, store, bus, torrents, logger, now, pool }).catch((err: Error) => {
@@ -92,7 +109,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   queue.on({ progress: (_id, p) => hooks.onProgress(p) });
   const jobId = await queue.add({
     source,
-    destination: resolve(args.out),
+    destination: where,
     options: {
       ...(args.select ? { selectFiles: args.select } : {}),
       ...(args.seed ? { seed: args.seed } : {}),

@@ -4,6 +4,7 @@ import { CliError } from "./cli-error.js";
 import { CLUSTER_COMMANDS, CLUSTER_USAGE, clusterMain } from "./cluster.js";
 import { startEmbedded } from "./embedded.js";
 import { info } from "./info.js";
+import { verify } from "./verify.js";
 import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js";
 
 /** Exit statuses: 0 complete and verified, 1 failed, 2 bad input, 130/143 interrupted. */
@@ -11,6 +12,11 @@ const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 /** Errors about the content of a .torrent: bad input, exit status 2. */
 const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
+/**
+ * Bad settings: a destination that is not a directory or s3:// URL, a missing or unusable S3
+ * endpoint, bucket or credentials, a bad SHOAL_* variable. Bad input too, exit status 2.
+ */
+const CONFIG_ERRORS = ["ConfigError"];
 
 async function main(argv: readonly string[]): Promise<number> {
   if ((CLUSTER_COMMANDS as readonly string[]).includes(argv[0] ?? "")) return clusterMain(argv, process.env);
@@ -36,6 +42,13 @@ async function main(argv: readonly string[]): Promise<number> {
     try {
       await info(args, process.stdout);
       return 0;
+    } catch (err) {
+      return fail(err, new ProgressReporter("quiet", process.stderr), args.source);
+    }
+  }
+  if (args.command === "verify") {
+    try {
+      return await verify(args, process.stdout, process.stderr, process.env);
     } catch (err) {
       return fail(err, new ProgressReporter("quiet", process.stderr), args.source);
     }
@@ -116,7 +129,7 @@ function fail(err: unknown, reporter: ProgressReporter, source?: string): number
   const where = isShoalError(err) && TORRENT_ERRORS.includes(err.name) && source ? `${source}: ` : "";
   process.stderr.write(`shoal: ${where}${message}\n`);
   if (err instanceof CliError) return err.exitCode;
-  if (isShoalError(err) && TORRENT_ERRORS.includes(err.name)) return EXIT_USAGE;
+  if (isShoalError(err) && (TORRENT_ERRORS.includes(err.name) || CONFIG_ERRORS.includes(err.name))) return EXIT_USAGE;
   if (isShoalError(err) && (err.code === "NO_TRACKERS" || err.code === "BAD_SELECTION")) return EXIT_USAGE;
   return EXIT_FAILED;
 }

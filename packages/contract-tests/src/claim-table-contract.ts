@@ -10,6 +10,7 @@ import {
 } from "@shoal/coordination";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
 import { heldPieceCases } from "./claim-table-held-cases.js";
+import { claimTablePeerCases } from "./claim-table-peers.js";
 import { claimTableProperty } from "./claim-table-property.js";
 import { expectRejection } from "./expect-error.js";
 import { caseRegistry, type PortHarness } from "./harness.js";
@@ -94,7 +95,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect(await table.counts(ih)).toEqual({ missing: 1, claimed: 1, staged: 1, verified: 0, stored: 1, skipped: 1 });
     });
 
-    scenario("startJob for another job rebuilds the table from the recheck, keeping attempts, strikes and bans", async (fx, table) => {
+    scenario("startJob for another job rebuilds the table from the recheck, keeping attempts, strikes, bans and leases", async (fx, table) => {
       const ih = await fx.torrent(6, [5]);
       const w = await fx.worker();
       const writer = await fx.worker();
@@ -127,7 +128,9 @@ export function claimTableContract(harness: ClaimTableHarness): void {
       expect(await table.release(ih, w, claimed!)).not.toBe("ok");
       expect(await table.release(ih, writer, held)).not.toBe("ok");
       expect(await table.claim(ih, w, [0], 1)).toEqual([{ piece: 0, attempt: stored.attempt + 1 }]);
-      // The earlier job's leases went with it: a claim now has none until its worker beats again.
+      // Nothing of the earlier job is left for a lease to take back: once every lease lapsed,
+      // only the new claim moves.
+      await fx.advanceTime(2 * fx.leaseTtlMs);
       expect(await table.expireLeases(ih)).toEqual([{ piece: 0, attempt: stored.attempt + 1 }]);
       // And the new job keeps its table when it moves to another owner.
       expect(await table.startJob(ih, "job-2", 6, [], [])).toBe("kept");
@@ -515,6 +518,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
 
     claimTableProperty(portScenario, harness, leaseTtlMs);
     heldPieceCases(scenario, leaseTtlMs);
+    claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
     done();
   });
 }

@@ -1,5 +1,14 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { BAN_STRIKES, CoordinationError, PIECE_STATE_CODE, PIECE_STATES, TRANSITIONS, type Transition } from "@shoal/coordination";
+import {
+  BAN_STRIKES,
+  CoordinationError,
+  MAX_FREE_PEERS,
+  PEER_SHARE_SLACK_DIVISOR,
+  PIECE_STATE_CODE,
+  PIECE_STATES,
+  TRANSITIONS,
+  type Transition,
+} from "@shoal/coordination";
 import { SCRIPT_CODES } from "./script-codes.js";
 
 /** `lua/` sits next to `src/` and `dist/`, so the same path works under vitest and when built. */
@@ -36,6 +45,9 @@ export const SCRIPT_NAMES = [
   "forgetUploads",
   "listUploads",
   "holdPieces",
+  "claimPeers",
+  "releasePeers",
+  "listPeers",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
@@ -48,9 +60,10 @@ export interface LuaScript {
 
 /**
  * The tables every script starts with, written from the definitions the memory table uses:
- * PIECE_STATE_CODE, TRANSITIONS and BAN_STRIKES of @shoal/coordination, and SCRIPT_CODES. The
- * scripts never spell a state code, a legal move or a reply code themselves, so the Redis table
- * cannot drift from the memory one.
+ * PIECE_STATE_CODE, TRANSITIONS, BAN_STRIKES, MAX_FREE_PEERS and PEER_SHARE_SLACK_DIVISOR of
+ * @shoal/coordination, and SCRIPT_CODES. The scripts never spell a state code, a legal move, a
+ * reply code or a peer registry limit themselves, so the Redis table cannot drift from the
+ * memory one.
  */
 export function luaPrelude(): string {
   const str = (s: string) => JSON.stringify(s);
@@ -61,8 +74,9 @@ export function luaPrelude(): string {
     return `  [${str(name)}] = { from = { ${fromSet} }, to = ${codeOf(to)} },`;
   });
   return [
-    "-- Generated when the scripts are loaded, from PIECE_STATE_CODE, TRANSITIONS and BAN_STRIKES of",
-    "-- @shoal/coordination and SCRIPT_CODES of @shoal/coordination-redis.",
+    "-- Generated when the scripts are loaded, from PIECE_STATE_CODE, TRANSITIONS, BAN_STRIKES,",
+    "-- MAX_FREE_PEERS and PEER_SHARE_SLACK_DIVISOR of @shoal/coordination and SCRIPT_CODES of",
+    "-- @shoal/coordination-redis.",
     `local STATE = { ${PIECE_STATES.map((s) => `[${str(s)}] = ${codeOf(s)}`).join(", ")} }`,
     `local STATE_NAME = { ${PIECE_STATES.map((s) => `[${codeOf(s)}] = ${str(s)}`).join(", ")} }`,
     "local TRANSITION = {",
@@ -72,6 +86,8 @@ export function luaPrelude(): string {
       .map(([name, code]) => `[${str(name)}] = ${code}`)
       .join(", ")} }`,
     `local BAN_STRIKES = ${BAN_STRIKES}`,
+    `local MAX_FREE_PEERS = ${MAX_FREE_PEERS}`,
+    `local PEER_SHARE_SLACK_DIVISOR = ${PEER_SHARE_SLACK_DIVISOR}`,
     "",
   ].join("\n");
 }

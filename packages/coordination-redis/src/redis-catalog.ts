@@ -4,7 +4,15 @@ import { redisConfigSchema, type RedisConfigInput } from "./config.js";
 import { RedisConnection } from "./connection.js";
 
 /** Fields of the catalog hash. The info dict is stored as raw bytes, never as text. */
-const FIELD = { infoBytes: "infoBytes", announceTiers: "announceTiers", destination: "destination", private: "private" } as const;
+const FIELD = {
+  infoBytes: "infoBytes",
+  announceTiers: "announceTiers",
+  destination: "destination",
+  private: "private",
+  selectFiles: "selectFiles",
+  maxDownloadBytesPerSec: "maxDownloadBytesPerSec",
+  maxUploadBytesPerSec: "maxUploadBytesPerSec",
+} as const;
 
 /**
  * The TorrentCatalog of a cluster: one hash per torrent under the torrent's hash tag, next to its
@@ -39,6 +47,9 @@ export class RedisCatalog implements TorrentCatalog {
           [FIELD.announceTiers]: JSON.stringify(record.announceTiers),
           [FIELD.destination]: record.destination,
           [FIELD.private]: record.private ? "1" : "0",
+          ...(record.selectFiles ? { [FIELD.selectFiles]: JSON.stringify(record.selectFiles) } : {}),
+          ...(record.maxDownloadBytesPerSec ? { [FIELD.maxDownloadBytesPerSec]: String(record.maxDownloadBytesPerSec) } : {}),
+          ...(record.maxUploadBytesPerSec ? { [FIELD.maxUploadBytesPerSec]: String(record.maxUploadBytesPerSec) } : {}),
         })
         .exec();
       // EXEC answers each command's own error in its slot rather than failing the whole call.
@@ -66,6 +77,9 @@ export class RedisCatalog implements TorrentCatalog {
       announceTiers: JSON.parse(field(FIELD.announceTiers).toString("utf8")) as string[][],
       destination: field(FIELD.destination).toString("utf8"),
       private: field(FIELD.private).toString("utf8") === "1",
+      ...(fields[FIELD.selectFiles] ? { selectFiles: JSON.parse(fields[FIELD.selectFiles]!.toString("utf8")) as number[] } : {}),
+      ...(fields[FIELD.maxDownloadBytesPerSec] ? { maxDownloadBytesPerSec: Number(fields[FIELD.maxDownloadBytesPerSec]!.toString("utf8")) } : {}),
+      ...(fields[FIELD.maxUploadBytesPerSec] ? { maxUploadBytesPerSec: Number(fields[FIELD.maxUploadBytesPerSec]!.toString("utf8")) } : {}),
     };
   }
 

@@ -7,10 +7,13 @@ import {
   type Claim,
   type ClaimTable,
   type JobStart,
+  type KnownPeer,
+  type PeerGrant,
   type PieceCounts,
   type PieceRecord,
   type PieceState,
   type RejectOutcome,
+  type ReleasePeersOptions,
   type TransitionResult,
 } from "@shoal/coordination";
 import { loadConfig } from "@shoal/service-kit";
@@ -103,13 +106,13 @@ export class RedisClaimTable implements ClaimTable {
       if (job === jobId && (await this.connection.run("redis.startJob", infoHash, (client) => client.exists(k.counts))) === 1) return "kept";
       throw err;
     }
-    const { reply } = await this.call("redis.startJob", "startJob", infoHash, [...this.pieceKeys(infoHash, "leases"), k.job], [jobId, states]);
+    const { reply } = await this.call("redis.startJob", "startJob", infoHash, [...this.pieceKeys(infoHash), k.job], [jobId, states]);
     return JOB_START_BY_CODE[Number(reply[1])]!;
   }
 
   async deleteTorrent(infoHash: string): Promise<void> {
     const k = this.keys(infoHash);
-    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.job];
+    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers, k.job];
     await this.call("redis.deleteTorrent", "deleteTorrent", infoHash, keys, []);
   }
 
@@ -159,7 +162,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireWorkers(infoHash: string): Promise<number> {
-    const keys = this.pieceKeys(infoHash, "leases");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
     const { reply } = await this.call("redis.expireWorkers", "expireWorkers", infoHash, keys, [this.now()]);
     return Number(reply[1]);
   }
@@ -235,7 +238,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireLeases(infoHash: string): Promise<Claim[]> {
-    const keys = this.pieceKeys(infoHash, "leases");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
     const { reply } = await this.call("redis.expireLeases", "expireWorkers", infoHash, keys, [this.now()]);
     // In piece order, as the memory table lists them; held sets have no order of their own.
     return pairs(reply.slice(1))
@@ -248,7 +251,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   /** The five keys every piece script takes first (lua/includes/pieceTable.lua), then `extra`. */
-  private pieceKeys(infoHash: string, ...extra: ("leases" | "strikes" | "banned")[]): string[] {
+  private pieceKeys(infoHash: string, ...extra: ("leases" | "strikes" | "banned" | "peerOwners" | "freePeers" | "ownedPeers" | "peerWorkers")[]): string[] {
     const k = this.keys(infoHash);
     return [k.counts, k.states, k.attempts, k.holders, k.held, ...extra.map((name) => k[name])];
   }
@@ -279,6 +282,34 @@ export class RedisClaimTable implements ClaimTable {
 
   private raw(op: string, name: ScriptName, infoHash: string, keys: string[], args: ScriptArg[], buffers = false): Promise<unknown[]> {
     return this.connection.run(op, infoHash, (client: Redis) => runScript(client, this.scripts, name, keys, args, buffers));
+  }
+
+  async claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant> {
+    const k = this.keys(infoHash);
+    // As the memory table reads it: a fraction is its floor, NaN and negatives none, and no
+    // limit at all is bounded by the share anyway.
+    const limit = max > 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
+    const keys = [k.counts, k.leases, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers];
+    const { reply } = await this.call("redis.claimPeers", "claimPeers", infoHash, keys, [workerId, String(limit), this.now(), ...peers]);
+    return { peers: reply.slice(2).map(String), share: Number(reply[1]) };
+  }
+
+  async releasePeers(infoHash: string, workerId: string, peers: readonly string[], options: ReleasePeersOptions = {}): Promise<number> {
+    const k = this.keys(infoHash);
+    const keys = [k.counts, k.banned, k.peerOwners, k.freePeers, k.ownedPeers];
+    const args = [workerId, options.forget === true ? "1" : "0", ...peers];
+    const { reply } = await this.call("redis.releasePeers", "releasePeers", infoHash, keys, args);
+    return Number(reply[1]);
+  }
+
+  async knownPeers(infoHash: string): Promise<KnownPeer[]> {
+    const k = this.keys(infoHash);
+    const { reply } = await this.call("redis.knownPeers", "listPeers", infoHash, [k.counts, k.peerOwners, k.freePeers], []);
+    const owners = (reply[1] as unknown[]).map(String);
+    const out: KnownPeer[] = [];
+    for (let j = 0; j + 1 < owners.length; j += 2) out.push({ peer: owners[j]!, owner: owners[j + 1]! });
+    for (const peer of reply[2] as unknown[]) out.push({ peer: String(peer) });
+    return out;
   }
 }
 

@@ -1,6 +1,15 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BAN_STRIKES, PIECE_STATES, PIECE_STATE_CODE, TRANSITIONS, TRANSITION_RESULTS, type Transition } from "@shoal/coordination";
+import {
+  BAN_STRIKES,
+  MAX_FREE_PEERS,
+  PEER_SHARE_SLACK_DIVISOR,
+  PIECE_STATES,
+  PIECE_STATE_CODE,
+  TRANSITIONS,
+  TRANSITION_RESULTS,
+  type Transition,
+} from "@shoal/coordination";
 import { SCRIPT_CODES, SCRIPT_NAMES, loadLuaScripts, luaPrelude } from "@shoal/coordination-redis";
 import { respCommand } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
@@ -38,7 +47,7 @@ describe("Lua scripts", () => {
     expect(SCRIPT_CODES.PIECE_OUT_OF_RANGE).toBeLessThan(0);
   });
 
-  it("see the same states, transitions, codes and ban threshold as the memory table, read back from Redis", async () => {
+  it("see the same states, transitions, codes, ban threshold and peer limits as the memory table, read back from Redis", async () => {
     // The prelude is run by Redis itself and its tables are listed back, so what the scripts
     // see is compared with the TypeScript definitions, not the generated text.
     const dump = `
@@ -49,6 +58,8 @@ describe("Lua scripts", () => {
       end
       for name, code in pairs(CODE) do out[#out + 1] = 'code ' .. name .. '=' .. code end
       out[#out + 1] = 'ban ' .. BAN_STRIKES
+      out[#out + 1] = 'free peers ' .. MAX_FREE_PEERS
+      out[#out + 1] = 'share slack divisor ' .. PEER_SHARE_SLACK_DIVISOR
       return out`;
     const seen = (await respCommand(redis.server().url, ["EVAL", luaPrelude() + dump, "0"])) as string[];
     const expected = [
@@ -58,6 +69,8 @@ describe("Lua scripts", () => {
       ),
       ...Object.entries(SCRIPT_CODES).map(([name, code]) => `code ${name}=${code}`),
       `ban ${BAN_STRIKES}`,
+      `free peers ${MAX_FREE_PEERS}`,
+      `share slack divisor ${PEER_SHARE_SLACK_DIVISOR}`,
     ];
     expect([...seen].sort()).toEqual(expected.sort());
   });

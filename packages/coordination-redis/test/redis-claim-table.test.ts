@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryClaimTable, checkInvariants, heldKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
+import { MemoryClaimTable, checkInvariants, fairPeerShare, heldKey, ownedPeersKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
 import { RedisCatalog, RedisClaimTable } from "@shoal/coordination-redis";
 import { respCommand, waitFor } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
@@ -50,6 +50,20 @@ describe("RedisClaimTable on a real server", () => {
     expect(await t.counts(ih)).toMatchObject({ missing: 4, claimed: 0 });
   });
 
+  it("counts live workers for the fair peer share on the Redis server's clock when no clock is injected", async () => {
+    const { table: t } = table();
+    const ih = newInfoHash();
+    await t.createTorrent(ih, 1, []);
+    await t.heartbeat(ih, "a", 60_000);
+    await t.heartbeat(ih, "b", 60_000);
+    await t.claimPeers(ih, "b", [], 0);
+    const peers = Array.from({ length: 8 }, (_, i) => `10.0.0.${i}:1`);
+    expect(await t.claimPeers(ih, "a", peers, 8)).toEqual({ peers: peers.slice(0, fairPeerShare(8, 2)), share: fairPeerShare(8, 2) });
+    // A lease of 0 ends now on the server's clock: "b" no longer counts.
+    await t.heartbeat(ih, "b", 0);
+    expect((await t.claimPeers(ih, "a", [], 8)).share).toBe(fairPeerShare(8, 1));
+  });
+
   it("keeps every key of a torrent under its hash tag, and deleteTorrent removes all of them but the catalog's", async () => {
     let now = 1_000;
     const { table: t, prefix } = table(() => now);
@@ -74,9 +88,24 @@ describe("RedisClaimTable on a real server", () => {
     expect(await t.verify(ih, five!)).toBe("ok");
     await t.heartbeat(ih, "writer", 100_000);
     expect(await t.hold(ih, "writer", [five!])).toEqual(["ok"]);
+    await t.claimPeers(ih, "a", ["10.0.1.1:1"], 1);
+    await t.claimPeers(ih, "peers-only", ["10.0.1.2:1", "10.0.1.3:1"], 1);
 
     const k = torrentKeys(prefix, ih);
-    const expected = [k.counts, k.states, k.attempts, k.holders, k.leases, k.strikes, k.catalog, ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w))];
+    const expected = [
+      k.counts,
+      k.states,
+      k.attempts,
+      k.holders,
+      k.leases,
+      k.strikes,
+      k.catalog,
+      k.peerOwners,
+      k.freePeers,
+      k.peerWorkers,
+      ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w)),
+      ...["a", "peers-only"].map((w) => ownedPeersKey(prefix, ih, w)),
+    ];
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual(expected.sort());
     for (const key of await redis.keys(`${prefix}:*`)) expect(key, key).toMatch(/^[^{]*\{([0-9a-f]{40})\}/);
 
@@ -84,7 +113,12 @@ describe("RedisClaimTable on a real server", () => {
     expect(await t.expireWorkers(ih)).toBe(4);
     expect(checkInvariants(await t.pieces(ih))).toEqual([]);
     expect(await redis.keys(heldKey(prefix, ih, "*"))).toEqual([heldKey(prefix, ih, "writer")]);
+    // The lapsed workers' peers are free, and their owned-peer sets are gone with their held sets.
+    expect((await t.knownPeers(ih)).filter((p) => p.owner !== undefined)).toEqual([]);
+    expect(await redis.keys(`${prefix}:t:{${ih}}:peers:owned:*`)).toEqual([]);
     await t.claim(ih, "b", [0], 1);
+    await t.heartbeat(ih, "b", 10_000);
+    await t.claimPeers(ih, "b", [], 2);
     await t.deleteTorrent(ih);
     expect(await redis.keys(`${prefix}:t:{${ih}}:*`)).toEqual([k.catalog]);
     expect(await t.counts(other)).toMatchObject({ claimed: 1 });
@@ -105,6 +139,21 @@ describe("RedisClaimTable on a real server", () => {
     expect(await scriptCalls()).toBe(before + 1);
     expect(claims).toHaveLength(500);
     expect(claims[0]).toEqual({ piece: 598, attempt: 1 });
+  });
+
+  it("claims a batch of peers in one script call", async () => {
+    const { table: t } = table(() => 0);
+    const ih = newInfoHash();
+    await t.createTorrent(ih, 1, []);
+    await t.claimPeers(ih, "w", ["10.0.0.1:1"], 1);
+    const scriptCalls = async () => {
+      const info = String(await respCommand(redis.server().url, ["INFO", "commandstats"]));
+      return [...info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+    };
+    const before = await scriptCalls();
+    const grant = await t.claimPeers(ih, "w", Array.from({ length: 200 }, (_, i) => `10.0.${i >> 8}.${i & 255}:6881`), 80);
+    expect(await scriptCalls()).toBe(before + 1);
+    expect(grant.peers).toHaveLength(80);
   });
 
   it(`holds a ${MAX_PIECES}-piece table: created with its counts, claimed, read whole and deleted`, async () => {

@@ -9,10 +9,11 @@ export {
 export type { PieceState, Transition, TransitionResult, PieceRecord } from "./piece-state.js";
 export { CoordinationError, StorageError } from "./errors.js";
 export type { CoordinationErrorCode, StorageErrorCode } from "./errors.js";
-export { BAN_STRIKES, JOB_STARTS } from "./ports/claim-table.js";
-export type { Claim, ClaimTable, JobStart, PieceCounts, RejectOutcome } from "./ports/claim-table.js";
+export { BAN_STRIKES, JOB_STARTS, MAX_FREE_PEERS, PEER_SHARE_SLACK_DIVISOR, fairPeerShare, peerShareOf } from "./ports/claim-table.js";
+export type { Claim, ClaimTable, JobStart, KnownPeer, PeerGrant, PieceCounts, RejectOutcome, ReleasePeersOptions } from "./ports/claim-table.js";
 export type { PieceBus, Subscription, SubscribeOptions, Delivery } from "./ports/piece-bus.js";
 export type { ObjectStore, TorrentLayout, LayoutFile, StagedRef } from "./ports/object-store.js";
+export type { TreeReader } from "./ports/tree-reader.js";
 export type {
   JobQueue,
   JobContext,
@@ -30,7 +31,7 @@ export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
 export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
 export { SUBJECTS, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
-export { heldKey, partsKey, torrentKeys } from "./keys.js";
+export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 export { MemoryJobQueue } from "./memory/memory-job-queue.js";

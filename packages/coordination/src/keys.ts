@@ -47,6 +47,20 @@ export function torrentKeys(prefix: string, infoHash: string) {
     parts: `${base}:parts:`,
     /** Upload ledger: set of object keys finished in the bucket from verified pieces. */
     completed: `${base}:completed`,
+    /** Hash peer (ip:port) -> the worker that owns it (connects it, or is dialling it). */
+    peerOwners: `${base}:peers:owners`,
+    /** Set of the known peers nobody owns, at most MAX_FREE_PEERS: what a worker with room takes. */
+    freePeers: `${base}:peers:free`,
+    /**
+     * Prefix of the per-worker sets of owned peers, as `held` is for pieces: `ownedPeers +
+     * workerId` holds the peers that worker owns here, so expiring it costs only its peers.
+     */
+    ownedPeers: `${base}:peers:owned:`,
+    /**
+     * Set of the workers taking part in the peer registry (they claimed peers here): only their
+     * leases count towards the fair share, not those of other lease holders (storage-writers).
+     */
+    peerWorkers: `${base}:peers:workers`,
   } as const;
 }
 
@@ -62,4 +76,18 @@ export function heldKey(prefix: string, infoHash: string, workerId: string): str
  */
 export function partsKey(prefix: string, infoHash: string, objectKey: string): string {
   return `${torrentKeys(prefix, infoHash).parts}${objectKey}`;
+}
+
+/** The set of peers `workerId` owns in a torrent; see `torrentKeys(...).ownedPeers`. */
+export function ownedPeersKey(prefix: string, infoHash: string, workerId: string): string {
+  return `${torrentKeys(prefix, infoHash).ownedPeers}${workerId}`;
+}
+
+/**
+ * The lock of a service that must run once per cluster (`storage-writer`): a string holding the
+ * active instance's id, with an expiry its holder keeps renewing. Not a torrent's key: it has no
+ * hash tag and is only ever touched alone.
+ */
+export function activeInstanceKey(prefix: string, service: string): string {
+  return `${prefix}:active:${service}`;
 }

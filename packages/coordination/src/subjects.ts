@@ -15,11 +15,14 @@ export interface PeerAddress {
 
 export interface SubjectPayloads {
   /**
-   * A torrent is ready to download: its metadata is in the catalog. `newJob` says its piece table
-   * was made or rebuilt for this job (ClaimTable.startJob), so whatever a service kept of the
-   * torrent belongs to an earlier job; absent or false, the job continues under a new owner.
+   * A torrent is ready to download: its metadata is in the catalog. The owner publishes it again
+   * every few seconds with `repeat` while the torrent runs, so a worker started later joins it; a
+   * worker that saw the torrent finish ignores a repeat (it may arrive late), not a new start.
+   * `newJob`, on the first publish only, says the piece table was made or rebuilt for this job
+   * (ClaimTable.startJob), so whatever a service kept of the torrent belongs to an earlier job;
+   * absent or false, the job continues under a new owner.
    */
-  torrent_started: { infoHash: string; newJob?: boolean };
+  torrent_started: { infoHash: string; repeat?: boolean; newJob?: boolean };
   /**
    * The torrent's job ended here: every piece is stored and the files are complete, the job was
    * cancelled (for good: unfinished uploads are dropped), it failed, or it stopped (its owner

@@ -9,7 +9,7 @@ export { fileSpansOfPiece, fileSpansOfRange, pieceHash, pieceLengthOf, piecesOfF
 export { sanitizePathComponent } from "./path-component.js";
 export { relativeFilePath } from "./relative-file-path.js";
 export { TorrentInfoCache } from "./torrent-info-cache.js";
-export type { TorrentInfo, TorrentSource as TorrentInfoSource } from "./torrent-info-cache.js";
+export type { JobRateLimits, TorrentInfo, TorrentSource as TorrentInfoSource } from "./torrent-info-cache.js";
 export { torrentLayout } from "./torrent-layout.js";
 export type { StorageLayout } from "./torrent-layout.js";
 export { selectFiles } from "./file-selection.js";

@@ -10,6 +10,14 @@ export interface TorrentInfo {
   readonly selection: FileSelection;
   /** Where the bytes go, with unselected files marked: what every store is opened with. */
   readonly layout: StorageLayout;
+  /** The job's rate limits for the whole cluster, bytes per second; 0 = none. */
+  readonly limits: JobRateLimits;
+}
+
+/** A job's rate limits for all its workers together, bytes per second; 0 = unlimited. */
+export interface JobRateLimits {
+  readonly downloadBytesPerSec: number;
+  readonly uploadBytesPerSec: number;
 }
 
 /** What the catalog keeps of a torrent that every service needs to know it. */
@@ -17,12 +25,16 @@ export interface TorrentSource {
   readonly infoBytes: Uint8Array;
   /** File indices as `selectFiles` takes them; absent means every file. */
   readonly selectFiles?: readonly number[];
+  readonly maxDownloadBytesPerSec?: number;
+  readonly maxUploadBytesPerSec?: number;
 }
 
 /**
  * Parsed torrent metadata by info hash, loaded once per process from wherever the raw info dict
  * is kept (the torrent catalog) and checked against the hash it is filed under.
  */
+const NO_LIMITS: JobRateLimits = { downloadBytesPerSec: 0, uploadBytesPerSec: 0 };
+
 export class TorrentInfoCache {
   private readonly entries = new Map<string, Promise<TorrentInfo>>();
 
@@ -64,11 +76,14 @@ export class TorrentInfoCache {
         context: { infoHash, actual: metainfo.infoHashHex },
       });
     }
-    return infoOf(metainfo, source.selectFiles);
+    return infoOf(metainfo, source.selectFiles, {
+      downloadBytesPerSec: source.maxDownloadBytesPerSec ?? 0,
+      uploadBytesPerSec: source.maxUploadBytesPerSec ?? 0,
+    });
   }
 }
 
-function infoOf(metainfo: InfoDict, select: readonly number[] | undefined): TorrentInfo {
+function infoOf(metainfo: InfoDict, select: readonly number[] | undefined, limits: JobRateLimits = NO_LIMITS): TorrentInfo {
   const selection = selectFiles(metainfo, select);
-  return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles) };
+  return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles), limits };
 }

@@ -7,6 +7,14 @@ import { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { RoutingStore } from "./routing-store.js";
 import type { ClusterSettings } from "./cluster-settings.js";
+import { redisUnreachable } from "./redis-unreachable.js";
+
+/**
+ * Services and their backends often start together (a compose file, a pod): a backend that
+ * answers within this long is not worth a warning, one that does not is what an operator
+ * watching a service that seems stuck needs to read.
+ */
+const QUIET_WAIT_MS = 3_000;
 
 /** Queue groups of the durable subjects: their consumers exist before anyone publishes. */
 export const DURABLE_GROUPS = ["piece_staged:piece-verifier", "piece_verified:storage-writer", "torrent_complete:storage-writer"] as const;
@@ -48,7 +56,9 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
   const ledger = new RedisUploadLedger({ url: settings.redisUrl });
   let bus: NatsBus | undefined;
   try {
-    await untilDeadline(deadline, o.logger, "redis", () => catalog.get("0".repeat(40)));
+    await untilDeadline(deadline, o.logger, "redis", () => catalog.get("0".repeat(40))).catch(async (err: unknown) => {
+      throw await redisUnreachable(settings.redisUrl, err, ` (waited ${Math.round(o.waitMs / 1000)} s, SHOAL_CONNECT_WAIT_SECONDS)`);
+    });
     bus = await untilDeadline(deadline, o.logger, "nats", () =>
       NatsBus.connect({ servers: [...settings.natsServers], name: o.name, groups: [...DURABLE_GROUPS] }, { logger: o.logger }),
     );
@@ -88,6 +98,7 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
 
 /** Runs `fn` until it succeeds or the deadline passes; only backend outages are tried again. */
 async function untilDeadline<T>(deadline: number, logger: Logger, what: string, fn: () => Promise<T>): Promise<T> {
+  const quietUntil = Date.now() + QUIET_WAIT_MS;
   let logged = false;
   for (;;) {
     try {
@@ -95,7 +106,7 @@ async function untilDeadline<T>(deadline: number, logger: Logger, what: string, 
     } catch (err) {
       const retryable = isShoalError(err) && err.retryable && !/refused access/.test(err.message);
       if (!retryable || Date.now() >= deadline) throw err;
-      if (!logged) {
+      if (!logged && Date.now() >= quietUntil) {
         logger.warn({ op: `${what}.connect`, err: (err as Error).message }, `waiting for ${what}`);
         logged = true;
       }

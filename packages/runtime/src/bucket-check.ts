@@ -1,44 +1,42 @@
-import { Client } from "minio";
+import { isShoalError } from "@shoal/errors";
 import { ConfigError } from "@shoal/service-kit";
+import { probeBucket } from "@shoal/store-s3";
 import type { S3Connection } from "./s3-connection.js";
 
-/** How long the check may take before the endpoint counts as unreachable. */
-const CHECK_TIMEOUT_MS = 10_000;
+/** S3 codes that mean the server is there but will not take these credentials. */
+const CREDENTIAL_CODES = new Set(["AccessDenied", "Forbidden", "AllAccessDisabled", "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "AccountProblem"]);
+/** Codes with which a LIST says the bucket is not there. */
+const NO_BUCKET_CODES = new Set(["NoSuchBucket", "NotFound"]);
 
 /**
- * Asks the S3 server whether `bucket` exists, once and quickly, so bad input is named before a
- * job is queued or a download starts: a missing bucket, refused credentials and an endpoint that
- * does not answer each throw a one-line ConfigError.
+ * Checks before a job is queued or a download starts, within seconds, that a bucket destination
+ * can be used: the endpoint answers S3, the bucket exists and the credentials are accepted (one
+ * LIST of at most one key under `prefix`: see `probeBucket`). Each failure is a ConfigError with
+ * one line naming the problem, the bucket and the endpoint: all of them are the user's to fix,
+ * and none is worth waiting for.
  */
-export async function checkBucket(conn: S3Connection, bucket: string): Promise<void> {
-  const url = new URL(conn.endpoint);
-  const client = new Client({
-    endPoint: url.hostname,
-    ...(url.port ? { port: Number(url.port) } : {}),
-    useSSL: url.protocol === "https:",
-    accessKey: conn.accessKey,
-    secretKey: conn.secretKey,
-    region: conn.region,
-    pathStyle: true,
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS / 1000} s`)), CHECK_TIMEOUT_MS);
-  });
-  let exists: boolean;
+export async function checkBucket(conn: S3Connection, bucket: string, prefix = ""): Promise<void> {
   try {
-    exists = await Promise.race([client.bucketExists(bucket), timeout]);
+    await probeBucket({ ...conn, bucket, prefix });
   } catch (err) {
-    const e = err as { code?: string; message?: string };
-    const code = e.code ?? "";
-    if (code === "NoSuchBucket" || code === "NotFound") exists = false;
-    else if (["AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "Forbidden"].includes(code)) {
-      throw new ConfigError("INVALID_CONFIG", `S3 ${conn.endpoint} refused the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): ${code}`);
-    } else {
-      throw new ConfigError("INVALID_CONFIG", `S3 endpoint ${conn.endpoint} is unreachable: ${code ? `${code}: ` : ""}${e.message ?? String(err)}`);
+    if (!isShoalError(err)) throw err;
+    const code = typeof err.context["s3Code"] === "string" ? err.context["s3Code"] : undefined;
+    const reason = typeof err.context["reason"] === "string" ? err.context["reason"] : err.message;
+    const context = { bucket, endpoint: conn.endpoint, s3Code: code ?? null };
+    if (code !== undefined && NO_BUCKET_CODES.has(code)) {
+      throw new ConfigError("INVALID_CONFIG", `bucket ${bucket} does not exist on ${conn.endpoint} (create it first: shoal never creates buckets)`, { context, cause: err });
     }
-  } finally {
-    clearTimeout(timer);
+    if (code !== undefined && CREDENTIAL_CODES.has(code)) {
+      throw new ConfigError(
+        "INVALID_CONFIG",
+        `S3 ${conn.endpoint} refused the credentials for bucket ${bucket}: ${reason} (check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION)`,
+        { context, cause: err },
+      );
+    }
+    if (err.retryable) {
+      // Network errors and timeouts, after the probe's one retry.
+      throw new ConfigError("INVALID_CONFIG", `S3 endpoint ${conn.endpoint} is unreachable: ${reason} (check --s3 or SHOAL_S3_ENDPOINT)`, { context, cause: err });
+    }
+    throw new ConfigError("INVALID_CONFIG", `S3 endpoint ${conn.endpoint} failed on bucket ${bucket}: ${reason}`, { context, cause: err });
   }
-  if (!exists) throw new ConfigError("INVALID_CONFIG", `bucket ${bucket} does not exist on ${conn.endpoint}`);
 }

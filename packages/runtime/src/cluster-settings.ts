@@ -79,6 +79,30 @@ export function portFrom(flag: string | undefined, flagName: string, env: Env, e
   return n;
 }
 
+/** pino's levels; `silent` turns logging off. */
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** The log level from `--log-level` or SHOAL_LOG_LEVEL (default info), checked before a logger exists. */
+export function logLevelFrom(flag: string | undefined, env: Env): string {
+  const got = valueOf(flag, "--log-level", env, "SHOAL_LOG_LEVEL");
+  if (!got) return "info";
+  const [where, raw] = got;
+  if (!(LOG_LEVELS as readonly string[]).includes(raw)) {
+    throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not a log level (one of ${LOG_LEVELS.join(", ")})`);
+  }
+  return raw;
+}
+
+/** A number of seconds, 0 or more, from the variable `envName`; `fallback` when unset. */
+export function secondsFrom(env: Env, envName: string, fallback: number): number {
+  const got = valueOf(undefined, "", env, envName);
+  if (!got) return fallback;
+  const [where, raw] = got;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not a number of seconds (0 or more)`);
+  return n;
+}
+
 /**
  * Everything a cluster process needs to reach the backends. `needs` says which must be set;
  * the S3 endpoint is validated whenever it is given.

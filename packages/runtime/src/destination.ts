@@ -11,8 +11,8 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 /**
  * Reads `s3://BUCKET/PREFIX` (the prefix may be empty or nested; slashes at either end are
- * dropped) or a directory path (made absolute against `cwd`). Any other URL scheme is refused
- * with a one-line error naming it.
+ * dropped and runs of slashes inside become one) or a directory path (made absolute against
+ * `cwd`). Any other URL scheme is refused with a one-line error naming it.
  */
 export function parseDestination(raw: string, cwd: string = process.cwd()): Destination {
   const text = raw.trim();
@@ -25,7 +25,9 @@ export function parseDestination(raw: string, cwd: string = process.cwd()): Dest
   const rest = text.slice(scheme[0].length);
   const slash = rest.indexOf("/");
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
-  const prefix = slash < 0 ? "" : rest.slice(slash + 1).replace(/^\/+|\/+$/g, "");
+  // Runs of slashes become one: `a//b` is a typo for `a/b`, and an empty key component would make
+  // a tree that S3 consoles and `aws s3 ls` show as a folder named "".
+  const prefix = slash < 0 ? "" : rest.slice(slash + 1).replace(/\/{2,}/g, "/").replace(/^\/+|\/+$/g, "");
   if (!BUCKET_RE.test(bucket) || bucket.includes("..")) {
     throw new ConfigError("INVALID_CONFIG", `destination ${text}: "${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, '.' or '-')`);
   }

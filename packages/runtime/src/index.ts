@@ -15,3 +15,6 @@ export { startServiceProcess, SERVICE_NAMES, DEFAULT_METRICS_PORT, describeStart
 export type { ServiceFlags, ServiceProcess } from "./service-process.js";
 export type { ServiceName } from "./service-collectors.js";
 export { checkBucket } from "./bucket-check.js";
+export { redisUnreachable } from "./redis-unreachable.js";
+export { treeReaderFor } from "./tree-reader-for.js";
+export type { TreeReaderOptions } from "./tree-reader-for.js";

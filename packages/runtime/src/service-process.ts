@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { isShoalError } from "@shoal/errors";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
@@ -5,12 +7,20 @@ import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { createLogger, loadConfig, type Logger, type RunningService } from "@shoal/service-kit";
 import { connectBackends, type Backends } from "./backends.js";
-import { clusterSettingsFrom, portFrom, type ClusterFlags } from "./cluster-settings.js";
+import { clusterSettingsFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
 import { startOpsServer, type OpsServer } from "./ops-server.js";
+import { ActiveLock } from "./active-lock.js";
 import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
 import { serviceRegistry } from "./service-metrics.js";
 
 export const SERVICE_NAMES: readonly ServiceName[] = ["tracker-poller", "peer-worker", "piece-verifier", "storage-writer"];
+
+/**
+ * How long a service waits for Redis and NATS at start by default: long enough for backends
+ * started alongside it (a compose file, a pod) to come up, short enough that a wrong address
+ * surfaces as an exit the supervisor reports.
+ */
+const DEFAULT_CONNECT_WAIT_SECONDS = 30;
 
 /** The metrics port when none is given: the usual one of Prometheus exporters of Node processes. */
 export const DEFAULT_METRICS_PORT = 9464;
@@ -42,35 +52,55 @@ export async function startServiceProcess(
   flags: ServiceFlags,
   env: Readonly<Record<string, string | undefined>>,
   logger?: Logger,
+  /** Called when the process must end (the storage-writer lost its active lock); default: log and exit 1. */
+  onFatal?: (why: string) => void,
 ): Promise<ServiceProcess> {
-  const log = logger ?? createLogger({ service: name, level: flags.logLevel ?? env["SHOAL_LOG_LEVEL"] ?? "info" });
+  const level = logLevelFrom(flags.logLevel, env);
   const settings = clusterSettingsFrom(flags, env, { s3: name === "storage-writer" });
+  const waitSeconds = secondsFrom(env, "SHOAL_CONNECT_WAIT_SECONDS", DEFAULT_CONNECT_WAIT_SECONDS);
   // The contract's SHOAL_PEER_WORKER_PORT names the listen port; the schema calls it listenPort.
   const peerPort = name === "peer-worker" ? portFrom(flags.port, "--port", env, "SHOAL_PEER_WORKER_PORT") : undefined;
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
-  const waitSeconds = Number(env["SHOAL_CONNECT_WAIT_SECONDS"] ?? 30);
   const start = serviceStarter(name, serviceEnv, peerPort);
+  const log = logger ?? createLogger({ service: name, level });
   const backends = await connectBackends(settings, {
     name: `shoal-${name}`,
     logger: log,
     env: serviceEnv,
-    waitMs: Number.isFinite(waitSeconds) && waitSeconds >= 0 ? waitSeconds * 1000 : 30_000,
+    waitMs: waitSeconds * 1000,
   });
-  let service: RunningService;
-  try {
-    service = await start(backends, log);
-  } catch (err) {
-    await backends.close();
-    throw err;
-  }
+  // The endpoint is up before the service starts: a standby storage-writer is healthy too.
+  let service: RunningService | undefined;
+  const current: RunningService = { stop: async () => service?.stop(), status: () => service?.status() ?? {} };
   const registry = serviceRegistry(name);
-  registerServiceMetrics(registry, name, service, backends.store);
+  registerServiceMetrics(registry, name, current, backends.store);
   let ops: OpsServer;
   try {
     ops = await openOps(settings.metricsPort, registry, backends, log);
   } catch (err) {
-    await service.stop().catch(() => undefined);
+    await backends.close();
+    throw err;
+  }
+  let lock: ActiveLock | undefined;
+  try {
+    if (name === "storage-writer") {
+      const writerConfig = loadConfig(writer.writerConfigSchema, { prefix: name, env: serviceEnv });
+      lock = new ActiveLock({
+        redisUrl: settings.redisUrl,
+        service: name,
+        instanceId: writerConfig.writerId || `${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`,
+        ttlMs: writerConfig.activeLockSeconds * 1000,
+        logger: log,
+        onLost: () => (onFatal ?? defaultFatal)(`${name} lost its active lock; exiting so that it restarts as a standby`),
+      });
+      log.info({ op: "service.standby", metricsPort: ops.port }, `${name} waiting to become the active one; metrics and health on port ${ops.port}`);
+      await lock.acquire();
+    }
+    service = await start(backends, log);
+  } catch (err) {
+    await lock?.close();
+    await ops.close();
     await backends.close();
     throw err;
   }
@@ -88,12 +118,18 @@ export async function startServiceProcess(
     stop: () =>
       (stopping ??= (async () => {
         log.info({ op: "service.stop" }, `${name} draining`);
-        await service.stop().catch((err: unknown) => log.error({ err, op: "service.stop" }, "stopping the service failed"));
+        await service!.stop().catch((err: unknown) => log.error({ err, op: "service.stop" }, "stopping the service failed"));
+        await lock?.close();
         await ops.close();
         await backends.close();
         log.info({ op: "service.stop" }, `${name} stopped`);
       })()),
   };
+}
+
+function defaultFatal(why: string): void {
+  process.stderr.write(`shoal: ${why}\n`);
+  process.exit(1);
 }
 
 /** Validates the service's own config now (before connecting) and returns its start. */

@@ -1,8 +1,9 @@
 import { constants, type promises as fsp } from "node:fs";
 import { mkdir, open, rm, stat } from "node:fs/promises";
-import { dirname, resolve, sep } from "node:path";
+import { dirname, resolve } from "node:path";
 import { StorageError, type ObjectStore, type StagedRef, type TorrentLayout } from "@shoal/coordination";
 import { spansOfRange } from "./file-spans.js";
+import { treePaths } from "./tree-paths.js";
 import { MAX_WRITE_BYTES, WriteThread } from "./write-thread.js";
 import { closeQuietly, exists, forEachConcurrently, io, sizeOf, stagedKey, storageError } from "./fs-io.js";
 
@@ -73,26 +74,7 @@ export class FsObjectStore implements ObjectStore {
 
   async openTorrent(layout: TorrentLayout): Promise<void> {
     if (this.torrents.has(layout.infoHash)) return;
-    const base = resolve(this.root);
-    const top = resolve(base, layout.name);
-    if (!top.startsWith(base + sep)) {
-      throw new StorageError("IO", `torrent name ${JSON.stringify(layout.name)} leaves the destination ${base}`, {
-        context: { op: "fs.openTorrent", name: layout.name },
-      });
-    }
-    const paths = layout.files.map((f) => {
-      const p = resolve(top, ...f.path);
-      // Metainfo sanitises every component already; this is the last line of defence. An empty
-      // path is a single-file torrent's file, `<root>/<name>` itself; any other path must land
-      // strictly below that directory, never on it (`a/..`) or beside it.
-      const inside = f.path.length === 0 ? p === top : p.startsWith(top + sep);
-      if (!inside) {
-        throw new StorageError("IO", `file path ${f.path.join("/")} leaves the destination ${base}`, {
-          context: { op: "fs.openTorrent", path: f.path.join("/") },
-        });
-      }
-      return p;
-    });
+    const { base, top, paths } = treePaths(this.root, layout, "fs.openTorrent");
     // The torrent's pieces will be written: have the write thread up before the first arrives.
     this.writeThread.prepare();
     const n = layout.files.length;

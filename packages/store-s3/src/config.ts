@@ -72,9 +72,18 @@ export const s3StoreConfigSchema = z.object({
    * newer `x-amz-checksum-*` headers are not offered: Swift 2.30 accepts wrong values without a
    * word, and minio's CompleteMultipartUpload cannot send the per-part checksums AWS then
    * requires. `none` relies on the signed payload hash alone, which minio sends only over plain
-   * http (over https it signs UNSIGNED-PAYLOAD).
+   * http (over https it signs UNSIGNED-PAYLOAD). `auto` (the default) sends Content-MD5 over
+   * https only: over http the signature already covers the body's SHA-256, which the server
+   * checks, and a second digest of every byte cost the writer about a fifth of its CPU.
    */
-  checksum: z.enum(["md5", "none"]).default("md5"),
+  checksum: z.enum(["auto", "md5", "none"]).default("auto"),
+  /**
+   * How long a listing of a torrent's root answers reads of objects it does not show, before the
+   * next read lists again. A recheck of a fresh prefix otherwise sent one GET per piece, each
+   * answered NoSuchKey (a thousand per GiB); an object another process finishes is readable here
+   * within this long.
+   */
+  listingFreshMs: envNumber().int().min(0).max(600_000).default(10_000),
 });
 
 export type S3StoreConfig = z.infer<typeof s3StoreConfigSchema>;

@@ -1,5 +1,7 @@
 export { S3ObjectStore } from "./s3-object-store.js";
 export type { S3ObjectStoreDeps } from "./s3-object-store.js";
+export { S3TreeReader } from "./s3-tree-reader.js";
+export { probeBucket } from "./probe-bucket.js";
 export { s3StoreConfigSchema, parseS3StoreConfig } from "./config.js";
 export type { S3StoreConfig, S3StoreConfigInput } from "./config.js";
 // The ledger port and its memory stand-in live in @shoal/coordination next to the other ports;

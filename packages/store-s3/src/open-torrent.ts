@@ -25,6 +25,7 @@ export async function openTorrentState(layout: TorrentLayout, config: S3StoreCon
   const root = torrentRootKey(config.prefix, layout);
   const singleFile = layout.files.length === 1 && layout.files[0]!.path.length === 0;
   const listed = new Map((await s3.listObjects(singleFile ? root : `${root}/`)).map((o) => [o.key, o.size]));
+  t.listing = { at: Date.now(), sizes: listed };
   const stale: LedgerObject[] = [];
   for (const obj of objects) {
     const rec = records.get(obj.key);

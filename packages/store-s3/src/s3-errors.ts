@@ -66,7 +66,7 @@ export function s3StorageError(op: string, bucket: string, key: string, failure:
   const tries = attempts > 1 ? ` (${attempts} attempts)` : "";
   const message = `s3.${op} failed on ${where}: ${failure.reason}${tries}`.replace(/\s+/g, " ").trim();
   return new StorageError("IO", message, {
-    context: { op: `s3.${op}`, bucket, key, s3Code: failure.code, status: failure.status, attempts },
+    context: { op: `s3.${op}`, bucket, key, s3Code: failure.code, status: failure.status, attempts, reason: failure.reason },
     retryable: failure.retryable,
     cause,
   });

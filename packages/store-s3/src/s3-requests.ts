@@ -36,6 +36,9 @@ export class S3Requests {
   private readonly agent: { destroy(): void };
   private readonly closing = new AbortController();
 
+  /** Send Content-MD5 with every body (see the `checksum` setting). */
+  private readonly md5: boolean;
+
   constructor(
     private readonly config: S3StoreConfig,
     private readonly counters: S3Counters,
@@ -43,6 +46,7 @@ export class S3Requests {
   ) {
     const url = new URL(config.endpoint);
     const useSSL = url.protocol === "https:";
+    this.md5 = config.checksum === "md5" || (config.checksum === "auto" && useSSL);
     const { transport, agent } = s3Transport(useSSL ? "https:" : "http:", config.requestTimeoutMs);
     this.agent = agent;
     this.client = new Client({
@@ -171,6 +175,14 @@ export class S3Requests {
     return out;
   }
 
+  /**
+   * One ListObjectsV2 of at most one key under `prefix`: the cheapest request that needs the
+   * bucket to exist and the credentials to be accepted.
+   */
+  async probe(prefix: string): Promise<void> {
+    await this.call("listObjects", prefix, () => this.client.listObjectsV2Query(this.bucket, prefix, "", "", 1, ""));
+  }
+
   /** Ends back-off waits at once; a request that fails from now on is not tried again. */
   stopRetrying(): void {
     this.closing.abort();
@@ -183,7 +195,7 @@ export class S3Requests {
   }
 
   private checksumHeaders(body: Buffer): Record<string, string> {
-    return this.config.checksum === "md5" ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
+    return this.md5 ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
   }
 
   /** Runs one request with the retry policy; `fn` makes a single attempt. */

@@ -52,6 +52,13 @@ export class TorrentState {
    * uploaded, so the pieces of these units are the only ones a report has to look at.
    */
   readonly fresh = new Set<UnitState>();
+  /**
+   * The last listing of the torrent's root (key -> size) and when it was made: reads of objects
+   * it does not show are answered without a GET while it is fresh.
+   */
+  listing: { at: number; sizes: ReadonlyMap<string, number> } | undefined;
+  /** A listing in flight, shared by the reads that wait for it. */
+  relisting: Promise<void> | undefined;
   /** Uploads in flight; abort, finalize and close wait for them. */
   readonly inflight = new Set<Promise<unknown>>();
 
@@ -88,12 +95,12 @@ export class TorrentState {
    * Copies the bytes of `piece` that fall in `u` into its buffer (allocated on first use).
    * Returns the bytes newly allocated, for the buffer counter.
    */
-  copyInto(u: UnitState, piece: number, data: Uint8Array): number {
+  copyInto(u: UnitState, piece: number, data: Uint8Array, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n)): number {
     if (u.received.has(piece)) return 0;
     let allocated = 0;
     if (!u.buf) {
       // Every byte is overwritten by a piece before upload, or zeroed by finalize.
-      u.buf = Buffer.allocUnsafe(u.unit.length);
+      u.buf = alloc(u.unit.length);
       allocated = u.unit.length;
     }
     const { from, to } = overlap(u.unit, piece * this.layout.pieceLength, this.pieceSize(piece));

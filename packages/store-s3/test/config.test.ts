@@ -17,7 +17,8 @@ describe("parseS3StoreConfig", () => {
       retryBaseMs: 250,
       retryMaxMs: 10_000,
       requestTimeoutMs: 60_000,
-      checksum: "md5",
+      checksum: "auto",
+      listingFreshMs: 10_000,
     });
   });
 

@@ -101,6 +101,37 @@ describe("S3ObjectStore on Swift", () => {
     }
   });
 
+  it("answers reads of objects a fresh listing does not show without a GET, and sees objects another store finished", async () => {
+    const bucket = await freshBucket(s3, "recheck");
+    const t = mixedTorrent();
+    const ih = t.layout.infoHash;
+    const reader = storeFor(s3, bucket);
+    const writer = storeFor(s3, bucket);
+    try {
+      // A recheck of an empty prefix: every piece unreadable, one LIST in all.
+      await reader.openTorrent(t.layout);
+      for (const i of wantedPieces(t)) expect(await reader.readRange(ih, i * t.layout.pieceLength, pieceOf(t, i).length)).toBeUndefined();
+      expect(reader.stats().requests.getObject).toBe(0);
+      expect(reader.stats().requests.listObjects).toBe(1);
+      // Another process finishes the objects. A reader opened before, whose listing has gone
+      // stale, lists again once and reads them; one whose listing is still fresh does not.
+      const stale = storeFor(s3, bucket, { listingFreshMs: 0 });
+      await stale.openTorrent(t.layout);
+      const first = wantedPieces(t)[0]!;
+      const at = first * t.layout.pieceLength;
+      expect(await stale.readRange(ih, at, pieceOf(t, first).length)).toBeUndefined();
+      await writer.openTorrent(t.layout);
+      await writeAll(writer, t, wantedPieces(t));
+      await writer.finalize(ih);
+      expect(await stale.readRange(ih, at, pieceOf(t, first).length)).toEqual(pieceOf(t, first));
+      expect(await reader.readRange(ih, at, pieceOf(t, first).length)).toBeUndefined();
+      await stale.close();
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
   it("reports a piece durable only once the part holding it is uploaded", async () => {
     const bucket = await freshBucket(s3, "hold");
     const store = storeFor(s3, bucket);

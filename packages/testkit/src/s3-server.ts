@@ -123,6 +123,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
     headObject: (bucket, key) => client.headObject(bucket, key),
     listMultipartUploads: (bucket, prefix) => client.listMultipartUploads(bucket, prefix),
     putObject: (bucket, key, body) => client.putObject(bucket, key, body),
+    deleteObject: (bucket, key) => client.deleteObject(bucket, key),
     async restart() {
       await Promise.all(procs.map((p) => p.stop()));
       for (const port of allPorts) await waitForFreePort(HOST, port, PORT_RELEASE_TIMEOUT_MS);

@@ -49,8 +49,10 @@ export interface S3TestClient {
   headObject(bucket: string, key: string): Promise<S3ObjectHead>;
   /** Every unfinished multipart upload under `prefix`, across as many pages as the server returns. */
   listMultipartUploads(bucket: string, prefix?: string): Promise<S3UploadSummary[]>;
-  /** Writes (or replaces) an object with one PUT: tests use it to damage what a download left. */
+  /** One PUT of a whole object (replacing any object of that key), so a test can lay out or damage a bucket. */
   putObject(bucket: string, key: string, body: Buffer): Promise<void>;
+  /** Deletes an object; deleting one that does not exist succeeds, as in S3. */
+  deleteObject(bucket: string, key: string): Promise<void>;
 }
 
 /** Loopback requests finish in milliseconds; a GET of a large object in a few seconds. */
@@ -124,6 +126,9 @@ export function s3TestClient(s3: S3Endpoint, opts: S3TestClientOptions = {}): S3
     async putObject(bucket, key, body) {
       await s3Call(s3, "s3.putObject", "PUT", encodeS3Path(bucket, key), {}, body);
     },
+    async deleteObject(bucket, key) {
+      await s3Call(s3, "s3.deleteObject", "DELETE", encodeS3Path(bucket, key), {});
+    },
   };
 }
 
@@ -139,10 +144,7 @@ function s3Call(
   const base = new URL(s3.endpoint);
   const qs = encodeQuery(query);
   const url = `${s3.endpoint}${path}${qs === "" ? "" : `?${qs}`}`;
-  const headers: Record<string, string> = {
-    ...signV4(s3, { method, host: base.host, path, query, ...(body === undefined ? {} : { body }) }),
-    ...(body === undefined ? {} : { "content-length": String(body.length) }),
-  };
+  const headers = signV4(s3, { method, host: base.host, path, query, ...(body ? { body, headers: { "content-length": String(body.length) } } : {}) });
   const fail = (message: string, extra: Record<string, string | number> = {}, cause?: unknown): TestkitError =>
     new TestkitError("RPC_FAILED", `${op} ${method} ${url}: ${message}`, {
       context: { op, url, ...extra },

@@ -81,4 +81,25 @@ export class AddressBook {
   remove(key: string): void {
     this.entries.delete(key);
   }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
+  }
+
+  /**
+   * Not to be dialled for `ms`, with no failure counted: another worker owns it, or we handed it
+   * to one. Marks it not connected.
+   */
+  defer(key: string, ms: number): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    e.connected = false;
+    e.nextAttemptAt = Math.max(e.nextAttemptAt, this.now() + ms);
+  }
+}
+
+/** `ip:port` (the IP may be IPv6, with colons of its own) -> its parts. */
+export function splitPeerKey(key: string): [string, number] {
+  const i = key.lastIndexOf(":");
+  return [key.slice(0, i), Number(key.slice(i + 1))];
 }

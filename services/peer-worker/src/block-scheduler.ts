@@ -6,6 +6,9 @@ import type { PeerConnection } from "./connection.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { PieceClaimer } from "./piece-claimer.js";
 
+/** See `SchedulerOptions.handOffGraceMs`. */
+const DEFAULT_HAND_OFF_GRACE_MS = 5_000;
+
 export interface SchedulerOptions {
   readonly infoHash: string;
   readonly workerId: string;
@@ -23,6 +26,14 @@ export interface SchedulerOptions {
   readonly requestTimeoutMs: number;
   /** A piece in progress that no connection can serve for this long is given up (its claim released). */
   readonly sourcelessClaimMs: number;
+  /**
+   * A staged piece whose bytes went out on the bus stops counting against the budget once it
+   * has waited this long to be stored (default 5 s). Stored within it (the usual case, and
+   * always with the filesystem store), it counts, which keeps claims, and so the writer's open
+   * parts, within the budget; a store that holds pieces until a whole part has arrived can keep
+   * them far longer, and counting them for good stalled claims for good.
+   */
+  readonly handOffGraceMs?: number;
   readonly now: () => number;
   readonly random: () => number;
   readonly pool: PieceBufferPool;
@@ -49,6 +60,8 @@ export class BlockScheduler {
   readonly active = new Map<number, ActivePiece>();
   /** Staged pieces of ours waiting for the verifier and writer: piece -> attempt. */
   readonly pending = new Map<number, number>();
+  /** Pending pieces whose bytes were handed to the bus, and when: they hold no memory here. */
+  private readonly handedOff = new Map<number, number>();
   /** Per piece, peers whose data for it failed the hash: never ask them for it again. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /** How many connected peers have each piece. */
@@ -98,12 +111,35 @@ export class BlockScheduler {
     this.fill(conn);
   }
 
-  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged. */
+  /** Piece memory in use or reserved: pieces in progress (end-game duplicates too) and staged here. */
   bufferedBytes(): number {
     let n = 0;
     for (const p of this.active.values()) n += p.length;
-    for (const index of this.pending.keys()) n += this.opts.pieceLength(index);
+    const released = this.opts.now() - (this.opts.handOffGraceMs ?? DEFAULT_HAND_OFF_GRACE_MS);
+    for (const index of this.pending.keys()) {
+      const at = this.handedOff.get(index);
+      if (at === undefined || at > released) n += this.opts.pieceLength(index);
+    }
     return n;
+  }
+
+  /**
+   * A staged piece's bytes left this worker (they ride the bus to the verifier): it still waits
+   * to be stored here, but holds no memory of ours any more. It keeps counting against the
+   * budget for `handOffGraceMs`, then stops (see there).
+   */
+  onHandedOff(index: number): void {
+    if (!this.pending.has(index)) return;
+    this.handedOff.set(index, this.opts.now());
+    // Once the grace is over the piece frees its share of the budget: claim on then.
+    const freed = () => {
+      if (!this.handedOff.has(index)) return;
+      this.claimer.onMemoryFreed();
+      this.fillAll();
+    };
+    const grace = this.opts.handOffGraceMs ?? DEFAULT_HAND_OFF_GRACE_MS;
+    if (grace <= 0) return freed();
+    setTimeout(freed, grace + 1).unref();
   }
 
   pipelineTarget(conn: PeerConnection): number {
@@ -221,6 +257,7 @@ export class BlockScheduler {
   /** The piece was stored (by anyone): forget it here. */
   onStored(index: number): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     this.failedFrom.delete(index);
     const p = this.active.get(index);
     if (p) this.forget(p, true);
@@ -235,6 +272,7 @@ export class BlockScheduler {
    */
   onFailed(index: number, peers: readonly string[]): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     if (peers.length === 1) {
       let set = this.failedFrom.get(index);
       if (!set) this.failedFrom.set(index, (set = new Set()));
@@ -247,6 +285,7 @@ export class BlockScheduler {
   /** Staging did not go through (lost the end-game race, or failed): the piece is no longer ours to wait for. */
   onStageFailed(index: number): void {
     this.pending.delete(index);
+    this.handedOff.delete(index);
     this.claimer.reconsider(index);
     this.claimer.onMemoryFreed();
   }

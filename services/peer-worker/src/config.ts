@@ -10,7 +10,10 @@ export const peerWorkerConfigSchema = z.object({
   listenPort: envNumber().int().min(0).max(65535).default(6881),
   /** When `listenPort` is taken, listen on any free port instead of failing. */
   listenPortFallback: envBoolean().default(true),
-  /** Live connections per torrent in this worker. */
+  /**
+   * Live connections per torrent in this worker. The cluster's peer registry may give it fewer:
+   * its fair share of the torrent's known peers over the live workers.
+   */
   maxConnections: envNumber().int().positive().default(80),
   /** Dials in progress at once, so a long peer list does not flood the network. */
   maxHalfOpen: envNumber().int().positive().default(16),
@@ -64,11 +67,13 @@ export const peerWorkerConfigSchema = z.object({
    * message always go through staging.
    */
   stagePiecesOnBus: envBoolean().default(true),
+  /**
+   * Memory for pieces this worker downloaded lately, kept to serve them to peers (per torrent);
+   * 0 keeps none. Pieces staged through the store (embedded mode) are served from the store.
+   */
+  uploadCacheMiB: envNumber().min(0).default(64),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
-  /** This worker dials only peers whose address hashes to its shard (peers are split across workers). */
-  shardIndex: envNumber().int().min(0).default(0),
-  shardCount: envNumber().int().positive().default(1),
 });
 
 export type PeerWorkerConfig = z.infer<typeof peerWorkerConfigSchema>;

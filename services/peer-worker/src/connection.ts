@@ -9,7 +9,7 @@ import {
   REQUEST_MESSAGE_BYTES,
   type Message,
 } from "@shoal/wire";
-import type { BandwidthLimiter } from "./bandwidth-limiter.js";
+import type { RateLimit } from "./bandwidth-limiter.js";
 import { RateMeter } from "./rate-meter.js";
 import type { SocketInput } from "./socket-input.js";
 
@@ -61,7 +61,7 @@ export class PeerConnection {
   uploading = false;
   closed = false;
   /** The worker's download limit: reads pause while it is spent. */
-  downloadLimiter: BandwidthLimiter | undefined;
+  downloadLimiter: RateLimit | undefined;
   private pausedForLimit = false;
   /**
    * A write found the send buffer full and it has not drained yet. Requests (up to hundreds a

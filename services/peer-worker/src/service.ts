@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import { Bitfield, encodeHandshake, makePeerId } from "@shoal/wire";
-import type { ClaimTable, ObjectStore, PieceBus, Subscription } from "@shoal/coordination";
+import type { ClaimTable, ObjectStore, PieceBus, Subscription, SubjectPayloads } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
@@ -9,7 +9,8 @@ import { OUR_RESERVED, readHandshake } from "./handshake.js";
 import { TorrentSwarm } from "./swarm.js";
 import { SocketInput } from "./socket-input.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
-import { BandwidthLimiter } from "./bandwidth-limiter.js";
+import { BandwidthLimiter, LimiterChain } from "./bandwidth-limiter.js";
+import { JobShares } from "./job-shares.js";
 
 export interface PeerWorkerDeps {
   readonly claims: ClaimTable;
@@ -40,7 +41,10 @@ const STATS_INTERVAL_MS = 1000;
  */
 const FINISHED_REMEMBERED = 10_000;
 
-/** The peer-worker: a shard of peer connections for every running torrent. */
+/**
+ * The peer-worker: its share of the peer connections of every running torrent. Which peers it
+ * connects is decided with the other workers in the claim table's peer registry.
+ */
 export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Promise<RunningPeerWorker> {
   const workerId = config.workerId || `worker-${randomBytes(4).toString("hex")}`;
   const logger = deps.logger.child({ component: "peer-worker", workerId });
@@ -50,18 +54,26 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   const pool = deps.pool ?? new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024);
   const downloadLimiter = new BandwidthLimiter(config.maxDownloadBytesPerSec, now);
   const uploadLimiter = new BandwidthLimiter(config.maxUploadBytesPerSec, now);
+  /** Each torrent's job-wide rate limits, split over the workers on it. */
+  const jobShares = new JobShares(workerId, now);
   const swarms = new Map<string, Promise<TorrentSwarm | undefined>>();
   /** Swarms whose join finished and whose torrent has not: what `status` reports. */
   const joined = new Map<string, TorrentSwarm>();
   /**
    * Torrents that finished here. Core NATS can deliver a peer list after `torrent_finished`, and
    * joining again would dial peers and run timers for a torrent nobody downloads any more; only a
-   * new `torrent_started` brings one back.
+   * new `torrent_started` brings one back. Each with the reason it ended.
    */
-  const finished = new Set<string>();
+  const finished = new Map<string, SubjectPayloads["torrent_finished"]["reason"]>();
   const subs: Subscription[] = [];
 
-  const server: Server = createServer({ noDelay: true }, (socket) => void accept(socket));
+  /** Incoming sockets until they close: those still in their handshake belong to no swarm. */
+  const accepted = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    accepted.add(socket);
+    socket.once("close", () => accepted.delete(socket));
+    void accept(socket);
+  });
   const listen = (port: number) =>
     new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -84,8 +96,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
   // A lease per torrent (it lives in the torrent's slot of the claim table), refreshed three
   // times per lease so one late beat never costs the claims.
   const heartbeat = async (infoHash: string) => {
+    const sentAt = now();
     try {
       await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
+      joined.get(infoHash)?.leaseRenewed(sentAt);
     } catch (err) {
       logger.error({ err, infoHash, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
     }
@@ -105,7 +119,25 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       done.set(i);
     }
     for (const i of await deps.claims.piecesIn(infoHash, "skipped")) done.set(i);
-    const swarm = new TorrentSwarm(info.metainfo, have, done, config, { ...deps, logger, workerId, peerId, now, random, pool, downloadLimiter, uploadLimiter }, port);
+    const share = jobShares.open(infoHash, info.limits);
+    const swarm = new TorrentSwarm(
+      info.metainfo,
+      have,
+      done,
+      config,
+      {
+        ...deps,
+        logger,
+        workerId,
+        peerId,
+        now,
+        random,
+        pool,
+        downloadLimiter: share ? new LimiterChain([downloadLimiter, share.download]) : downloadLimiter,
+        uploadLimiter: share ? new LimiterChain([uploadLimiter, share.upload]) : uploadLimiter,
+      },
+      port,
+    );
     for (const peer of await deps.claims.bannedPeers(infoHash)) swarm.ban(peer);
     logger.info({ infoHash, stored: have.count(), pieces: info.metainfo.pieceCount }, "joined torrent");
     return swarm;
@@ -130,11 +162,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     return p;
   }
 
-  function markFinished(infoHash: string): void {
+  function markFinished(infoHash: string, reason: SubjectPayloads["torrent_finished"]["reason"]): void {
     finished.delete(infoHash);
-    finished.add(infoHash);
-    // Sets iterate in insertion order: the first entry is the torrent that finished longest ago.
-    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.values().next().value as string);
+    finished.set(infoHash, reason);
+    // Maps iterate in insertion order: the first entry is the torrent that finished longest ago.
+    if (finished.size > FINISHED_REMEMBERED) finished.delete(finished.keys().next().value as string);
   }
 
   async function accept(socket: Socket): Promise<void> {
@@ -145,7 +177,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       const { handshake, rest } = await readHandshake(socket, input, HANDSHAKE_TIMEOUT_MS);
       const infoHash = Buffer.from(handshake.infoHash).toString("hex");
       const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
-      if (!swarm) {
+      // The address as seen is registered in the cluster's peer registry before we answer: another
+      // worker may own it, or our share of the torrent's peers may be full.
+      if (!swarm || !(await swarm.admit(key))) {
         socket.destroy();
         return;
       }
@@ -157,15 +191,20 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }
   }
 
-  const inShard = (ip: string, p: number) => config.shardCount <= 1 || fnv1a(`${ip}:${p}`) % config.shardCount === config.shardIndex;
-
   subs.push(
     await deps.bus.subscribe("torrent_started", "*", async (m) => {
+      // A repeat is for workers that started after the torrent did; one that arrives after the
+      // end (core NATS keeps no order across subjects we could rely on) must not revive it. A
+      // torrent that only stopped (its owner shut down) goes on under the next owner, whose
+      // repeats bring it back even if its first torrent_started was lost.
+      const ended = finished.get(m.infoHash);
+      if (m.repeat === true && ended !== undefined && ended !== "stopped") return;
       finished.delete(m.infoHash);
       await swarmOf(m.infoHash);
     }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
-      markFinished(m.infoHash);
+      markFinished(m.infoHash, m.reason);
+      jobShares.close(m.infoHash);
       const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);
@@ -173,15 +212,19 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
       if (finished.has(m.infoHash)) return;
-      (await swarmOf(m.infoHash))?.addPeers(m.peers.filter((p) => inShard(p.ip, p.port)));
+      // Every worker hears every peer list; the registry decides which of them each one connects.
+      (await swarmOf(m.infoHash))?.addPeers(m.peers);
     }),
     await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
-    await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.scheduler.onFailed(m.piece, m.peers)),
+    await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.onFailed(m.piece, m.peers)),
     await deps.bus.subscribe("peer_banned", "*", async (m) => (await swarms.get(m.infoHash))?.ban(m.peer)),
   );
   // Each swarm's connections, rates and byte totals go to the torrent's owner every second:
   // progress displays and tracker announces sum them over workers.
+  // Other workers' reports tell how many share each torrent's job limits.
+  subs.push(await deps.bus.subscribe("swarm_stats", "*", (m) => jobShares.heard(m.infoHash, m.workerId)));
   const statsTimer = setInterval(() => {
+    jobShares.rebalance();
     for (const [infoHash, p] of swarms) {
       void p
         .then((s) => (s && !s.closed ? deps.bus.publish("swarm_stats", { infoHash, workerId, ...s.stats() }) : undefined))
@@ -199,8 +242,14 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       clearInterval(heartbeatTimer);
       clearInterval(statsTimer);
       for (const s of subs) await s.unsubscribe();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // The listener's close completes only once every accepted socket is gone, and the swarms
+      // hold the live ones: stop accepting, close the swarms, drop sockets still in their
+      // handshake, and only then wait for it. Waiting first held a drain up for as long as any
+      // peer stayed connected.
+      const listenerClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const p of swarms.values()) await (await p)?.close();
+      for (const socket of accepted) socket.destroy();
+      await listenerClosed;
       swarms.clear();
       joined.clear();
       downloadLimiter.close();
@@ -208,14 +257,4 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     },
     status: () => Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()])),
   };
-}
-
-/** A small stable string hash for sharding peers across workers. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }

@@ -4,15 +4,16 @@ import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coor
 import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
-import { AddressBook } from "./address-book.js";
-import type { BandwidthLimiter } from "./bandwidth-limiter.js";
+import { splitPeerKey } from "./address-book.js";
+import type { RateLimit } from "./bandwidth-limiter.js";
 import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
-import { dialPeer } from "./handshake.js";
+import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
+import { RecentPieces } from "./recent-pieces.js";
 import { RateMeter } from "./rate-meter.js";
 import { publishWithRetry } from "./publish-retry.js";
 import { runPiecesFor } from "./run-picker.js";
@@ -31,8 +32,8 @@ export interface SwarmDeps {
   readonly random: () => number;
   readonly pool: PieceBufferPool;
   /** The worker's rate limits, shared by all its torrents. */
-  readonly downloadLimiter?: BandwidthLimiter;
-  readonly uploadLimiter?: BandwidthLimiter;
+  readonly downloadLimiter?: RateLimit;
+  readonly uploadLimiter?: RateLimit;
 }
 
 /** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */
@@ -46,6 +47,8 @@ const STAGED_PUBLISH_RETRY_MS = 60_000;
 const TICK_MS = 1000;
 /** Every this many ticks, forget which pieces were claimed elsewhere and ask again. */
 const ELSEWHERE_REFRESH_TICKS = 10;
+/** Share of the lease without a renewing heartbeat after which the swarm drops its peers. */
+const LEASE_FENCE_FRACTION = 0.8;
 
 /**
  * One torrent inside one worker: its connections, what they have, and the scheduler that turns
@@ -53,16 +56,20 @@ const ELSEWHERE_REFRESH_TICKS = 10;
  */
 export class TorrentSwarm {
   readonly conns = new Map<string, PeerConnection>();
-  private readonly connecting = new Set<string>();
-  private readonly book: AddressBook;
+  /** Whom we connect: the address book, dials, and our part of the cluster's peer registry. */
+  private readonly dialer: PeerDialer;
   readonly scheduler: BlockScheduler;
   private readonly uploader: Uploader;
+  /** Pieces downloaded here lately, for serving before their objects are readable. */
+  private readonly recent: RecentPieces;
   private readonly banned = new Set<string>();
   /** IPs of banned peers: an incoming connection from one is refused (its port means nothing). */
   private readonly bannedIps = new Set<string>();
   private readonly timers: NodeJS.Timeout[] = [];
   private optimistic: string | undefined;
   private lastOptimisticAt = 0;
+  /** When the last heartbeat that renewed our lease on this torrent was sent. */
+  private leaseRenewedAt: number;
   private ticks = 0;
   /** Set once by `close`; a closed swarm takes no connections and sends nothing. */
   closed = false;
@@ -85,7 +92,18 @@ export class TorrentSwarm {
     private readonly listenPort: number,
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
-    this.book = new AddressBook(deps.now);
+    // The worker heartbeats the torrent just before it builds the swarm.
+    this.leaseRenewedAt = deps.now();
+    this.dialer = new PeerDialer(
+      {
+        isClosed: () => this.closed,
+        conns: this.conns,
+        isBanned: (key) => this.banned.has(key),
+        attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true),
+      },
+      config,
+      { claims: deps.claims, infoHash: meta.infoHash, infoHashHex: meta.infoHashHex, peerId: deps.peerId, workerId: deps.workerId, now: deps.now, logger: this.logger },
+    );
     this.received = new RateMeter(deps.now);
     this.sent = new RateMeter(deps.now);
     const pieceLength = (i: number) => pieceLengthOf(meta, i);
@@ -111,10 +129,14 @@ export class TorrentSwarm {
       { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
       this.logger,
     );
-    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter);
+    // Evicted pieces' buffers go back to the pool for the next downloads (fresh ones cost page faults).
+    this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024, (d) => deps.pool.release(Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
+    this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
     for (const t of this.timers) t.unref();
+    // A worker that joins mid-download knows no peers yet: the registry's free ones come now.
+    this.dialer.run();
   }
 
   /** Every selected file is complete (every piece, without a selection). */
@@ -122,43 +144,51 @@ export class TorrentSwarm {
     return this.done.isComplete();
   }
 
+  /** A heartbeat sent at `sentAt` renewed our lease on the torrent. */
+  leaseRenewed(sentAt: number): void {
+    this.leaseRenewedAt = Math.max(this.leaseRenewedAt, sentAt);
+  }
+
   addPeers(peers: readonly PeerAddress[]): void {
-    this.book.add(peers);
-    this.connectMore();
+    this.dialer.addPeers(peers);
+  }
+
+  /**
+   * An accepted connection from `key` (the address as seen) asks to join: refused at once when we
+   * could not keep it anyway, else when the cluster's registry gives the address to another worker
+   * or our share is full. Registered, it is ours until it ends.
+   */
+  admit(key: string): Promise<boolean> {
+    if (this.closed || this.bannedIps.has(splitPeerKey(key)[0]) || this.conns.size >= this.config.maxConnections) return Promise.resolve(false);
+    return this.dialer.admit(key);
   }
 
   ban(peer: string): void {
     this.banned.add(peer);
-    this.bannedIps.add(splitKey(peer)[0]);
-    this.book.remove(peer);
+    this.bannedIps.add(splitPeerKey(peer)[0]);
+    this.dialer.book.remove(peer);
     this.conns.get(peer)?.close("banned for sending corrupt data");
+    // Owned without a connection (a redial pending): forgotten here, as a closed one is.
+    this.dialer.ended(peer, true);
     this.scheduler.onBanned(peer);
   }
 
   /** A connection whose handshake named this torrent (dialled or accepted). */
   attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
     const pid = Buffer.from(handshake.peerId);
-    const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitKey(key)[0]));
+    const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitPeerKey(key)[0]));
     if (pid.equals(Buffer.from(this.deps.peerId))) {
       // Our own address (trackers list the announcer too): never dial it again.
-      if (outgoing) this.book.remove(key);
-      socket.destroy();
-      return;
+      if (outgoing) this.dialer.book.remove(key);
+      return this.refuse(socket, key, outgoing);
     }
-    if (this.closed || refused) {
-      socket.destroy();
-      return;
-    }
+    // An accepted socket may have closed while the registry was being asked about it.
+    if (this.closed || refused || socket.destroyed) return this.refuse(socket, key, outgoing);
     for (const c of this.conns.values()) {
-      if (Buffer.from(c.peerId).equals(pid) || c.key === key) {
-        socket.destroy(); // one connection per peer: a seed that also dials us is already here
-        return;
-      }
+      // One connection per peer: a seed that also dials us is already here.
+      if (Buffer.from(c.peerId).equals(pid) || c.key === key) return this.refuse(socket, key, outgoing);
     }
-    if (this.conns.size >= this.config.maxConnections) {
-      socket.destroy();
-      return;
-    }
+    if (this.conns.size >= this.config.maxConnections) return this.refuse(socket, key, outgoing);
     const conn = new PeerConnection(
       socket,
       input,
@@ -177,8 +207,8 @@ export class TorrentSwarm {
     );
     conn.downloadLimiter = this.deps.downloadLimiter;
     this.conns.set(key, conn);
-    const [ip, port] = splitKey(key);
-    if (outgoing) this.book.markConnected(key, ip, port);
+    const [ip, port] = splitPeerKey(key);
+    if (outgoing) this.dialer.book.markConnected(key, ip, port);
     socket.setTimeout(0);
     if (conn.extended) {
       conn.send({
@@ -196,6 +226,12 @@ export class TorrentSwarm {
     }
     this.logger.debug({ peer: key, outgoing }, "connected");
     conn.start(rest);
+  }
+
+  /** The piece is missing again (hash failed, bytes lost): its kept bytes, if any, were wrong or are stale. */
+  onFailed(index: number, peers: readonly string[]): void {
+    this.recent.delete(index);
+    this.scheduler.onFailed(index, peers);
   }
 
   onStored(index: number): void {
@@ -218,18 +254,31 @@ export class TorrentSwarm {
     }
   }
 
+  private refuse(socket: Socket, key: string, outgoing: boolean): void {
+    socket.destroy();
+    this.dialer.ended(key, outgoing);
+  }
+
   /** We need nothing from a seed and it needs nothing from us: close, and do not dial it again. */
   private dropSeed(conn: PeerConnection, reason: string): void {
-    this.book.remove(conn.key);
+    this.dialer.book.remove(conn.key);
     conn.close(reason);
   }
 
+  /**
+   * Leaves the torrent: claims and peers go back to the table, and the lease ends at once, so the
+   * other workers' fair share grows now rather than when the lease would have lapsed.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     await this.scheduler.releaseAll();
     for (const c of [...this.conns.values()]) c.close("torrent stopped");
+    await this.dialer.close();
+    await this.deps.claims.heartbeat(this.meta.infoHashHex, this.deps.workerId, 0).catch((err: unknown) => {
+      this.logger.debug({ err, op: "claims.heartbeat" }, "lease not ended; it lapses on its own");
+    });
   }
 
   /** What the torrent's owner sums over workers (the `swarm_stats` payload, without ids). */
@@ -246,31 +295,11 @@ export class TorrentSwarm {
   status(): Record<string, unknown> {
     return {
       ...this.stats(),
-      knownPeers: this.book.size,
+      ...this.dialer.status(),
       activePieces: this.scheduler.active.size,
       endgame: this.scheduler.endgame,
       wastedBytes: this.scheduler.wastedBytes,
     };
-  }
-
-  private connectMore(): void {
-    // A complete torrent still dials: while it seeds, the peers trackers name may be leechers.
-    if (this.closed) return;
-    const room = this.config.maxConnections - this.conns.size - this.connecting.size;
-    const halfOpenRoom = this.config.maxHalfOpen - this.connecting.size;
-    const n = Math.min(room, halfOpenRoom);
-    if (n <= 0) return;
-    for (const addr of this.book.take(n, (k) => this.conns.has(k) || this.connecting.has(k) || this.banned.has(k))) {
-      const key = `${addr.ip}:${addr.port}`;
-      this.connecting.add(key);
-      dialPeer(addr.ip, addr.port, this.meta.infoHash, this.deps.peerId, this.config.connectTimeoutSeconds * 1000)
-        .then(({ socket, input, handshake, rest }) => this.attach(socket, input, handshake, rest, key, true))
-        .catch((err: Error) => {
-          this.book.failed(key);
-          this.logger.debug({ peer: key, err: err.message }, "dial failed");
-        })
-        .finally(() => this.connecting.delete(key));
-    }
   }
 
   private onMessage(conn: PeerConnection, msg: Message): void {
@@ -351,11 +380,12 @@ export class TorrentSwarm {
   private onClose(conn: PeerConnection, reason: string): void {
     if (this.conns.get(conn.key) !== conn) return;
     this.conns.delete(conn.key);
-    this.book.disconnected(conn.key);
+    this.dialer.book.disconnected(conn.key);
+    this.dialer.ended(conn.key, conn.outgoing);
     this.scheduler.onConnectionLost(conn);
     this.logger.debug({ peer: conn.key, reason }, "disconnected");
     if (reason.startsWith("protocol violation")) this.logger.warn({ peer: conn.key, reason }, "peer dropped");
-    this.connectMore();
+    this.dialer.run();
   }
 
   private stage(p: ActivePiece): void {
@@ -387,6 +417,12 @@ export class TorrentSwarm {
         now: () => Date.now(),
         onRetry: (err) => this.logger.warn({ err, piece: p.index, op: "bus.publish" }, "bus unavailable; sending the staged piece again"),
       });
+      if (onBus) {
+        // The bus copied the bytes: they no longer count against this worker's claim budget,
+        // and the buffer is kept (within its own budget) to serve the piece to peers.
+        this.scheduler.onHandedOff(p.index);
+        this.recent.put(p.index, buf);
+      }
     })().catch(async (err: unknown) => {
       this.scheduler.onStageFailed(p.index);
       this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
@@ -438,11 +474,10 @@ export class TorrentSwarm {
       else if (now - c.lastSentAt > this.config.keepAliveSeconds * 1000) c.keepAlive();
     }
     this.scheduler.tick(this.ticks % ELSEWHERE_REFRESH_TICKS === 0);
-    this.connectMore();
+    // Heartbeats go every third of the lease; with none renewing it for four fifths of it (two
+    // failed in a row), stop connecting our peers before the lease lapses and the registry
+    // gives them to other workers. One slow or failed heartbeat stays below this.
+    if (now - this.leaseRenewedAt > this.config.heartbeatTtlSeconds * 1000 * LEASE_FENCE_FRACTION) this.dialer.fence();
+    this.dialer.tick();
   }
-}
-
-function splitKey(key: string): [string, number] {
-  const i = key.lastIndexOf(":");
-  return [key.slice(0, i), Number(key.slice(i + 1))];
 }

@@ -1,9 +1,10 @@
 import type { Socket } from "node:net";
 import type { ObjectStore } from "@shoal/coordination";
 import type { Bitfield } from "@shoal/wire";
-import type { BandwidthLimiter } from "./bandwidth-limiter.js";
+import type { RateLimit } from "./bandwidth-limiter.js";
 import type { PeerConnection } from "./connection.js";
 import type { RateMeter } from "./rate-meter.js";
+import type { RecentPieces } from "./recent-pieces.js";
 
 /** Requests queued per peer; more than any sane client pipelines (libtorrent's default is 500). */
 const MAX_QUEUED_REQUESTS = 1000;
@@ -25,7 +26,9 @@ export class Uploader {
     private readonly store: ObjectStore,
     /** Counts every block served, for the torrent's totals and rate. */
     private readonly sent: RateMeter,
-    private readonly limiter?: BandwidthLimiter,
+    private readonly limiter?: RateLimit,
+    /** Pieces downloaded here lately, served before asking the store. */
+    private readonly recent?: RecentPieces,
   ) {}
 
   /** Returns false when the request is a protocol violation (the caller drops the peer). */
@@ -72,6 +75,15 @@ export class Uploader {
 
   private read(index: number): Promise<Buffer | undefined> {
     let p = this.cache.get(index);
+    const kept = p ? undefined : this.recent?.get(index);
+    if (kept) {
+      // A copy: the kept buffer goes back to the piece pool once evicted, while sockets may
+      // still be sending blocks of it.
+      p = Promise.resolve(Buffer.from(kept));
+      this.cache.set(index, p);
+      if (this.cache.size > PIECE_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value as number);
+      return p;
+    }
     if (!p) {
       p = this.store.readRange(this.infoHash, index * this.pieceLengthNominal, this.pieceLength(index)).catch(() => undefined);
       this.cache.set(index, p);

@@ -109,12 +109,31 @@ describe("peer-worker connections that arrive from peers", () => {
     });
     expect(await c.claims.bannedPeers(c.infoHash)).toEqual([`127.0.0.94:${first.socket.localPort}`]);
     await first.waitClosed(REPLY_WITHIN_MS);
-    const again = await bad.dialInto("127.0.0.1", c.workers[0]!.port);
-    // Accepted, the worker declares interest in its pieces; refused, the connection just ends.
-    const outcome = await again.waitForMessage(isInterested, REPLY_WITHIN_MS).then(
-      () => "used",
+    // Accepted, the worker declares interest in its pieces; refused, the connection ends, before
+    // the worker's handshake (the address is checked before it answers) or after it.
+    const outcome = await bad.dialInto("127.0.0.1", c.workers[0]!.port).then(
+      (again) =>
+        again.waitForMessage(isInterested, REPLY_WITHIN_MS).then(
+          () => "used",
+          () => "refused",
+        ),
       () => "refused",
     );
     expect(outcome).toBe("refused");
+  });
+
+  it("stops at once while peers it accepted are connected, one in its handshake and one in the torrent", async () => {
+    const c = await joinedWorker();
+    const w = c.workers[0]!;
+    const joined = await dial(c);
+    const silent = connect({ host: "127.0.0.1", port: w.port });
+    cleanup.add(silent, (x) => x.destroy());
+    silent.on("error", () => undefined);
+    await new Promise<void>((resolve) => silent.once("connect", resolve));
+    const started = performance.now();
+    await w.stop();
+    // Both are hung up by the drain, neither waited out (the handshake timeout is 10 s).
+    expect(performance.now() - started).toBeLessThan(REPLY_WITHIN_MS);
+    expect(await joined.waitClosed(REPLY_WITHIN_MS)).toBe("remote");
   });
 });

@@ -39,4 +39,18 @@ describe("peer-worker torrent lifecycle", () => {
     await c.begin();
     expect(joins).toBe(1);
   });
+
+  it("joins a running torrent on a repeated torrent_started, but not one it saw finish", async () => {
+    const c = cleanup.add(await SimCluster.start({ fixture, workers: 0 }), (x) => x.close());
+    const late = await c.startWorker();
+    // A worker started after the torrent did hears only the owner's repeats.
+    await c.bus.publish("torrent_started", { infoHash: c.infoHash, repeat: true });
+    await c.bus.drain();
+    expect(late.swarmStatus(c.infoHash)).toBeDefined();
+
+    await c.bus.publish("torrent_finished", { infoHash: c.infoHash, reason: "completed" });
+    await c.bus.publish("torrent_started", { infoHash: c.infoHash, repeat: true });
+    await c.bus.drain();
+    expect(late.swarmStatus(c.infoHash)).toBeUndefined();
+  });
 });

@@ -20,6 +20,13 @@ export const writerConfigSchema = z.object({
    * holds the torrent up only seconds.
    */
   leaseTtlSeconds: envNumber().positive().default(15),
+  /**
+   * Run as its own process (`shoal service storage-writer`), a writer is active only while it
+   * holds the cluster's writer lock, renewed every third of this; a second instance waits as a
+   * standby and takes over within this long of the active one dying. One active writer, because
+   * a multipart part is assembled in one process's memory.
+   */
+  activeLockSeconds: envNumber().positive().default(15),
 });
 
 export type WriterConfig = z.infer<typeof writerConfigSchema>;

@@ -33,21 +33,32 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
   };
   /** Torrents cancelled while this writer ran, until a job for them starts again. */
   const cancelled = new Set<string>();
-  // Writes in progress, so stop can wait for them before it gives back what they held.
-  const writing = new Set<Promise<void>>();
+  /** Writes under way, by torrent: a cancel waits for them before it aborts the uploads, and stop before it gives back what they held. */
+  const writing = new Map<string, Set<Promise<void>>>();
+  const track = (infoHash: string, write: Promise<void>): Promise<void> => {
+    let set = writing.get(infoHash);
+    if (!set) writing.set(infoHash, (set = new Set()));
+    set.add(write);
+    const done = () => {
+      set.delete(write);
+      if (set.size === 0 && writing.get(infoHash) === set) writing.delete(infoHash);
+    };
+    write.then(done, done);
+    return write;
+  };
   /**
    * A new job on a torrent this writer still has open from an earlier one (that job failed, or
    * its owner never said it ended): the earlier job's state here is not the new one's. Its held
    * pieces went back to missing with the rebuilt piece table, and the new job may name another
    * destination or other files. Pieces arriving meanwhile wait for the torrent to be opened
-   * afresh; writes already running finish first.
+   * afresh; writes already under way finish first.
    */
   const forgetEarlierJob = (infoHash: string): void => {
     const before = opened.get(infoHash);
     held.forgetTorrent(infoHash);
     deps.torrents.forget(infoHash);
     if (!before) return;
-    const running = [...writing];
+    const running = [...(writing.get(infoHash) ?? [])];
     const reopen = (async () => {
       await Promise.allSettled([before, ...running]);
       await deps.store.closeTorrent(infoHash);
@@ -73,11 +84,7 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
         await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
         return;
       }
-      const write = writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats);
-      const tracked = write.catch(() => undefined);
-      writing.add(tracked);
-      void tracked.then(() => writing.delete(tracked));
-      await write;
+      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats));
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
@@ -95,6 +102,9 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     }
     if (m.reason !== "cancelled") return;
     cancelled.add(m.infoHash);
+    // A write that passed the check above before the cancel came would otherwise reach the
+    // store after the abort below and open a new multipart upload that nobody aborts.
+    await Promise.allSettled([...(writing.get(m.infoHash) ?? [])]);
     // Pieces held for their parts go back to missing: their bytes are dropped here, and a job
     // submitted again must download them again rather than wait for bytes nobody has.
     for (const pending of held.forgetTorrent(m.infoHash)) {
@@ -141,7 +151,8 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
         await completeSub.unsubscribe();
         await finishedSub.unsubscribe();
         await startedSub.unsubscribe();
-        while (writing.size > 0) await Promise.allSettled([...writing]);
+        // Writes in progress finish first, so what they held is given back below.
+        while (writing.size > 0) await Promise.allSettled([...writing.values()].flatMap((set) => [...set]));
         clearInterval(heartbeatTimer);
         // The store's buffers die with this writer: what it held goes back to missing now rather
         // than when its lease lapses, and the workers hear of it so they fetch it again at once.

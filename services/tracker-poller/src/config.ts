@@ -14,6 +14,11 @@ export const pollerConfigSchema = z.object({
   maxTorrentMiB: envNumber().positive().default(30),
   /** How often job progress is reported. */
   progressIntervalMs: envNumber().int().positive().default(1000),
+  /**
+   * How often `torrent_started` is published again while a torrent runs: a peer-worker started
+   * mid-download joins within this long (its peers then come from the claim table's registry).
+   */
+  startedRepeatSeconds: envNumber().positive().default(5),
   /** How often expired worker leases are swept (their claims and held pieces go back to missing, announced with piece_failed). */
   leaseSweepIntervalMs: envNumber().int().positive().default(5000),
   /** With no piece stored for this long, trackers are asked for peers again (within their min interval). */
@@ -26,6 +31,12 @@ export const pollerConfigSchema = z.object({
    * takes a while, and asking again is harmless.
    */
   finalizeAskAgainSeconds: envNumber().positive().default(60),
+  /**
+   * A piece staged, or verified and held by no writer, at the same attempt for this long lost
+   * its bus message (a NATS server killed before it flushed, a message dropped as poison): it
+   * goes back to missing. Longer than any healthy backlog of the verifiers and writers.
+   */
+  stuckPieceSeconds: envNumber().positive().default(300),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
 });

@@ -1,6 +1,18 @@
 import { CoordinationError } from "../errors.js";
 import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
-import { BAN_STRIKES, type Claim, type ClaimTable, type JobStart, type PieceCounts, type RejectOutcome } from "../ports/claim-table.js";
+import {
+  BAN_STRIKES,
+  MAX_FREE_PEERS,
+  peerShareOf,
+  type Claim,
+  type ClaimTable,
+  type JobStart,
+  type KnownPeer,
+  type PeerGrant,
+  type PieceCounts,
+  type RejectOutcome,
+  type ReleasePeersOptions,
+} from "../ports/claim-table.js";
 
 interface TorrentTable {
   readonly states: PieceState[];
@@ -13,6 +25,14 @@ interface TorrentTable {
   readonly leases: Map<string, number>;
   /** Worker -> the pieces it holds (claims, held verified pieces), so expiry costs the pieces it moves. */
   readonly held: Map<string, Set<number>>;
+  /** Peer -> the worker that owns it. */
+  readonly peerOwners: Map<string, string>;
+  /** Known peers nobody owns, oldest first. */
+  readonly freePeers: Set<string>;
+  /** Worker -> the peers it owns, so expiry costs the peers it frees. */
+  readonly ownedPeers: Map<string, Set<string>>;
+  /** Workers taking part in the peer registry: only their leases count for the fair share. */
+  readonly peerWorkers: Set<string>;
   /** The job that started the table (`startJob`); none for a table from `createTorrent`. */
   job?: string;
 }
@@ -39,6 +59,10 @@ export class MemoryClaimTable implements ClaimTable {
       counts: { missing: pieceCount, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 },
       leases: new Map(),
       held: new Map(),
+      peerOwners: new Map(),
+      freePeers: new Set(),
+      ownedPeers: new Map(),
+      peerWorkers: new Set(),
     };
     for (const i of skipped) {
       checkIndex(infoHash, i, pieceCount);
@@ -71,13 +95,13 @@ export class MemoryClaimTable implements ClaimTable {
     }
     const counts = { missing: 0, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 };
     for (const s of states) counts[s]++;
-    // Attempts, strikes and bans stay; everything that belonged to the earlier job's workers goes.
+    // Claims and held pieces were the earlier job's and go. Attempts, strikes and bans stay, and
+    // so do leases and the peer registry: they say which workers are alive and what they connect.
     this.torrents.set(infoHash, {
       ...before,
       states,
       holders: new Array<string | undefined>(pieceCount).fill(undefined),
       counts,
-      leases: new Map(),
       held: new Map(),
       job: jobId,
     });
@@ -252,6 +276,17 @@ export class MemoryClaimTable implements ClaimTable {
       t.held.delete(worker);
       t.leases.delete(worker);
     }
+    // A worker's peers are free again once its lease ends, as its pieces are.
+    for (const [worker, peers] of [...t.ownedPeers]) {
+      const until = t.leases.get(worker);
+      if (until !== undefined && until > now) continue;
+      for (const peer of [...peers]) this.disown(t, peer, false);
+      t.leases.delete(worker);
+    }
+    for (const worker of [...t.peerWorkers]) {
+      const until = t.leases.get(worker);
+      if (until === undefined || until <= now) t.peerWorkers.delete(worker);
+    }
     for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
     return moved.sort((a, b) => a.piece - b.piece);
   }
@@ -300,6 +335,93 @@ export class MemoryClaimTable implements ClaimTable {
       set.add(index);
     }
   }
+
+  async claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant> {
+    this.ensureOpen("claimPeers");
+    const t = this.table(infoHash);
+    const wanted: string[] = [];
+    let unremembered = 0;
+    for (const peer of new Set(peers)) {
+      if (t.banned.has(peer)) {
+        t.freePeers.delete(peer);
+        continue;
+      }
+      wanted.push(peer);
+      if (t.peerOwners.has(peer) || t.freePeers.has(peer)) continue;
+      if (t.freePeers.size < MAX_FREE_PEERS) t.freePeers.add(peer);
+      else unremembered++;
+    }
+    t.peerWorkers.add(workerId);
+    // As with piece claims: taking part without a lease means a lease that has already ended.
+    if (!t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
+    const available = t.freePeers.size + unremembered;
+    const known = t.peerOwners.size + available;
+    const now = this.now();
+    const isLive = (w: string) => (t.leases.get(w) ?? Number.NEGATIVE_INFINITY) > now;
+    const others = [...t.peerWorkers].filter((w) => w !== workerId && isLive(w));
+    const owned = t.ownedPeers.get(workerId)?.size ?? 0;
+    const lacking = peersLacking(t, others, known);
+    const share = peerShareOf(known, others.length + 1, owned, lacking, available);
+    let room = Math.max(0, Math.min(peerLimit(max), share - owned, available - lacking));
+    const granted: string[] = [];
+    for (const peer of wanted) {
+      const owner = t.peerOwners.get(peer);
+      if (owner === workerId) granted.push(peer);
+      else if (owner === undefined && room > 0) {
+        this.own(t, peer, workerId);
+        granted.push(peer);
+        room--;
+      }
+    }
+    for (const peer of [...t.freePeers]) {
+      if (room <= 0) break;
+      if (t.banned.has(peer)) {
+        t.freePeers.delete(peer);
+        continue;
+      }
+      this.own(t, peer, workerId);
+      granted.push(peer);
+      room--;
+    }
+    return { peers: granted, share };
+  }
+
+  async releasePeers(infoHash: string, workerId: string, peers: readonly string[], options: ReleasePeersOptions = {}): Promise<number> {
+    this.ensureOpen("releasePeers");
+    const t = this.table(infoHash);
+    let released = 0;
+    for (const peer of peers) {
+      if (t.peerOwners.get(peer) !== workerId) continue;
+      this.disown(t, peer, options.forget === true);
+      released++;
+    }
+    return released;
+  }
+
+  async knownPeers(infoHash: string): Promise<KnownPeer[]> {
+    this.ensureOpen("knownPeers");
+    const t = this.table(infoHash);
+    return [...[...t.peerOwners].map(([peer, owner]) => ({ peer, owner })), ...[...t.freePeers].map((peer) => ({ peer }))];
+  }
+
+  private own(t: TorrentTable, peer: string, worker: string): void {
+    t.freePeers.delete(peer);
+    t.peerOwners.set(peer, worker);
+    let set = t.ownedPeers.get(worker);
+    if (!set) t.ownedPeers.set(worker, (set = new Set()));
+    set.add(peer);
+  }
+
+  /** The one place a peer loses its owner: free again (room and bans allowing), or forgotten. */
+  private disown(t: TorrentTable, peer: string, forget: boolean): void {
+    const owner = t.peerOwners.get(peer);
+    if (owner === undefined) return;
+    t.peerOwners.delete(peer);
+    const set = t.ownedPeers.get(owner);
+    set?.delete(peer);
+    if (set?.size === 0) t.ownedPeers.delete(owner);
+    if (!forget && !t.banned.has(peer) && t.freePeers.size < MAX_FREE_PEERS) t.freePeers.add(peer);
+  }
 }
 
 function record(t: TorrentTable, i: number): PieceRecord {
@@ -315,4 +437,17 @@ function checkIndex(infoHash: string, index: number, count: number): void {
       context: { infoHash, piece: index, pieceCount: count },
     });
   }
+}
+
+/** `max` of claimPeers as a count: a fraction counts as its floor, NaN and negatives as none. */
+function peerLimit(max: number): number {
+  return max > 0 ? Math.floor(max) : 0;
+}
+
+/** What the other live peer workers lack to reach the even split rounded down: kept free for them. */
+function peersLacking(t: TorrentTable, others: readonly string[], known: number): number {
+  const floorEven = Math.floor(known / (others.length + 1));
+  let reserved = 0;
+  for (const w of others) reserved += Math.max(0, floorEven - (t.ownedPeers.get(w)?.size ?? 0));
+  return reserved;
 }

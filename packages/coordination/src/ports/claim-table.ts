@@ -29,6 +29,79 @@ export type JobStart = (typeof JOB_STARTS)[number];
 /** How many strikes (pieces that failed their hash while the peer contributed) ban a peer. */
 export const BAN_STRIKES = 2;
 
+/** What `claimPeers` answers. */
+export interface PeerGrant {
+  /**
+   * The peers the worker owns after the call among those it named (newly granted and already its
+   * own), followed by the free known peers it was granted without naming them.
+   */
+  readonly peers: string[];
+  /**
+   * The most peers the worker should own at the time of the call (`peerShareOf`): its fair share
+   * over the live peer workers, lowered when other workers lack peers that no free one can give
+   * them. No claim takes it past this; a worker that owns more (workers joined since it took
+   * them) should drop connections until it is back within it.
+   */
+  readonly share: number;
+}
+
+/** A peer the torrent's registry knows, and the worker that owns it, if any. */
+export interface KnownPeer {
+  readonly peer: string;
+  readonly owner?: string;
+}
+
+export interface ReleasePeersOptions {
+  /**
+   * Forget the peers instead of making them free for others: they failed to connect, were
+   * banned, or their address means nothing any more (an incoming connection's port). A peer is
+   * known again once some worker names it in `claimPeers` (the next tracker answer).
+   */
+  readonly forget?: boolean;
+}
+
+/**
+ * Free peers a torrent's registry remembers, at most. Trackers hand out up to a few hundred per
+ * announce and a swarm seldom has more than a few thousand; as many as a worker's address book
+ * keeps, so the registry forgets nothing a worker would remember. Owned peers do not count (they
+ * are bounded by the workers' connection limits).
+ */
+export const MAX_FREE_PEERS = 4000;
+
+/**
+ * The slack of a fair share is the even split divided by this, rounded down: a tenth. Peers come
+ * and go by ones (a dial fails, an incoming connection ends), and without slack every such change
+ * could push a worker one over its share; a tenth absorbs that in a large swarm, while a swarm of
+ * a handful of peers is still split exactly (the slack is 0 below ten peers a worker).
+ */
+export const PEER_SHARE_SLACK_DIVISOR = 10;
+
+/**
+ * The most peers one worker may own in a torrent: the even split of the known peers (owned,
+ * free, and the ones a claim names that were not known yet) over the live workers, plus a slack
+ * of a tenth of it. `liveWorkers` counts the peer workers (those that have called `claimPeers`
+ * in the torrent) whose lease on it has not ended, and the claiming worker even without one;
+ * other holders of leases (storage-writers holding pieces) take no peers and do not count.
+ */
+export function fairPeerShare(knownPeers: number, liveWorkers: number): number {
+  const even = Math.ceil(knownPeers / Math.max(1, liveWorkers));
+  return even + Math.floor(even / PEER_SHARE_SLACK_DIVISOR);
+}
+
+/**
+ * The share `claimPeers` answers: `fairPeerShare`, unless the other live peer workers lack more
+ * peers to reach the even split rounded down (`lacking`) than are free (`free`). Then the worker
+ * is asked to give the difference back (`owned - (lacking - free)`), but never to go below that
+ * rounded-down split itself: with four peers held 2-2-0 by three workers, the two that hold two
+ * are each asked to keep one. Several workers may give at once; the surplus stays free for the
+ * next claim, and nobody is asked again once nobody lacks.
+ */
+export function peerShareOf(knownPeers: number, liveWorkers: number, owned: number, lacking: number, free: number): number {
+  const share = fairPeerShare(knownPeers, liveWorkers);
+  if (lacking <= free) return share;
+  return Math.min(share, Math.max(Math.floor(knownPeers / Math.max(1, liveWorkers)), owned - (lacking - free)));
+}
+
 /**
  * The piece-claim table: the source of truth for which piece is where, shared by every worker of a
  * torrent. Every method is one atomic step (a Lua script in Redis). Torrent ids are the lowercase
@@ -53,9 +126,9 @@ export interface ClaimTable {
    * - `rebuilt`: the table was left by another job (cancelled, failed or complete, maybe for
    *   another destination), or made by `createTorrent`: its `stored` says what that job's
    *   destination held then, which the recheck has replaced. Every piece becomes `stored` or
-   *   `skipped` as the arguments say and `missing` otherwise; claims, held pieces and leases are
+   *   `skipped` as the arguments say and `missing` otherwise; claims and held pieces are
    *   dropped. Attempt numbers are kept, so late messages of the earlier job stay stale, and so
-   *   are strikes and bans.
+   *   are strikes, bans, leases and the peer registry.
    * Bad indices fail with PIECE_OUT_OF_RANGE before anything changes, unless the table is kept.
    */
   startJob(infoHash: string, jobId: string, pieceCount: number, stored: Iterable<number>, skipped?: Iterable<number>): Promise<JobStart>;
@@ -65,6 +138,8 @@ export interface ClaimTable {
    * Keeps the worker's liveness lease on one torrent for `ttlMs`; its claims in the torrent, and
    * the verified pieces it holds there (`hold`), die with it. The lease lives with the torrent's
    * other state (one Redis Cluster slot), so a worker refreshes it for each torrent it takes part in.
+   * A `ttlMs` of 0 ends the lease now: a worker leaving the torrent stops counting as live for the
+   * fair peer share at once.
    */
   heartbeat(infoHash: string, workerId: string, ttlMs: number): Promise<void>;
   /**
@@ -129,4 +204,30 @@ export interface ClaimTable {
    * workers that staged held pieces, and still wait for them to be stored, download them again.
    */
   expireLeases(infoHash: string): Promise<Claim[]>;
+  /**
+   * The peer registry: which worker connects which remote peer (ip:port), so no peer is connected
+   * by two workers of the cluster at once. Registers `peers` as known (banned ones excepted; free
+   * ones are remembered up to MAX_FREE_PEERS), then grants the worker the free ones among them in
+   * the given order, then free known peers it did not name, until it has `max` new peers, owns
+   * its share (answered as `share`: `peerShareOf`, the fair share unless other workers lack
+   * peers), or would leave fewer free peers than the other live peer workers lack to reach the
+   * even split rounded down (so the first to ask cannot take what rounding up would let it: four
+   * peers, three workers, gives 2-1-1, not 2-2-0). Peers it already owns are answered too
+   * and do not count against `max`; peers another worker owns are never granted. A call makes
+   * the worker a peer worker of the torrent, counted as live while its lease lasts (call with no
+   * peers and `max` 0 to take part before asking for any). Ownership lives with the worker's
+   * lease on the torrent, as piece claims do: `expireWorkers` (and `expireLeases`) frees the
+   * peers of a lapsed worker and ends its part (one that calls without a lease gets a lapsed
+   * one). Costs the peers in the call, the peers granted and the peer workers (a handful), not
+   * the registry's size.
+   */
+  claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant>;
+  /**
+   * Gives up the worker's ownership of `peers` (others' peers and unknown ones are ignored): they
+   * become free for any worker, or are forgotten with `forget` (and banned peers always are).
+   * Returns how many the worker owned.
+   */
+  releasePeers(infoHash: string, workerId: string, peers: readonly string[], options?: ReleasePeersOptions): Promise<number>;
+  /** Every peer the registry knows, owned or free; O(known peers), for snapshots and checks. */
+  knownPeers(infoHash: string): Promise<KnownPeer[]>;
 }

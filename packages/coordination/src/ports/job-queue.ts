@@ -17,6 +17,12 @@ export interface TorrentJobOptions {
    * `ratio` or `seconds` have passed, whichever comes first. Absent: finish at completion.
    */
   readonly seed?: { readonly ratio?: number; readonly seconds?: number };
+  /**
+   * Rate limits of the whole job, bytes per second, shared equally by the peer-workers on it
+   * (absent or 0: unlimited).
+   */
+  readonly maxDownloadBytesPerSec?: number;
+  readonly maxUploadBytesPerSec?: number;
 }
 
 export interface TorrentJobData {

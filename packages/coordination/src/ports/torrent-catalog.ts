@@ -8,6 +8,12 @@ export interface TorrentRecord {
   readonly private: boolean;
   /** The job's file selection (indices without padding files); absent means every file. */
   readonly selectFiles?: readonly number[];
+  /**
+   * The job's rate limits for the whole cluster, bytes per second (absent or 0: unlimited). Each
+   * worker on the torrent takes an equal share.
+   */
+  readonly maxDownloadBytesPerSec?: number;
+  readonly maxUploadBytesPerSec?: number;
 }
 
 /**

@@ -10,6 +10,7 @@ import { startAnnouncing } from "./announce.js";
 import { sweepLeases } from "./lease-sweep.js";
 import { seedUntilDone } from "./seed.js";
 import { finalizeByWriter } from "./finalize.js";
+import { StuckPieces } from "./stuck-pieces.js";
 import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
 import { ShoalError } from "@shoal/errors";
@@ -71,6 +72,8 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     destination: job.destination,
     private: meta.private,
     ...(job.options?.selectFiles ? { selectFiles: job.options.selectFiles } : {}),
+    ...(job.options?.maxDownloadBytesPerSec ? { maxDownloadBytesPerSec: job.options.maxDownloadBytesPerSec } : {}),
+    ...(job.options?.maxUploadBytesPerSec ? { maxUploadBytesPerSec: job.options.maxUploadBytesPerSec } : {}),
   });
   await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
   const skipped = new Uint8Array(meta.pieceCount);
@@ -177,6 +180,11 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     () => void sweepLeases(claims, bus, infoHash, logger).catch((err: unknown) => logger.warn({ err, op: "claims.expireLeases" }, "lease sweep failed")),
     config.leaseSweepIntervalMs,
   );
+  const stuck = new StuckPieces(claims, bus, infoHash, config.stuckPieceSeconds * 1000, now, logger);
+  const stuckTimer = setInterval(
+    () => void stuck.sweep().catch((err: unknown) => logger.warn({ err, op: "poller.stuckPieces" }, "stuck-piece sweep failed")),
+    Math.min(30_000, (config.stuckPieceSeconds * 1000) / 4),
+  );
   let storageFailure: ((err: Error) => void) | undefined;
   const storageFailed = new Promise<never>((_, reject) => (storageFailure = reject));
   storageFailed.catch(() => undefined);
@@ -198,6 +206,12 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     else ctx.signal.addEventListener("abort", onAbort, { once: true });
   });
   aborted.catch(() => undefined);
+  // Workers that start later hear of the torrent from the repeats; stopped before the end is
+  // published, so no repeat follows it from here.
+  const startedTimer = setInterval(
+    () => void bus.publish("torrent_started", { infoHash, repeat: true }).catch(() => undefined),
+    config.startedRepeatSeconds * 1000,
+  );
   try {
     await Promise.race([done, aborted, storageFailed]);
     // The writer holds the upload state (part ETags, buffers): it makes the files final.
@@ -220,6 +234,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       await progress();
       logger.info({ reason, uploaded: totals.snapshot().uploadedBytes }, "seeding over");
     }
+    clearInterval(startedTimer);
     await bus.publish("torrent_finished", { infoHash, reason: "completed" });
     const t = totals.snapshot();
     return {
@@ -232,18 +247,27 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       uploadedBytes: t.uploadedBytes,
     };
   } catch (err) {
+    clearInterval(startedTimer);
     const reason = ctx.signal.aborted ? (ctx.cancelled() ? "cancelled" : "stopped") : "failed";
     await bus.publish("torrent_finished", { infoHash, reason }).catch(() => undefined);
     if (reason === "cancelled") {
       // Cancelled for good: unfinished multipart uploads are aborted (the writer drops what it
       // holds when it hears the same message); finished files and objects stay.
-      await store.abortTorrent(infoHash).catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
+      // This store was opened before any upload began; opened afresh it reads every upload the
+      // writers recorded in the shared ledger, including those of a writer that is gone.
+      await (async () => {
+        await store.closeTorrent(infoHash);
+        await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
+        await store.abortTorrent(infoHash);
+      })().catch((e: unknown) => logger.warn({ err: e, op: "store.abortTorrent" }, "could not drop unfinished uploads"));
     }
     throw err;
   } finally {
+    clearInterval(startedTimer);
     clearInterval(progressTimer);
     clearInterval(stallTimer);
     clearInterval(sweepTimer);
+    clearInterval(stuckTimer);
     await storedSub.unsubscribe();
     await statsSub.unsubscribe();
     await storageSub.unsubscribe();

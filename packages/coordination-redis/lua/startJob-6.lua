@@ -3,7 +3,7 @@
   owner's recheck (see ClaimTable.startJob).
 
   KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
-  KEYS[6] leases   KEYS[7] job
+  KEYS[6] job
   ARGV[1] the job id
   ARGV[2] the states string: one state code per piece, built by the caller from its stored and
           skipped lists (which it has checked against the piece count)
@@ -12,18 +12,19 @@
   Events: none.
 
   A rebuilt table keeps its attempts (late messages of the earlier job stay stale), strikes and
-  bans; claims, held pieces and leases belonged to the earlier job's workers and go. The holders
-  name every held set (as in deleteTorrent), so no key scan is needed. The counts are tallied
-  from the states string, as in createTorrent.
+  bans; claims and held pieces belonged to the earlier job and go. Leases stay: they say which
+  workers are alive, and the peer registry frees a worker's peers when its lease lapses. The
+  holders name every held set (as in deleteTorrent), so no key scan is needed. The counts are
+  tallied from the states string, as in createTorrent.
 ]]
 -- @include "pieceTable"
 local existed = redis.call('EXISTS', K.counts) == 1
-if existed and redis.call('GET', KEYS[7]) == ARGV[1] then return { CODE.ok, 0 } end
+if existed and redis.call('GET', KEYS[6]) == ARGV[1] then return { CODE.ok, 0 } end
 if existed then
   local workers = {}
   for _, worker in ipairs(redis.call('HVALS', K.holders)) do workers[worker] = true end
   for worker in pairs(workers) do redis.call('DEL', K.held .. worker) end
-  redis.call('DEL', K.holders, KEYS[6])
+  redis.call('DEL', K.holders)
 end
 local states = ARGV[2]
 local tally = {}
@@ -43,6 +44,6 @@ for code, name in pairs(STATE_NAME) do
 end
 redis.call('SET', K.states, states)
 redis.call('HSET', K.counts, unpack(fields))
-redis.call('SET', KEYS[7], ARGV[1])
+redis.call('SET', KEYS[6], ARGV[1])
 if existed then return { CODE.ok, 2 } end
 return { CODE.ok, 1 }
