@@ -192,6 +192,11 @@ export const FAULT_ENV: NodeJS.ProcessEnv = {
   SHOAL_PIECE_VERIFIER_ACK_WAIT_SECONDS: "10",
   SHOAL_STORAGE_WRITER_ACK_WAIT_SECONDS: "15",
   SHOAL_S3_PART_SIZE_MIB: "5",
+  // A durable message can be lost in a NATS restart (nats-server 2.9 acknowledges publishes to an
+  // interest stream while it shuts down, and drops them); the owner sends back a piece stuck so
+  // after this long instead of production's five minutes. Longer than a verifier's backlog after
+  // the verifier is killed (its ack wait plus a restart).
+  SHOAL_TRACKER_POLLER_STUCK_PIECE_SECONDS: "30",
 };
 
 const MiB = 1024 * 1024;
@@ -292,18 +297,22 @@ export function serviceLogs(s: ServiceRun, from = 0): Record<string, unknown>[] 
 }
 
 /**
- * Pieces the torrents' owners gave back to missing because a lease lapsed (a dead worker's
- * claims, a dead writer's held pieces), logged from `from` on (per poller, a stderr offset).
+ * Pieces the torrents' owners sent back to missing, to be downloaded again, from `from` on (per
+ * poller, a stderr offset): those of a lapsed lease (a dead worker's claims and staged pieces, a
+ * dead writer's held pieces) and those stuck because their bus message was lost.
  */
-export function piecesFreedByLeases(pollers: readonly { run: ServiceRun; from: number }[]): number {
+export function piecesSentBack(pollers: readonly { run: ServiceRun; from: number }[]): number {
   let n = 0;
   for (const { run, from } of pollers) {
-    for (const l of serviceLogs(run, from)) if (l["msg"] === "pieces of workers whose lease lapsed are missing again") n += Number(l["pieces"] ?? 0);
+    for (const l of serviceLogs(run, from)) {
+      if (l["msg"] === "pieces of workers whose lease lapsed are missing again") n += Number(l["pieces"] ?? 0);
+      else if (l["op"] === "poller.stuckPieces") n++;
+    }
   }
   return n;
 }
 
-/** Where each running poller's log stands now, for `piecesFreedByLeases` later. */
+/** Where each running poller's log stands now, for `piecesSentBack` later. */
 export function pollerLogMarks(backends: ClusterBackends): { run: ServiceRun; from: number }[] {
   return backends.services.filter((s) => s.name === "tracker-poller").map((run) => ({ run, from: run.stderr().length }));
 }
