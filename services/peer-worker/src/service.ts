@@ -200,6 +200,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       const ended = finished.get(m.infoHash);
       if (m.repeat === true && ended !== undefined && ended !== "stopped") return;
       finished.delete(m.infoHash);
+      // A new job on the torrent may select other files and set other limits: read its record
+      // afresh rather than what an earlier job left in the cache.
+      if (m.newJob === true && !swarms.has(m.infoHash)) deps.torrents.forget(m.infoHash);
       await swarmOf(m.infoHash);
     }),
     await deps.bus.subscribe("torrent_finished", "*", async (m) => {
