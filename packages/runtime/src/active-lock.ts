@@ -15,7 +15,7 @@ export interface ActiveLockOptions {
   readonly instanceId: string;
   readonly ttlMs: number;
   readonly logger: Logger;
-  /** Called once when the lock is lost (another instance took over, or Redis was unreachable past the ttl). */
+  /** Called once when another instance holds the lock (it took over while this one was away). */
   readonly onLost: () => void;
 }
 
@@ -69,10 +69,21 @@ export class ActiveLock {
         this.lastRenewed = Date.now();
         return;
       }
-      this.lost("another instance holds the active lock");
+      // The key is gone (it expired during a Redis outage, or Redis lost it: a restart without
+      // persistence, FLUSHALL): take it again unless another instance has meanwhile.
+      const again = await this.client.set(this.key, this.o.instanceId, "PX", this.o.ttlMs, "NX");
+      if (again === "OK") {
+        this.lastRenewed = Date.now();
+        this.o.logger.warn({ op: "lock.renew" }, "the active lock had lapsed (Redis was away or lost it); taken again");
+        return;
+      }
+      this.lost(`another instance (${(await this.client.get(this.key)) ?? "?"}) holds the active lock`);
     } catch (err) {
-      // A short Redis outage is ridden out; past the ttl a standby may have taken over.
-      if (Date.now() - this.lastRenewed > this.o.ttlMs) this.lost(`Redis unreachable for longer than the lock's ${this.o.ttlMs} ms (${(err as Error).message})`);
+      // Redis away: nobody else can take the lock meanwhile either, so this instance keeps
+      // working and takes the lock again (or gives up to whoever has it) once Redis answers.
+      if (Date.now() - this.lastRenewed > this.o.ttlMs) {
+        this.o.logger.warn({ op: "lock.renew", err: (err as Error).message }, "cannot renew the active lock: Redis unreachable");
+      }
     }
   }
 

@@ -39,6 +39,21 @@ describe("ActiveLock", () => {
     await b.close();
   });
 
+  it("takes the lock again when Redis lost it (FLUSHALL, a restart past its expiry), rather than stopping the only writer", async () => {
+    let lost = 0;
+    const a = lock("a", "writer-3", () => lost++);
+    await a.acquire();
+    const direct = new Redis(redis.url);
+    await direct.del("shoal:active:writer-3");
+    await waitFor(async () => (await direct.get("shoal:active:writer-3")) === "a", { timeoutMs: 3_000, what: "the lock to be taken again" });
+    await redis.restart();
+    await new Promise((r) => setTimeout(r, 1_000));
+    await waitFor(async () => (await direct.get("shoal:active:writer-3").catch(() => null)) === "a", { timeoutMs: 5_000, what: "the lock after a restart" });
+    expect(lost).toBe(0);
+    await a.close();
+    direct.disconnect();
+  });
+
   it("tells its holder when another instance has taken the lock", async () => {
     let lost = 0;
     const a = lock("a", "writer-2", () => lost++);
