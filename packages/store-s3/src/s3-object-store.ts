@@ -5,6 +5,7 @@ import { openTorrentState } from "./open-torrent.js";
 import { S3Requests } from "./s3-requests.js";
 import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
+import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
 import { torrentRootKey } from "./object-keys.js";
@@ -457,28 +458,5 @@ export class S3ObjectStore implements ObjectStore {
     const t = this.torrents.get(infoHash);
     if (!t) throw new StorageError("UNKNOWN_TORRENT", `torrent ${infoHash} was not opened in the store`, { context: { infoHash } });
     return t;
-  }
-}
-
-/** Idle buffers by size, up to `maxBytes` in all. */
-class SpareBuffers {
-  private readonly free = new Map<number, Buffer[]>();
-  private bytes = 0;
-
-  constructor(private readonly maxBytes: number) {}
-
-  take(size: number): Buffer {
-    const buf = this.free.get(size)?.pop();
-    if (!buf) return Buffer.allocUnsafeSlow(size);
-    this.bytes -= size;
-    return buf;
-  }
-
-  give(buf: Buffer): void {
-    if (this.bytes + buf.length > this.maxBytes || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.length) return;
-    let list = this.free.get(buf.length);
-    if (!list) this.free.set(buf.length, (list = []));
-    list.push(buf);
-    this.bytes += buf.length;
   }
 }
