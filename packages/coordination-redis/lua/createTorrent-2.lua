@@ -10,23 +10,8 @@
   The counts are tallied here from the string rather than taken from the caller, so the states
   string is the only input and the counts cannot disagree with it.
 ]]
+-- @include "stateTally"
 if redis.call('EXISTS', KEYS[1]) == 1 then return { CODE.ok, 0 } end
 local states = ARGV[1]
-local tally = {}
-for code in pairs(STATE_NAME) do tally[code] = 0 end
--- string.byte returns one value per byte on Lua's stack, which holds some thousands: read in chunks.
-local CHUNK = 4096
-for first = 1, #states, CHUNK do
-  for _, code in ipairs({ string.byte(states, first, math.min(first + CHUNK - 1, #states)) }) do
-    if tally[code] == nil then error('byte ' .. code .. ' of the states string is no piece state') end
-    tally[code] = tally[code] + 1
-  end
-end
-local fields = {}
-for code, name in pairs(STATE_NAME) do
-  fields[#fields + 1] = name
-  fields[#fields + 1] = tally[code]
-end
-redis.call('SET', KEYS[2], states)
-redis.call('HSET', KEYS[1], unpack(fields))
+writeStates(KEYS[2], KEYS[1], states)
 return { CODE.ok, 1 }

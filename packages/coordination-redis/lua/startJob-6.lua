@@ -18,6 +18,7 @@
   tallied from the states string, as in createTorrent.
 ]]
 -- @include "pieceTable"
+-- @include "stateTally"
 local existed = redis.call('EXISTS', K.counts) == 1
 if existed and redis.call('GET', KEYS[6]) == ARGV[1] then return { CODE.ok, 0 } end
 if existed then
@@ -27,23 +28,7 @@ if existed then
   redis.call('DEL', K.holders)
 end
 local states = ARGV[2]
-local tally = {}
-for code in pairs(STATE_NAME) do tally[code] = 0 end
--- string.byte returns one value per byte on Lua's stack, which holds some thousands: read in chunks.
-local CHUNK = 4096
-for first = 1, #states, CHUNK do
-  for _, code in ipairs({ string.byte(states, first, math.min(first + CHUNK - 1, #states)) }) do
-    if tally[code] == nil then error('byte ' .. code .. ' of the states string is no piece state') end
-    tally[code] = tally[code] + 1
-  end
-end
-local fields = {}
-for code, name in pairs(STATE_NAME) do
-  fields[#fields + 1] = name
-  fields[#fields + 1] = tally[code]
-end
-redis.call('SET', K.states, states)
-redis.call('HSET', K.counts, unpack(fields))
+writeStates(K.states, K.counts, states)
 redis.call('SET', KEYS[6], ARGV[1])
 if existed then return { CODE.ok, 2 } end
 return { CODE.ok, 1 }
