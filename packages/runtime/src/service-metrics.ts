@@ -42,5 +42,3 @@ export function serviceRegistry(service: string): Registry {
   new Gauge({ name: "shoal_up", help: "1 while the service runs", registers: [registry] }).set(1);
   return registry;
 }
-
-export { Gauge, Counter, Registry };
