@@ -71,12 +71,11 @@ function registerS3Metrics(registry: Registry, store: RoutingStore): void {
       for (const [dest, s] of store.opened) {
         const stats = (s as { stats?: () => S3StoreStats }).stats?.();
         if (!stats) continue;
-        const bucket = dest;
-        this.set({ destination: bucket }, stats.bufferedBytes);
-        written.observe(dest, stats.bytesWritten, { destination: bucket });
-        read.observe(dest, stats.bytesRead, { destination: bucket });
-        retries.observe(dest, stats.retries, { destination: bucket });
-        for (const [op, n] of Object.entries(stats.requests)) requests.observe(`${dest}/${op}`, n, { op, destination: bucket });
+        this.set({ destination: dest }, stats.bufferedBytes);
+        written.observe(dest, stats.bytesWritten, { destination: dest });
+        read.observe(dest, stats.bytesRead, { destination: dest });
+        retries.observe(dest, stats.retries, { destination: dest });
+        for (const [op, n] of Object.entries(stats.requests)) requests.observe(`${dest}/${op}`, n, { op, destination: dest });
       }
     },
   });
