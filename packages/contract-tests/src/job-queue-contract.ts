@@ -256,6 +256,46 @@ export function jobQueueContract(harness: JobQueueHarness): void {
       await processor.close();
     });
 
+    scenario("an active limit caps the jobs running at once below the processor's concurrency, and can be lifted", async (queue) => {
+      expect(await queue.activeLimit()).toBeNull();
+      await queue.setActiveLimit(1);
+      expect(await queue.activeLimit()).toBe(1);
+      let running = 0;
+      let most = 0;
+      const started = new Inbox<string>();
+      const handler: Handler = async (data, context) => {
+        running++;
+        most = Math.max(most, running);
+        started.push(context.jobId);
+        // Long enough for a second job to be taken if the limit let it.
+        await new Promise((r) => setTimeout(r, 300));
+        running--;
+        return resultFor(data);
+      };
+      const processor = await queue.process(handler, { concurrency: 3 });
+      const ids = [await queue.add(jobData("a")), await queue.add(jobData("b")), await queue.add(jobData("c"))];
+      for (const id of ids) await queue.waitUntilFinished(id);
+      expect(most).toBe(1);
+      await queue.setActiveLimit(null);
+      expect(await queue.activeLimit()).toBeNull();
+      // Without the cap the processor's own concurrency applies again.
+      const together = new Inbox<string>();
+      await processor.close();
+      const second = await queue.process(
+        async (data, context) => {
+          together.push(context.jobId);
+          await together.count(2, "two jobs running at once once the limit is lifted");
+          return resultFor(data);
+        },
+        { concurrency: 2 },
+      );
+      const more = [await queue.add(jobData("d")), await queue.add(jobData("e"))];
+      for (const id of more) await queue.waitUntilFinished(id);
+      await second.close();
+      const bad = await rejection(queue.setActiveLimit(0));
+      expect(bad.message).toMatch(/whole number of 1 or more, got 0/);
+    });
+
     done();
   });
 }

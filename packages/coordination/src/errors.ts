@@ -6,7 +6,9 @@ export type CoordinationErrorCode =
   | "INVARIANT_BROKEN"
   | "BACKEND_UNAVAILABLE"
   | "QUEUE_CLOSED"
-  | "PAYLOAD_TOO_LARGE";
+  | "PAYLOAD_TOO_LARGE"
+  /** A caller passed a value the port refuses (a limit below 1, say): a bug or bad input, not retryable. */
+  | "BAD_ARGUMENT";
 
 /** Errors of the coordination ports: infrastructure faults and broken invariants only. */
 export class CoordinationError extends ShoalError<CoordinationErrorCode> {

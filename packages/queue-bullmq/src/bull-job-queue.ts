@@ -192,6 +192,22 @@ export class BullJobQueue implements JobQueue {
     return infos.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
   }
 
+  /** BullMQ's global concurrency of the queue: its workers read it each time they take a job. */
+  async setActiveLimit(limit: number | null): Promise<void> {
+    this.ensureOpen("setActiveLimit");
+    if (limit !== null && (!Number.isInteger(limit) || limit < 1)) {
+      throw new CoordinationError("BAD_ARGUMENT", `active job limit must be a whole number of 1 or more, got ${limit}`, { context: { limit } });
+    }
+    const queue = await this.bullQueue();
+    await this.redis("bullmq.setGlobalConcurrency", () => (limit === null ? queue.removeGlobalConcurrency() : queue.setGlobalConcurrency(limit)));
+  }
+
+  async activeLimit(): Promise<number | null> {
+    this.ensureOpen("activeLimit");
+    const queue = await this.bullQueue();
+    return this.redis("bullmq.getGlobalConcurrency", () => queue.getGlobalConcurrency());
+  }
+
   on(events: JobEvents): () => void {
     this.ensureOpen("on");
     this.listeners.add(events);

@@ -23,6 +23,8 @@ export type { AnnounceAnswer, AnnounceProbeOptions } from "./tracker-probe.js";
 export type { Peer, SeedOptions } from "./peer.js";
 export { startLibtorrentSeed } from "./libtorrent-seed.js";
 export type { LibtorrentPeer, LibtorrentPeerOptions, LibtorrentPeerState } from "./libtorrent-seed.js";
+export { startLibtorrentManySeed } from "./libtorrent-many-seed.js";
+export type { ManySeed, ManySeedOptions } from "./libtorrent-many-seed.js";
 export { runLibtorrentLeech } from "./libtorrent-leech.js";
 export type { LeechOptions, LeechReport } from "./libtorrent-leech.js";
 export { startCorruptSeed } from "./corrupt-seed.js";

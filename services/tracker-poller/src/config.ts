@@ -39,6 +39,12 @@ export const pollerConfigSchema = z.object({
   stuckPieceSeconds: envNumber().positive().default(300),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
+  /**
+   * Torrents active at once in the whole cluster, over every poller (the job queue's global cap;
+   * others wait their turn in the queue). Set at start, so every poller should get the same value;
+   * 0 lifts the cap; unset leaves the cluster's current cap as it is.
+   */
+  maxActiveTorrents: envNumber().int().min(0).optional(),
 });
 
 export type PollerConfig = z.infer<typeof pollerConfigSchema>;

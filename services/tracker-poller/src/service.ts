@@ -24,6 +24,13 @@ export interface PollerDeps {
 export async function start(config: PollerConfig, deps: PollerDeps): Promise<RunningService> {
   const logger = deps.logger.child({ component: "tracker-poller" });
   let running = 0;
+  if (config.maxActiveTorrents !== undefined) {
+    await deps.queue.setActiveLimit(config.maxActiveTorrents === 0 ? null : config.maxActiveTorrents);
+    logger.info(
+      { op: "queue.setActiveLimit", limit: config.maxActiveTorrents },
+      config.maxActiveTorrents === 0 ? "no cluster-wide cap on active torrents" : `at most ${config.maxActiveTorrents} torrents active in the cluster`,
+    );
+  }
   const processor = await deps.queue.process(
     async (job, ctx) => {
       running++;

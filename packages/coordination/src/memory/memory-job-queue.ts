@@ -28,6 +28,7 @@ export class MemoryJobQueue implements JobQueue {
   private readonly listeners = new Set<JobEvents>();
   private handler: Handler | undefined;
   private concurrency = 1;
+  private limit: number | null = null;
   private active = 0;
   private seq = 0;
   private closed = false;
@@ -80,6 +81,18 @@ export class MemoryJobQueue implements JobQueue {
     return [...this.jobs.values()].reverse().slice(0, options.limit ?? 50).map(infoOf);
   }
 
+  async setActiveLimit(limit: number | null): Promise<void> {
+    if (limit !== null && (!Number.isInteger(limit) || limit < 1)) {
+      throw new CoordinationError("BAD_ARGUMENT", `active job limit must be a whole number of 1 or more, got ${limit}`);
+    }
+    this.limit = limit;
+    this.pump();
+  }
+
+  async activeLimit(): Promise<number | null> {
+    return this.limit;
+  }
+
   on(events: JobEvents): () => void {
     this.listeners.add(events);
     return () => this.listeners.delete(events);
@@ -93,7 +106,7 @@ export class MemoryJobQueue implements JobQueue {
   private pump(): void {
     if (!this.handler) return;
     for (const j of this.jobs.values()) {
-      if (this.active >= this.concurrency) return;
+      if (this.active >= Math.min(this.concurrency, this.limit ?? Infinity)) return;
       if (j.state !== "waiting") continue;
       void this.runJob(j, this.handler);
     }

@@ -133,6 +133,14 @@ export interface JobQueue {
   get(jobId: string): Promise<JobInfo | undefined>;
   /** The most recently created jobs first, at most `limit` of them (default 50). */
   list(options?: { limit?: number }): Promise<JobInfo[]>;
+  /**
+   * Caps the jobs active at once across every processor of the queue (in a cluster: every
+   * tracker-poller), on top of each processor's own concurrency; null removes the cap. Jobs
+   * past the cap wait their turn. Throws BACKEND_UNAVAILABLE when the queue's store is away.
+   */
+  setActiveLimit(limit: number | null): Promise<void>;
+  /** The cap set by `setActiveLimit`, or null when there is none. */
+  activeLimit(): Promise<number | null>;
   on(events: JobEvents): () => void;
   close(): Promise<void>;
 }
