@@ -515,6 +515,8 @@ async function main(argv) {
     out: torrentPath,
     announce: [[tracker.httpAnnounce]],
     pieceLength: opts.pieceBytes,
+    // mktorrent refuses pieces below 32 KiB; libtorrent's creator makes 16 KiB ones.
+    ...(opts.pieceBytes < 32 * 1024 ? { tool: "libtorrent" } : {}),
   });
   if (made.summary.totalBytes !== payload.totalBytes) {
     throw new Error(`torrent covers ${made.summary.totalBytes} bytes, payload has ${payload.totalBytes}`);

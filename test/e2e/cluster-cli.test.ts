@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, startNatsServer, startRedisServer, waitFor, type LibtorrentPeer } from "@shoal/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { statusJobSchema } from "../../packages/cli/src/status-json.js";
 import { runCli, startCli } from "./cli-process.js";
 import {
   expectedObjects,
@@ -194,6 +195,8 @@ describe("cluster commands as processes against Redis, NATS, S3 and real seeds",
   const statusOf = async (jobId: string): Promise<Record<string, unknown>> => {
     const r = await backends.shoal(["status", jobId, "--json"], 30_000);
     expect(r.code, r.stderr).toBe(0);
+    // Every answer has the documented shape (docs/STATUS-JSON.md), nothing more.
+    statusJobSchema.parse(r.events[0]);
     return r.events[0]!;
   };
 
@@ -410,6 +413,7 @@ describe("cluster commands as processes against Redis, NATS, S3 and real seeds",
     const lines = listed.stdout.trimEnd().split("\n");
     const json = await backends.shoal(["status", "--json"], 30_000);
     const jobs = json.events[0] as unknown as { id: string; state: string }[];
+    for (const job of jobs) statusJobSchema.parse(job);
     expect(jobs.length).toBeGreaterThanOrEqual(3);
     expect(jobs.map((j) => j.state)).toEqual(expect.arrayContaining(["completed", "failed"]));
     expect(lines).toHaveLength(jobs.length);

@@ -19,6 +19,7 @@ import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
 import { parseFileSelection, parseRate } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
+import { statusJson } from "./status-json.js";
 import { torrentSourceOf } from "./torrent-source.js";
 
 const EXIT_FAILED = 1;
@@ -292,13 +293,13 @@ async function status(positionals: string[], json: boolean, str: (k: string) => 
   return withQueue(str, env, async (queue) => {
     if (jobId === undefined) {
       const jobs = await queue.list({ limit: 50 });
-      if (json) process.stdout.write(`${JSON.stringify(jobs.map(publicInfo))}\n`);
+      if (json) process.stdout.write(`${JSON.stringify(jobs.map(statusJson))}\n`);
       else process.stdout.write(jobs.length === 0 ? "no jobs\n" : `${jobs.map(jobLine).join("\n")}\n`);
       return 0;
     }
     const job = await queue.get(jobId);
     if (!job) throw new CliError(`no job ${jobId} in the queue`, EXIT_USAGE);
-    process.stdout.write(json ? `${JSON.stringify(publicInfo(job))}\n` : jobDetails(job));
+    process.stdout.write(json ? `${JSON.stringify(statusJson(job))}\n` : jobDetails(job));
     return 0;
   });
 }
@@ -318,12 +319,6 @@ async function cancel(positionals: string[], str: (k: string) => string | undefi
     process.stdout.write(`job ${jobId} cancelled\n`);
     return 0;
   });
-}
-
-/** A job without its torrent bytes (base64 of a whole .torrent is no status). */
-function publicInfo(job: JobInfo): Record<string, unknown> {
-  const source = job.data.source.kind === "url" ? { kind: "url", url: job.data.source.url } : { kind: "torrent" };
-  return { ...job, data: { ...job.data, source } };
 }
 
 function percent(p: JobProgress | undefined): string {
