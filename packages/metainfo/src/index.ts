@@ -14,3 +14,5 @@ export { torrentLayout } from "./torrent-layout.js";
 export type { StorageLayout } from "./torrent-layout.js";
 export { selectFiles } from "./file-selection.js";
 export type { FileSelection } from "./file-selection.js";
+export { DEFAULT_MAGNET_LIMITS, formatMagnet, isMagnetLink, parseMagnet } from "./bep9-magnet.js";
+export type { MagnetLimits, MagnetLink, MagnetPeer } from "./bep9-magnet.js";

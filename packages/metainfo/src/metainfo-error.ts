@@ -20,6 +20,8 @@ export const METAINFO_ERROR_CODES = [
   "TOO_LARGE",
   /** A piece, file or byte range outside the torrent was asked for (a caller bug). */
   "OUT_OF_RANGE",
+  /** A magnet link without a usable `xt=urn:btih:` info hash, or not a magnet link at all. */
+  "INVALID_MAGNET",
 ] as const;
 
 export type MetainfoErrorCode = (typeof METAINFO_ERROR_CODES)[number];
