@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { encode, type Encodable } from "@shoal/bencode";
-import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/peer-worker";
+import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/wire";
 import { bInteger, bValue, sample } from "../arbitraries.js";
 import { ascii, check, type FuzzTarget } from "../target.js";
 
@@ -29,7 +29,7 @@ const handshake: fc.Arbitrary<Uint8Array> = fc
  */
 export const extensionHandshakeTarget: FuzzTarget = {
   name: "extension-handshake",
-  description: "peer-worker's decodeExtensionHandshake: never throws, fields within their documented bounds",
+  description: "wire's decodeExtensionHandshake: never throws, fields within their documented bounds",
   bencode: true,
   maxInputBytes: 16 * 1024,
   dictionary: [...KEYS.map((k) => `${k.length}:${k}`), "i0e", "i-1e", "i65535e", "i65536e", "de", "le"].map(ascii),
@@ -53,6 +53,12 @@ export const extensionHandshakeTarget: FuzzTarget = {
     if (info.listenPort !== undefined) {
       check(Number.isInteger(info.listenPort) && info.listenPort >= 1 && info.listenPort <= 65535, `listenPort ${info.listenPort}`);
       fields.push("p");
+    }
+    for (const [name, id] of info.extensions) check(Number.isInteger(id) && id >= 1 && id <= 255, `extension ${name} id ${id}`);
+    check(info.extensions.size <= 64, `${info.extensions.size} extensions`);
+    if (info.metadataSize !== undefined) {
+      check(Number.isSafeInteger(info.metadataSize) && info.metadataSize > 0, `metadataSize ${info.metadataSize}`);
+      fields.push("metadata_size");
     }
     return `ok:${fields.join(",") || "nothing"}`;
   },

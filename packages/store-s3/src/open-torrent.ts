@@ -1,6 +1,7 @@
 import type { LedgerObject, TorrentLayout, UploadLedger } from "@shoal/coordination";
 import type { S3StoreConfig } from "./config.js";
-import { objectKey, objectMetadata, torrentRootKey } from "./object-keys.js";
+import { listTorrentRoot } from "./final-sizes.js";
+import { objectKey, objectMetadata } from "./object-keys.js";
 import type { S3Requests } from "./s3-requests.js";
 import { TorrentState, type ObjectState } from "./torrent-state.js";
 import { planWrites } from "./write-plan.js";
@@ -22,9 +23,7 @@ export async function openTorrentState(layout: TorrentLayout, config: S3StoreCon
   });
   const t = new TorrentState(layout, plan, objects);
   const records = new Map((await ledger.objects(layout.infoHash)).map((r) => [r.key, r]));
-  const root = torrentRootKey(config.prefix, layout);
-  const singleFile = layout.files.length === 1 && layout.files[0]!.path.length === 0;
-  const listed = new Map((await s3.listObjects(singleFile ? root : `${root}/`)).map((o) => [o.key, o.size]));
+  const listed = await listTorrentRoot(layout, config, s3);
   t.listing = { at: Date.now(), sizes: listed };
   const stale: LedgerObject[] = [];
   for (const obj of objects) {

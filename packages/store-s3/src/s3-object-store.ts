@@ -8,6 +8,7 @@ import { Slots, mapLimit } from "./slots.js";
 import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
+import { checkFinalSizes } from "./final-sizes.js";
 import { torrentRootKey } from "./object-keys.js";
 
 export interface S3ObjectStoreDeps {
@@ -223,7 +224,8 @@ export class S3ObjectStore implements ObjectStore {
   /**
    * Uploads whatever is still buffered (zeros where pieces never came, as a file system's
    * truncate would leave them), completes every multipart upload with all its parts in order,
-   * PUTs empty files as zero-byte objects, and checks each object's size with a HEAD. The
+   * PUTs empty files as zero-byte objects, and checks each object's size (one listing, a HEAD
+   * only for what the listing does not show right). The
    * ledger's records of the torrent are dropped: the bucket now says everything.
    */
   async finalize(infoHash: string): Promise<void> {
@@ -235,15 +237,7 @@ export class S3ObjectStore implements ObjectStore {
     const failed = uploaded.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
     await mapLimit(t.objects, this.config.maxConcurrentUploads, (obj) => this.finishObject(t, obj));
-    await mapLimit(t.objects, this.config.maxConcurrentUploads, async (obj) => {
-      const head = await this.s3.headObject(obj.key);
-      if (head?.size !== obj.planned.length) {
-        throw new StorageError("SIZE_MISMATCH", `s3://${this.config.bucket}/${obj.key} is ${head ? `${head.size} bytes` : "missing"} after finalize, expected ${obj.planned.length}`, {
-          context: { op: "s3.finalize", key: obj.key, expected: obj.planned.length, found: head?.size ?? null },
-          retryable: false,
-        });
-      }
-    });
+    await checkFinalSizes(t.layout, t.objects, this.config, this.s3);
     await this.ledger.forgetTorrent(infoHash);
   }
 

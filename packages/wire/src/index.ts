@@ -37,3 +37,11 @@ export {
 } from "./message-encoder.js";
 export { Bitfield } from "./bitfield.js";
 export { PEER_ID_PREFIX, makePeerId } from "./bep20-peer-id.js";
+export { METADATA_PIECE_BYTES, UT_METADATA, DEFAULT_MAX_METADATA_BYTES, encodeMetadataMessage, decodeMetadataMessage } from "./bep9-metadata.js";
+export type { MetadataMessage } from "./bep9-metadata.js";
+export { MetadataAssembler } from "./bep9-metadata-assembler.js";
+export type { AssembleResult } from "./bep9-metadata-assembler.js";
+export { encodeExtensionHandshake, decodeExtensionHandshake } from "./bep10-extension-handshake.js";
+export type { ExtensionHandshake, ExtensionHandshakeFields } from "./bep10-extension-handshake.js";
+export { UT_PEX, PEX_FLAGS, DEFAULT_MAX_PEX_PEERS, encodePexMessage, decodePexMessage } from "./bep11-pex.js";
+export type { PexAdded, PexMessage, PexPeer } from "./bep11-pex.js";

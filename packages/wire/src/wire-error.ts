@@ -17,6 +17,8 @@ export type WireErrorCode =
   | "BAD_BLOCK_LENGTH"
   /** A piece index is not below the torrent's piece count. */
   | "INDEX_OUT_OF_RANGE"
+  /** A BEP 9 (ut_metadata) or BEP 11 (ut_pex) payload that does not decode or breaks the BEP. */
+  | "BAD_EXTENSION_MESSAGE"
   /** The caller passed a value the codec cannot represent (not a uint32, wrong hash size). */
   | "INVALID_ARGUMENT"
   /** The caller used a decoder in the wrong phase (pushing after the handshake finished). */

@@ -8,5 +8,3 @@ export { decideUnchokes } from "./choker.js";
 export { PieceBufferPool } from "./piece-buffer-pool.js";
 // The BEP 10 handshake codec reads bytes from any peer; it is public so the fuzz harness and
 // tests can drive it without a connection.
-export { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
-export type { ExtensionInfo } from "./extension-handshake.js";

@@ -10,7 +10,7 @@ import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
-import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
+import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/wire";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";

@@ -119,23 +119,35 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
       logger.warn({ err, infoHash: m.infoHash, op: "store.abortTorrent" }, "could not drop a cancelled torrent's unfinished uploads");
     }
   });
+  const finalizing = new Map<string, Promise<void>>();
+  const finalizeTorrent = async (infoHash: string): Promise<void> => {
+    try {
+      await ensureOpen(infoHash);
+      await deps.store.finalize(infoHash);
+    } catch (err) {
+      // Retryable failures (S3 down) come back with the message; others end the job, named.
+      if (!(err instanceof StorageError) || err.retryable) throw err;
+      logger.error({ err, infoHash, op: "store.finalize" }, err.message);
+      await deps.bus.publish("torrent_finalized", { infoHash, error: err.toJSON() });
+      return;
+    }
+    logger.info({ infoHash, op: "store.finalize" }, "files final");
+    await deps.bus.publish("torrent_finalized", { infoHash });
+  };
   // Every wanted piece is stored: complete the objects and answer the torrent's owner.
   const completeSub = await deps.bus.subscribe(
     "torrent_complete",
     "*",
     async (m) => {
-      try {
-        await ensureOpen(m.infoHash);
-        await deps.store.finalize(m.infoHash);
-      } catch (err) {
-        // Retryable failures (S3 down) come back with the message; others end the job, named.
-        if (!(err instanceof StorageError) || err.retryable) throw err;
-        logger.error({ err, infoHash: m.infoHash, op: "store.finalize" }, err.message);
-        await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash, error: err.toJSON() });
-        return;
+      // The owner asks again while a big torrent's finalize runs (and the bus redelivers one that
+      // outlasts its ack wait): those join the finalize in progress instead of starting another
+      // over the same objects.
+      let run = finalizing.get(m.infoHash);
+      if (!run) {
+        run = finalizeTorrent(m.infoHash).finally(() => finalizing.delete(m.infoHash));
+        finalizing.set(m.infoHash, run);
       }
-      logger.info({ infoHash: m.infoHash, op: "store.finalize" }, "files final");
-      await deps.bus.publish("torrent_finalized", { infoHash: m.infoHash });
+      await run;
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
