@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { kustomize, MEASURED_PEAK_RSS_MIB, readRepoFile, SHOAL_SERVICES, type K8sObject } from "./deploy-kit.js";
+import { composeConfig, kustomize, MEASURED_PEAK_RSS_MIB, readRepoFile, SHOAL_SERVICES, type K8sObject } from "./deploy-kit.js";
 
 /* Loose shapes of the parts of rendered objects these tests read. */
 interface Probe {
@@ -119,6 +119,17 @@ describe("infra/k8s (the base)", () => {
       expect(pod.securityContext?.runAsUser, name).toBeGreaterThan(0);
       expect(c.securityContext?.allowPrivilegeEscalation, name).toBe(false);
     }
+  });
+
+  it("sets only variables that a service started with the compose settings accepts", async () => {
+    // test/deploy/image.test.ts starts a peer-worker with the compose file's environment; a key
+    // the services refused (a misspelt SHOAL_<SERVICE>_<KEY>) would fail there.
+    const composeKeys = Object.keys((await composeConfig()).services["peer-worker"]?.environment ?? {});
+    const keys = [generated(objects, "ConfigMap", "shoal-endpoints"), generated(objects, "Secret", "shoal-s3-credentials")].flatMap((o) => Object.keys(o.data));
+    for (const name of SHOAL_SERVICES) {
+      for (const e of find<Workload>(objects, "Deployment", name).spec.template.spec.containers[0]!.env ?? []) keys.push(e.name);
+    }
+    for (const key of keys) expect(composeKeys, key).toContain(key);
   });
 
   it("probes /healthz on the port SHOAL_METRICS_PORT sets, and Prometheus scrapes the same port", () => {
