@@ -1,4 +1,7 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, respCommand, startProcess, waitFor, type ManagedProcess } from "@shoal/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { composeConfig, composeEnv, readRepoFile, requireTool, ROOT, run, SHOAL_SERVICES, type ComposeConfig, type ComposeService } from "./deploy-kit.js";
 
@@ -113,6 +116,51 @@ describe("docker-compose.yml", () => {
       for (const volume of namedMounts(s).keys()) expect(declared).toContain(volume);
       expect(s.healthcheck?.test?.length).toBeGreaterThan(1);
       expect(s.restart).toMatch(/^(always|unless-stopped)/);
+    }
+  });
+
+  it("starts nats-server and redis-server with the compose arguments: JetStream with 64 MB payloads, AOF on", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "shoal-compose-backends-"));
+    const started: ManagedProcess[] = [];
+    try {
+      // The compose arguments with the container's paths and ports swapped for local ones; the
+      // flags given after -c override the file's ports.
+      const nats = service("nats");
+      const [clientPort, monitorPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+      const natsArgs = (nats.command ?? []).map((a) => (a === "/etc/nats/nats-server.conf" ? join(ROOT, "infra/nats/nats-server.conf") : a === "/data" ? dir : a));
+      // -a binds the monitoring port to loopback as well.
+      natsArgs.push("-a", "127.0.0.1", "-p", String(clientPort), "-m", String(monitorPort));
+      started.push(startProcess({ name: "nats-server", command: "nats-server", args: natsArgs, logPath: join(dir, "nats.log") }));
+      const redisArgs = (service("redis").command ?? []).slice(1).map((a) => (a === "/data" ? dir : a));
+      redisArgs.push("--port", String(redisPort), "--bind", "127.0.0.1", "--save", "");
+      started.push(startProcess({ name: "redis-server", command: "redis-server", args: redisArgs, logPath: join(dir, "redis.log") }));
+
+      const monitor = `http://127.0.0.1:${monitorPort}`;
+      await waitFor(async () => {
+        started[0]!.assertRunning("nats-server");
+        return (await fetch(`${monitor}/healthz?js-enabled-only=true`).catch(() => undefined))?.ok === true;
+      }, {
+        timeoutMs: 20_000,
+        what: "nats-server's JetStream health",
+        describe: () => started[0]!.logTail(),
+      });
+      const varz = (await (await fetch(`${monitor}/varz`)).json()) as { max_payload: number };
+      expect(varz.max_payload).toBe(64 * 1024 * 1024);
+
+      const redisUrl = `redis://127.0.0.1:${redisPort}`;
+      await waitFor(async () => {
+        started[1]!.assertRunning("redis-server");
+        return (await respCommand(redisUrl, ["PING"]).catch(() => undefined)) === "PONG";
+      }, {
+        timeoutMs: 20_000,
+        what: "redis-server to answer",
+        describe: () => started[1]!.logTail(),
+      });
+      expect(await respCommand(redisUrl, ["CONFIG", "GET", "appendonly"])).toEqual(["appendonly", "yes"]);
+      expect(await respCommand(redisUrl, ["CONFIG", "GET", "maxmemory-policy"])).toEqual(["maxmemory-policy", "noeviction"]);
+    } finally {
+      await Promise.all(started.map((p) => p.stop()));
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
