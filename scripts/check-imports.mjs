@@ -3,12 +3,17 @@
 // I/O. Pure protocol and domain packages must stay free of sockets, env and infrastructure
 // clients so they can be tested alone and reused anywhere.
 import { readdirSync, readFileSync, statSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const PURE = ["@shoal/errors", "@shoal/bencode", "@shoal/metainfo", "@shoal/wire", "@shoal/tracker-proto", "@shoal/coordination", "@shoal/verify"];
 const FORBIDDEN_IN_PURE = [/^node:(net|dgram|http|https|tls|child_process|cluster)$/, /^(ioredis|nats|@nats-io\/.*|bullmq|minio|pino)$/];
 const ADAPTERS = ["@shoal/store-fs", "@shoal/coordination-redis", "@shoal/bus-nats", "@shoal/store-s3", "@shoal/queue-bullmq"];
+// Packages only tests load: what their sources import may come from devDependencies. Every other
+// workspace must list what its sources import in dependencies, since the container image
+// installs production dependencies only (npm ci --omit=dev) and a misplaced one fails at start.
+const TEST_TOOLS = ["@shoal/contract-tests", "@shoal/testkit"];
 
 const pkgs = new Map();
 for (const dir of ["packages", "services"]) {
@@ -16,7 +21,9 @@ for (const dir of ["packages", "services"]) {
     const pj = join(root, dir, name, "package.json");
     try {
       const pkg = JSON.parse(readFileSync(pj, "utf8"));
-      pkgs.set(pkg.name, { dir: join(root, dir, name), deps: Object.keys(pkg.dependencies ?? {}) });
+      const runtime = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+      const dev = TEST_TOOLS.includes(pkg.name) ? Object.keys(pkg.devDependencies ?? {}) : [];
+      pkgs.set(pkg.name, { dir: join(root, dir, name), deps: Object.keys(pkg.dependencies ?? {}), thirdParty: [...runtime, ...dev] });
     } catch {
       // not a workspace
     }
@@ -32,8 +39,15 @@ function walk(dir, out = []) {
   }
   return out;
 }
-const importRe = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
-for (const [name, { dir, deps }] of pkgs) {
+const importRe = /(?:^|\n)\s*(?:import|export)[^'";]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g;
+/** The package a bare specifier names (`@scope/name/sub` -> `@scope/name`), or undefined for built-ins and relative paths. */
+function packageOf(spec) {
+  if (spec.startsWith(".") || spec.startsWith("/") || spec.startsWith("node:")) return undefined;
+  const parts = spec.split("/");
+  const name = spec.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+  return builtinModules.includes(name) ? undefined : name;
+}
+for (const [name, { dir, deps, thirdParty }] of pkgs) {
   let files = [];
   try {
     files = walk(join(dir, "src"));
@@ -48,6 +62,10 @@ for (const [name, { dir, deps }] of pkgs) {
         problems.push(`${f}: imports ${spec}, which is not in ${name}'s dependencies`);
       }
       if (/^@shoal\/[^/]+\/src/.test(spec)) problems.push(`${f}: deep import ${spec}`);
+      const external = packageOf(spec);
+      if (external && !external.startsWith("@shoal/") && !thirdParty.includes(external)) {
+        problems.push(`${f}: imports ${external}, which is not in ${name}'s dependencies (the image installs production dependencies only)`);
+      }
       if (PURE.includes(name)) {
         if (FORBIDDEN_IN_PURE.some((re) => re.test(spec))) problems.push(`${f}: pure package ${name} imports ${spec}`);
         if (ADAPTERS.includes(spec)) problems.push(`${f}: pure package ${name} imports adapter ${spec}`);

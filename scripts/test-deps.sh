@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Installs the real BitTorrent peers and tracker, and the Redis, NATS and S3 (OpenStack Swift with
-# s3api) servers, that the test suite runs against (Debian packages).
+# s3api) servers, that the test suite runs against, plus docker-compose and kubectl, with which
+# test/deploy checks the compose file and renders the Kubernetes manifests (Debian packages).
 # Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
 pkgs=(opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
-  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached)
+  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached docker-compose)
+# kubectl: Debian ships it as kubernetes-client (1.20, whose built-in kustomize the manifests are
+# written for). A kubectl already on the machine from another source is used as it is; installing
+# Debian's over it would collide on /usr/bin/kubectl.
+command -v kubectl >/dev/null || pkgs+=(kubernetes-client)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

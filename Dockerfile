@@ -1,0 +1,35 @@
+# syntax=docker/dockerfile:1
+# One image for every shoal process: `shoal service <name>` runs a cluster service, and the job
+# commands (`shoal submit`, `status`, `cancel`) and embedded mode (`shoal get`) work from it too.
+# Node 20 is the version the project is built and tested with (package.json engines).
+
+# Build stage: the full dependency tree (TypeScript included) and the compiled program.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.base.json ./
+COPY packages ./packages
+COPY services ./services
+COPY scripts/stage-runtime.mjs ./scripts/stage-runtime.mjs
+# --ignore-scripts: the root's prepare script is the build below, which needs the sources first.
+RUN --mount=type=cache,target=/root/.npm npm ci --ignore-scripts --no-audit --no-fund
+# The CLI and every workspace it imports (test kits and the fuzz harness are not part of it).
+RUN npx tsc -b packages/cli
+# /runtime: manifests, each shipped workspace's `files` (dist, Lua scripts, bin) and production
+# dependencies only (npm ci --omit=dev). test/deploy runs this same script to check the result.
+RUN --mount=type=cache,target=/root/.npm node scripts/stage-runtime.mjs /runtime
+
+# Run-time stage: Node and the staged program, nothing else.
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PATH=/app/node_modules/.bin:$PATH
+WORKDIR /app
+# Owned by root and not writable by the user that runs it: the program never writes its own files.
+COPY --from=build /runtime /app
+# The image's own unprivileged user (node, 1000:1000), numeric so that Kubernetes can check
+# runAsNonRoot against it.
+USER 1000:1000
+# 9464: /metrics and /healthz (SHOAL_METRICS_PORT); 6881: peer-worker's incoming peers
+# (SHOAL_PEER_WORKER_PORT).
+EXPOSE 9464 6881
+ENTRYPOINT ["shoal"]
+CMD ["--help"]
