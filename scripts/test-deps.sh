@@ -3,7 +3,7 @@
 # s3api) servers, that the test suite runs against (Debian packages).
 # Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
-pkgs=(opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
+pkgs=(iproute2 socat opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
   redis-server nats-server swift-proxy swift-account swift-container swift-object memcached)
 missing=()
 for p in "${pkgs[@]}"; do
