@@ -48,3 +48,5 @@ export type { S3Endpoint, S3ObjectHead, S3ObjectSummary, S3TestClient, S3TestCli
 export { startNetnsLab, netnsLabUnsupported, labNamespaces, sweepStaleLabs, NETNS_LAB_PREFIX } from "./netns-lab.js";
 export type { LabHost, NetnsLab, NetnsLabOptions } from "./netns-lab.js";
 export type { NetworkPlacement } from "./network-placement.js";
+export { startLabCluster, cpuSeconds } from "./lab-cluster.js";
+export type { LabCluster, LabClusterOptions, LabJobOptions, LabJobResult } from "./lab-cluster.js";
