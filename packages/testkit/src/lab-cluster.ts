@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,6 +76,13 @@ export interface LabJobResult {
   readonly workerBytes: readonly number[];
   /** CPU seconds of each service process during the job (`peer-worker-1`, `tracker-poller`, ...). */
   readonly serviceCpuSeconds: Readonly<Record<string, number>>;
+  /**
+   * CPU seconds of every process in the lab (seeds, tracker, Redis, NATS, S3, services) from
+   * the submit to the job's end, and the wall seconds that took: their ratio is the cores the
+   * lab kept busy.
+   */
+  readonly labCpuSeconds: number;
+  readonly jobWallSeconds: number;
   /** Share of the machine's CPU time busy during the download phase (0..1, all cores). */
   readonly machineBusy: number;
   /** Every JSON event the submit printed. */
@@ -175,7 +182,10 @@ async function runJob(lab: NetnsLab, s3: S3Server, opts: LabClusterOptions, torr
       ...job.env,
     };
     const shoal = (name: string, netns: string, args: readonly string[]): ManagedProcess => {
-      const proc = startProcess({ name, command: opts.shoal.command, args: [...opts.shoal.args, ...args], env, logPath: join(logDir, `${name}.log`), netns });
+      const logPath = join(logDir, `${name}.log`);
+      // A log of an earlier job in a kept directory would answer the readiness and progress reads.
+      rmSync(logPath, { force: true });
+      const proc = startProcess({ name, command: opts.shoal.command, args: [...opts.shoal.args, ...args], env, logPath, netns });
       procs.push({ name, proc });
       return proc;
     };
@@ -184,6 +194,8 @@ async function runJob(lab: NetnsLab, s3: S3Server, opts: LabClusterOptions, torr
     await Promise.all(procs.map(({ proc }) => serviceReady(proc)));
 
     const cpu0 = Object.fromEntries(procs.map(({ name, proc }) => [name, cpuSeconds(proc.pid)]));
+    const labCpu0 = new Map(lab.pids().map((pid) => [pid, cpuSeconds(pid)]));
+    const submittedAt = Date.now();
     const submit = shoal("submit", lab.infra.netns, ["submit", torrentPath, "--to", `s3://${BUCKET}/${job.prefix}`, "--wait", "--json"]);
     procs.pop();
     const busy: { at: number; ticks: ReturnType<typeof machineTicks> }[] = [];
@@ -197,6 +209,8 @@ async function runJob(lab: NetnsLab, s3: S3Server, opts: LabClusterOptions, torr
     if (timedOut) await submit.stop(1_000);
     const status = await submit.exited;
     events = readEvents(submit.logPath);
+    const jobWallSeconds = (Date.now() - submittedAt) / 1000;
+    const labCpuSeconds = lab.pids().reduce((n, pid) => n + cpuSeconds(pid) - (labCpu0.get(pid) ?? 0), 0);
     const serviceCpuSeconds = Object.fromEntries(procs.map(({ name, proc }) => [name, cpuSeconds(proc.pid) - (cpu0[name] ?? 0)]));
 
     const progress = events.filter((e) => e["event"] === "progress");
@@ -222,6 +236,8 @@ async function runJob(lab: NetnsLab, s3: S3Server, opts: LabClusterOptions, torr
       storedSeconds: (tStored - t0) / 1000,
       workerBytes: workers.map((w) => w.downloadedBytes),
       serviceCpuSeconds,
+      labCpuSeconds,
+      jobWallSeconds,
       machineBusy: busyShare(busy, t0, t1),
       events,
     };

@@ -36,6 +36,8 @@ export interface NetnsLab {
   readonly workers: readonly LabHost[];
   /** Every namespace the lab made, the bridge's included. */
   readonly namespaces: readonly string[];
+  /** Every process running in the lab's namespaces now (for CPU accounting). */
+  pids(): number[];
   /** Stops the forwarders, kills every process left in the lab's namespaces, deletes them. */
   close(): Promise<void>;
 }
@@ -63,18 +65,18 @@ const liveLabs = new Map<string, readonly string[]>();
 let hooksInstalled = false;
 
 /**
- * Why a lab cannot be built here, or undefined when it can: it needs root (namespaces, links
- * and qdiscs), iproute2's `ip` and `tc`, and socat for the forwarders into the namespaces.
+ * Why this machine cannot have a lab, or undefined when it can: namespaces, links and qdiscs
+ * need Linux, root, and a kernel (or container) that lets root create a network namespace.
+ * A missing program is not a reason: `startNetnsLab` then fails with MISSING_BINARY and the
+ * package to install, as every other fixture does.
  */
 export function netnsLabUnsupported(): string | undefined {
   if (process.platform !== "linux") return `network namespaces need Linux, not ${process.platform}`;
   if (process.getuid?.() !== 0) return "network namespaces, links and tc qdiscs need root";
-  for (const bin of ["ip", "tc", "socat"]) {
-    try {
-      requireExecutable(bin);
-    } catch (err) {
-      return (err as Error).message;
-    }
+  try {
+    requireExecutable("ip");
+  } catch {
+    return undefined;
   }
   const probe = `${NETNS_LAB_PREFIX}${process.pid}-probe${randomInt(1e9)}`;
   try {
@@ -107,8 +109,9 @@ export async function startNetnsLab(opts: NetnsLabOptions): Promise<NetnsLab> {
       context: { rate: opts.workerRateBytesPerSec },
     });
   }
+  for (const bin of ["ip", "tc", "socat"]) requireExecutable(bin);
   const unsupported = netnsLabUnsupported();
-  if (unsupported !== undefined) throw new TestkitError("MISSING_BINARY", `cannot build a network lab: ${unsupported}`);
+  if (unsupported !== undefined) throw new TestkitError("BAD_ARGUMENT", `cannot build a network lab here: ${unsupported}`);
   sweepStaleLabs();
   installHooks();
 
@@ -211,6 +214,7 @@ export async function startNetnsLab(opts: NetnsLabOptions): Promise<NetnsLab> {
     infra: infra!,
     workers,
     namespaces,
+    pids: () => namespaces.flatMap(namespacePids),
     async close() {
       if (closed) return;
       closed = true;
@@ -247,6 +251,15 @@ export function sweepStaleLabs(): string[] {
   return stale;
 }
 
+/** The pids running in a namespace; none when it is gone. */
+function namespacePids(ns: string): number[] {
+  try {
+    return execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: IP_TIMEOUT_MS }).split("\n").filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -262,13 +275,7 @@ function processAlive(pid: number): boolean {
  */
 function destroyLab(namespaces: readonly string[]): void {
   for (const ns of namespaces) {
-    let pids: number[] = [];
-    try {
-      pids = execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: IP_TIMEOUT_MS }).split("\n").filter(Boolean).map(Number);
-    } catch {
-      // Already gone.
-    }
-    for (const pid of pids) {
+    for (const pid of namespacePids(ns)) {
       if (pid === process.pid) continue;
       try {
         process.kill(pid, "SIGKILL");
