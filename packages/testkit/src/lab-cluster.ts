@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -165,6 +165,7 @@ async function runJob(lab: NetnsLab, s3: S3Server, opts: LabClusterOptions, torr
     throw new TestkitError("BAD_ARGUMENT", `a lab job needs 1 to ${lab.workers.length} workers, got ${job.workers}`, { context: { workers: job.workers } });
   }
   const logDir = job.logDir ?? (await mkdtemp(join(tmpdir(), "shoal-lab-job-")));
+  await mkdir(logDir, { recursive: true });
   const place = lab.infra.placement;
   // Fresh Redis and NATS: no claim, peer registry, lease or stream of an earlier job.
   const [redis, nats] = await Promise.all([startRedisServer({ placement: place }), startNatsServer({ placement: place })]);
