@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { labNamespaces, netnsLabUnsupported, startNetnsLab, startProcess, startRedisServer, sweepStaleLabs, type NetnsLab, runProcess } from "../src/index.js";
+import { labNamespaces, netnsLabUnsupported, runProcess, startNetnsLab, startProcess, startRedisServer, sweepStaleLabs, type NetnsLab } from "../src/index.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -76,11 +76,11 @@ describe.skipIf(unsupported !== undefined)(`network lab${unsupported === undefin
     expect(labNamespaces()).not.toContain(stale);
 
     const other = await startNetnsLab({ workers: 1, workerRateBytesPerSec: RATE });
-    expect(labNamespaces()).toEqual(expect.arrayContaining(other.namespaces));
+    expect(labNamespaces()).toEqual(expect.arrayContaining([...other.namespaces]));
     await other.close();
     for (const ns of other.namespaces) expect(labNamespaces()).not.toContain(ns);
     // The sweep leaves labs of live owners alone: this one's is running.
     expect(sweepStaleLabs()).toEqual([]);
-    expect(labNamespaces()).toEqual(expect.arrayContaining(lab.namespaces));
+    expect(labNamespaces()).toEqual(expect.arrayContaining([...lab.namespaces]));
   }, 60_000);
 });
