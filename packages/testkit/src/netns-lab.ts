@@ -254,7 +254,7 @@ export function sweepStaleLabs(): string[] {
 /** The pids running in a namespace; none when it is gone. */
 function namespacePids(ns: string): number[] {
   try {
-    return execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: IP_TIMEOUT_MS }).split("\n").filter(Boolean).map(Number);
+    return execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: IP_TIMEOUT_MS }).split("\n").filter(Boolean).map(Number);
   } catch {
     return [];
   }

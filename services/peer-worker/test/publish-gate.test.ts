@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import { PublishGate, STAGE_IN_FLIGHT_BYTES } from "../src/publish-gate.js";
+
+/** A publish the test ends by hand. */
+function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (e: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("PublishGate", () => {
+  it("runs at most its limit at once and the rest in the order they asked, a failure freeing its turn too", async () => {
+    const gate = new PublishGate(2);
+    const sends = Array.from({ length: 5 }, () => deferred());
+    const started: number[] = [];
+    const results = sends.map((d, i) =>
+      gate.run(() => {
+        started.push(i);
+        return d.promise;
+      }).catch((e: Error) => e.message),
+    );
+    await tick();
+    expect(started).toEqual([0, 1]);
+    expect(gate.load).toEqual({ running: 2, waiting: 3 });
+    sends[1]!.reject(new Error("timeout"));
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    sends[0]!.resolve();
+    sends[2]!.resolve();
+    await tick();
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    sends[3]!.resolve();
+    sends[4]!.resolve();
+    expect(await Promise.all(results)).toEqual([undefined, "timeout", undefined, undefined, undefined]);
+    expect(gate.load).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it("fits whole pieces into the bytes in flight, at least one however large the piece", () => {
+    expect(PublishGate.forPieces(256 * 1024).limit).toBe(STAGE_IN_FLIGHT_BYTES / (256 * 1024));
+    expect(PublishGate.forPieces(16 * 1024 * 1024).limit).toBe(1);
+    expect(() => new PublishGate(0)).toThrow(/positive integer/);
+  });
+});
