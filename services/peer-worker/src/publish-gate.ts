@@ -15,13 +15,26 @@ export const STAGE_IN_FLIGHT_BYTES = 4 * 1024 * 1024;
  * Lets at most `limit` publishes run at once, in the order they asked; the others wait here,
  * where no deadline runs, until one ends. Pieces that wait keep counting against the worker's
  * memory budget (they are not handed off), so claiming slows to what the uplink carries.
+ *
+ * The limit adapts as TCP's window does: a publish that fails (its acknowledgement did not come
+ * in time) halves it, down to one; `limit` successes in a row raise it by one, up to `max`. A
+ * timed-out publish's bytes stay in the socket and still cross the link, so a resend at full
+ * concurrency would only queue behind them and time out in turn; halving lets the link drain.
  */
 export class PublishGate {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  private current: number;
+  private successes = 0;
 
-  constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`publish gate limit must be a positive integer, got ${limit}`);
+  constructor(readonly max: number) {
+    if (!Number.isInteger(max) || max < 1) throw new RangeError(`publish gate limit must be a positive integer, got ${max}`);
+    this.current = max;
+  }
+
+  /** Publishes allowed at once now. */
+  get limit(): number {
+    return this.current;
   }
 
   /** Publishes running now and waiting for a turn. */
@@ -30,15 +43,25 @@ export class PublishGate {
   }
 
   async run<T>(send: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.running >= this.current) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
-      return await send();
+      const out = await send();
+      if (++this.successes >= this.current && this.current < this.max) {
+        this.current++;
+        this.successes = 0;
+      }
+      return out;
+    } catch (err) {
+      this.current = Math.max(1, Math.floor(this.current / 2));
+      this.successes = 0;
+      throw err;
     } finally {
-      const next = this.waiting.shift();
-      // The turn passes straight to the next in line, so `running` never dips below the limit.
-      if (next) next();
-      else this.running--;
+      this.running--;
+      while (this.running < this.current && this.waiting.length > 0) {
+        this.running++;
+        this.waiting.shift()!();
+      }
     }
   }
 
