@@ -56,8 +56,15 @@ const LAB_IFACE = "lab0";
  * growth smooth, and at least 64 KiB lets one segmentation-offload packet pass whole.
  */
 const MIN_BURST_BYTES = 64 * 1024;
-/** A queue of this much time at the cap: deep enough that TCP keeps the link busy, not bufferbloat. */
-const QUEUE_LATENCY_MS = 100;
+/**
+ * A shallow queue at the cap, as on a switch port rather than a home router. A worker's link is
+ * busy both ways (pieces in, the same bytes out to the bus), and each direction's ACKs wait in
+ * the other direction's queue: with 100 ms queues the bus connection's round trip grew to 180 ms,
+ * its window covered a quarter of the uplink (0.5 of 2 MB/s measured), staged pieces piled up
+ * and their publishes timed out. Fair queueing (fq_codel) would be the better cure; this
+ * machine's kernel has no qdisc modules but tbf and htb.
+ */
+const QUEUE_LATENCY_MS = 20;
 /** `ip` and `tc` calls answer in milliseconds; this only bounds a hung one. */
 const IP_TIMEOUT_MS = 10_000;
 
