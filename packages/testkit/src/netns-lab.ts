@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,7 +68,8 @@ const QUEUE_LATENCY_MS = 20;
 /** `ip` and `tc` calls answer in milliseconds; this only bounds a hung one. */
 const IP_TIMEOUT_MS = 10_000;
 
-const liveLabs = new Map<string, readonly string[]>();
+/** Labs of this process not closed yet: name -> what removes it (synchronous). */
+const liveLabs = new Map<string, () => void>();
 let hooksInstalled = false;
 
 /**
@@ -131,7 +132,6 @@ export async function startNetnsLab(opts: NetnsLabOptions): Promise<NetnsLab> {
     ...Array.from({ length: opts.workers }, (_, i) => ({ netns: `${name}-w${i + 1}`, address: `${base}.${FIRST_WORKER_HOST + i}`, capped: true })),
   ];
   const namespaces = [bridgeNs, ...hosts.map((h) => h.netns)];
-  liveLabs.set(name, namespaces);
   const sockDir = mkdtempSync(join(tmpdir(), `${name}-`));
   const forwards: { proc: ManagedProcess; server: Server; sockets: Set<Socket> }[] = [];
 
@@ -140,6 +140,7 @@ export async function startNetnsLab(opts: NetnsLabOptions): Promise<NetnsLab> {
     rmSync(sockDir, { recursive: true, force: true });
     liveLabs.delete(name);
   };
+  liveLabs.set(name, destroy);
   try {
     for (const ns of namespaces) ip(["netns", "add", ns]);
     ip(["-n", bridgeNs, "link", "add", "br0", "type", "bridge"]);
@@ -255,6 +256,12 @@ export function sweepStaleLabs(): string[] {
     return Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
   });
   destroyLab(stale);
+  // Their forwarders' socket directories (`<lab name>-XXXXXX` in the temporary directory).
+  const dead = new Set(stale.map((ns) => /^(shoallab-\d+-[a-z0-9]+)-/.exec(ns)?.[1]).filter((n) => n !== undefined));
+  for (const entry of readdirSync(tmpdir())) {
+    const lab = /^(shoallab-\d+-[a-z0-9]+)-/.exec(entry)?.[1];
+    if (lab !== undefined && dead.has(lab)) rmSync(join(tmpdir(), entry), { recursive: true, force: true });
+  }
   return stale;
 }
 
@@ -308,10 +315,7 @@ function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
   const destroyAll = (): void => {
-    for (const [name, namespaces] of liveLabs) {
-      destroyLab(namespaces);
-      liveLabs.delete(name);
-    }
+    for (const destroy of [...liveLabs.values()]) destroy();
   };
   process.once("exit", destroyAll);
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
