@@ -4,7 +4,7 @@
 # test/deploy checks the compose file and renders the Kubernetes manifests (Debian packages).
 # Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
-pkgs=(opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
+pkgs=(iproute2 socat opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
   redis-server nats-server swift-proxy swift-account swift-container swift-object memcached docker-compose)
 # kubectl: Debian ships it as kubernetes-client (1.20, whose built-in kustomize the manifests are
 # written for). A kubectl already on the machine from another source is used as it is; installing

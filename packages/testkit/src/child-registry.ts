@@ -38,6 +38,8 @@ export interface SpawnTrackedOptions {
   readonly stdio: StdioOptions;
   /** Drop root to this user before exec (see py/lifeline.py). */
   readonly runAsUser?: string;
+  /** Run inside this network namespace (a name from `ip netns list`; see py/lifeline.py). */
+  readonly netns?: string;
 }
 
 /**
@@ -55,6 +57,7 @@ export function spawnTracked(command: string, args: readonly string[], opts: Spa
     "--parent",
     String(process.pid),
     ...(opts.runAsUser === undefined ? [] : ["--user", opts.runAsUser]),
+    ...(opts.netns === undefined ? [] : ["--netns", opts.netns]),
     "--",
     command,
     ...args,

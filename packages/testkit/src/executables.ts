@@ -24,6 +24,9 @@ const PACKAGE_OF: Readonly<Record<string, string>> = {
   "swift-container-server": "swift-container",
   "swift-object-server": "swift-object",
   [SYSTEM_PYTHON]: "python3",
+  ip: "iproute2",
+  tc: "iproute2",
+  socat: "socat",
 };
 
 /** Where Debian puts a program off the usual PATH of a non-root user. */

@@ -47,3 +47,8 @@ export { startS3Server } from "./s3-server.js";
 export type { S3Server, S3ServerOptions } from "./s3-server.js";
 export { s3TestClient } from "./s3-test-client.js";
 export type { S3Endpoint, S3ObjectHead, S3ObjectSummary, S3TestClient, S3TestClientOptions, S3UploadSummary } from "./s3-test-client.js";
+export { startNetnsLab, netnsLabUnsupported, labNamespaces, sweepStaleLabs, NETNS_LAB_PREFIX } from "./netns-lab.js";
+export type { LabHost, NetnsLab, NetnsLabOptions } from "./netns-lab.js";
+export type { NetworkPlacement } from "./network-placement.js";
+export { startLabCluster, cpuSeconds } from "./lab-cluster.js";
+export type { LabCluster, LabClusterOptions, LabJobOptions, LabJobResult } from "./lab-cluster.js";

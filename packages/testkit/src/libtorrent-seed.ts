@@ -77,6 +77,7 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
     command: SYSTEM_PYTHON,
     args,
     logPath: join(workDir, "lt_seed.log"),
+    ...(opts.placement === undefined ? {} : { netns: opts.placement.netns }),
   });
   const state = async (): Promise<LibtorrentPeerState> => {
     try {
@@ -104,6 +105,7 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
     timeoutMs: opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
     clientReady: async () => (await state()).ready,
     describe: async () => `state ${JSON.stringify(await state())}`,
+    ...(opts.placement === undefined ? {} : { placement: opts.placement }),
   });
   return { ...makePeer({ ip, port, proc, ready, workDir, torrent }), state };
 }

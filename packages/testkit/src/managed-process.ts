@@ -22,6 +22,8 @@ export interface StartProcessOptions {
   readonly cwd?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly runAsUser?: string;
+  /** Run inside this network namespace (see `startNetnsLab`). */
+  readonly netns?: string;
 }
 
 /** A long-running child with its output in a log file. */
@@ -59,6 +61,7 @@ export function startProcess(opts: StartProcessOptions): ManagedProcess {
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       ...(opts.env === undefined ? {} : { env: opts.env }),
       ...(opts.runAsUser === undefined ? {} : { runAsUser: opts.runAsUser }),
+      ...(opts.netns === undefined ? {} : { netns: opts.netns }),
     });
   } finally {
     closeSync(fd);

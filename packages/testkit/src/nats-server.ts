@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { awaitReady } from "./await-ready.js";
 import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
+import { PLACED_BIND_HOST, type NetworkPlacement } from "./network-placement.js";
 import { httpRequest } from "./http-json.js";
 import { startProcess } from "./managed-process.js";
 import type { ManagedProcess } from "./managed-process.js";
@@ -14,6 +15,8 @@ export interface NatsServerOptions {
   /** JetStream store directory (kept by `stop()`); default a temporary one that `stop()` removes. */
   readonly storeDir?: string;
   readonly readyTimeoutMs?: number;
+  /** Run in a lab namespace (`startNetnsLab`) instead of on the test's loopback. */
+  readonly placement?: NetworkPlacement;
 }
 
 export interface NatsServer {
@@ -57,7 +60,9 @@ const PROBE_TIMEOUT_MS = 500;
  */
 export async function startNatsServer(opts: NatsServerOptions = {}): Promise<NatsServer> {
   requireExecutable("nats-server");
-  const host = "127.0.0.1";
+  const placement = opts.placement;
+  const host = placement?.address ?? "127.0.0.1";
+  const bind = placement === undefined ? host : PLACED_BIND_HOST;
   const work = await mkdtemp(join(tmpdir(), "shoal-nats-"));
   const storeDir = opts.storeDir ?? join(work, "jetstream");
   const logPath = join(work, "nats-server.log");
@@ -74,21 +79,24 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       args: ["-c", configPath],
       cwd: work,
       logPath,
+      ...(placement === undefined ? {} : { netns: placement.netns }),
     });
-    await awaitReady([p], { what: p.name, timeoutMs, probe: () => probeNats(host, port, monitorPort) });
+    const [probeHost, probePort, probeMonitor] =
+      placement === undefined ? [host, port, monitorPort] : ["127.0.0.1", await placement.reach(port), await placement.reach(monitorPort)];
+    await awaitReady([p], { what: p.name, timeoutMs, probe: () => probeNats(probeHost, probePort, probeMonitor) });
     return p;
   };
 
   try {
     await mkdir(storeDir, { recursive: true });
     // Ports are chosen here rather than with `-1` so that a restart reuses them.
-    port = await freePort(host);
-    monitorPort = await freePort(host);
+    port = await freePort(placement === undefined ? host : "127.0.0.1");
+    monitorPort = await freePort(placement === undefined ? host : "127.0.0.1");
     await writeFile(
       configPath,
       [
-        `listen: "${host}:${port}"`,
-        `http: "${host}:${monitorPort}"`,
+        `listen: "${bind}:${port}"`,
+        `http: "${bind}:${monitorPort}"`,
         `max_payload: ${NATS_MAX_PAYLOAD_BYTES}`,
         `jetstream {`,
         `  store_dir: ${JSON.stringify(storeDir)}`,

@@ -5,6 +5,7 @@ import { requireExecutable } from "./executables.js";
 import { freePort } from "./free-port.js";
 import { startProcess } from "./managed-process.js";
 import type { ManagedProcess } from "./managed-process.js";
+import { PLACED_BIND_HOST, type NetworkPlacement } from "./network-placement.js";
 import { TestkitError } from "./testkit-error.js";
 import { announceProbe, trackerPeers } from "./tracker-probe.js";
 import { waitFor } from "./wait-for.js";
@@ -14,6 +15,11 @@ export interface OpentrackerOptions {
   readonly infoHashes: readonly string[];
   readonly host?: string;
   readonly readyTimeoutMs?: number;
+  /**
+   * Run in a lab namespace (`startNetnsLab`): announce URLs name the lab address, and the
+   * tracker records the lab address of each peer that announces over the lab network.
+   */
+  readonly placement?: NetworkPlacement;
 }
 
 export interface Opentracker {
@@ -45,7 +51,8 @@ const NOBODY_HASH = "00".repeat(20);
  */
 export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentracker> {
   requireExecutable("opentracker");
-  const host = opts.host ?? "127.0.0.1";
+  const placement = opts.placement;
+  const host = placement?.address ?? opts.host ?? "127.0.0.1";
   const hashes = new Set(opts.infoHashes.map(normaliseHash));
   const dir = await mkdtemp(join(tmpdir(), "shoal-opentracker-"));
   await chmod(dir, 0o755);
@@ -55,8 +62,10 @@ export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentr
     await chmod(whitelist, 0o644);
   };
   await writeWhitelist();
-  const port = await freePort(host);
+  const port = await freePort(placement === undefined ? host : "127.0.0.1");
   const httpAnnounce = `http://${host}:${port}/announce`;
+  // This process's own announces (probes) go through a forward when the tracker is placed.
+  const probeAnnounce = placement === undefined ? httpAnnounce : `http://127.0.0.1:${await placement.reach(port)}/announce`;
   const logPath = join(dir, "opentracker.log");
   const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
 
@@ -64,16 +73,17 @@ export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentr
     const proc = startProcess({
       name: `opentracker ${host}:${port}`,
       command: "opentracker",
-      args: ["-i", host, "-p", String(port), "-P", String(port), "-d", dir, "-u", "nobody", "-w", "whitelist.txt"],
+      args: ["-i", placement === undefined ? host : PLACED_BIND_HOST, "-p", String(port), "-P", String(port), "-d", dir, "-u", "nobody", "-w", "whitelist.txt"],
       cwd: dir,
       logPath,
       runAsUser: "nobody",
+      ...(placement === undefined ? {} : { netns: placement.netns }),
     });
     try {
       await waitFor(
         async () => {
           proc.assertRunning("starting");
-          return answers(httpAnnounce, NOBODY_HASH);
+          return answers(probeAnnounce, NOBODY_HASH);
         },
         { timeoutMs, what: `opentracker on ${host}:${port} to answer`, describe: () => proc.logTail() },
       );
@@ -101,7 +111,7 @@ export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentr
       return proc.pid;
     },
     logPath,
-    peersOf: (infoHashHex) => trackerPeers(httpAnnounce, normaliseHash(infoHashHex)),
+    peersOf: (infoHashHex) => trackerPeers(probeAnnounce, normaliseHash(infoHashHex)),
     async allow(infoHashes) {
       const added = infoHashes.map(normaliseHash).filter((h) => !hashes.has(h));
       if (added.length === 0) return;
@@ -114,7 +124,7 @@ export async function startOpentracker(opts: OpentrackerOptions): Promise<Opentr
       await waitFor(
         async () => {
           for (const h of added) {
-            if (!(await trackerPeers(httpAnnounce, h).then(() => true, () => false))) return false;
+            if (!(await trackerPeers(probeAnnounce, h).then(() => true, () => false))) return false;
           }
           return true;
         },

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
 import type { ManagedProcess } from "./managed-process.js";
+import type { NetworkPlacement } from "./network-placement.js";
 import { TestkitError } from "./testkit-error.js";
 import { announceHashes } from "./torrent-file.js";
 import type { TorrentSummary } from "./torrent-file.js";
@@ -40,12 +41,25 @@ export interface SeedOptions {
   readonly uploadRateLimit?: number;
   /** Deadline for `ready`. */
   readonly readyTimeoutMs?: number;
+  /**
+   * Run in a lab namespace (`startNetnsLab`) on its lab address (`ip` is then that address);
+   * the torrent's tracker must run in the same namespace. libtorrent seeds only.
+   */
+  readonly placement?: NetworkPlacement;
 }
 
 /** Hash-checking a few MiB and one announce take well under a second; slow CI gets headroom. */
 export const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
-export async function peerAddress(opts: { ip?: string; port?: number }): Promise<{ ip: string; port: number }> {
+export async function peerAddress(opts: { ip?: string; port?: number; placement?: NetworkPlacement }): Promise<{ ip: string; port: number }> {
+  if (opts.placement !== undefined) {
+    const ip = opts.placement.address;
+    if (opts.ip !== undefined && opts.ip !== ip) {
+      throw new TestkitError("BAD_ARGUMENT", `peer address ${opts.ip} is not its lab namespace's address ${ip}`, { context: { ip: opts.ip } });
+    }
+    // Any port is free in a namespace of its own; one free here is as good as any.
+    return { ip, port: opts.port ?? (await freePort("127.0.0.1")) };
+  }
   const ip = opts.ip ?? "127.0.0.1";
   if (isIP(ip) !== 4 || !ip.startsWith("127.")) {
     throw new TestkitError("BAD_ARGUMENT", `peer address ${ip} is not in 127.0.0.0/8 (tests stay on loopback)`, {
@@ -74,6 +88,8 @@ export interface ReadinessOptions {
   readonly clientReady: () => Promise<boolean>;
   /** Extra text for a timeout error (the client's state). */
   readonly describe?: () => Promise<string>;
+  /** The peer and its tracker run in this lab namespace: the tracker is probed through a forward. */
+  readonly placement?: NetworkPlacement;
 }
 
 /**
@@ -82,8 +98,9 @@ export interface ReadinessOptions {
  * awaiting it still throws.
  */
 export function awaitReadiness(o: ReadinessOptions): Promise<void> {
-  const tracker = probeTracker(o.torrent);
+  const announced = probeTracker(o.torrent);
   const self = `${o.ip}:${o.port}`;
+  let tracker = announced;
   let clientDone = false;
   let lastProbe = "not probed yet";
   const ready = waitFor(
@@ -93,6 +110,12 @@ export function awaitReadiness(o: ReadinessOptions): Promise<void> {
       if (!clientDone) return false;
       if (tracker === undefined) return true;
       try {
+        if (o.placement !== undefined && tracker === announced) {
+          const url = new URL(tracker);
+          url.hostname = "127.0.0.1";
+          url.port = String(await o.placement.reach(Number(url.port)));
+          tracker = url.toString();
+        }
         const listed = await trackerPeers(tracker, o.torrent.infoHashHex);
         lastProbe = `tracker lists [${listed.join(", ")}]`;
         return listed.includes(self);

@@ -8,6 +8,7 @@ import { startProcess } from "./managed-process.js";
 import type { ManagedProcess } from "./managed-process.js";
 import { waitForFreePort } from "./port-free.js";
 import { respCommand } from "./resp-command.js";
+import { PLACED_BIND_HOST, type NetworkPlacement } from "./network-placement.js";
 
 export interface RedisServerOptions {
   /**
@@ -18,10 +19,12 @@ export interface RedisServerOptions {
   /** Data directory (kept by `stop()`); default a fresh temporary one that `stop()` removes. */
   readonly dir?: string;
   readonly readyTimeoutMs?: number;
+  /** Run in a lab namespace (`startNetnsLab`) instead of on the test's loopback. */
+  readonly placement?: NetworkPlacement;
 }
 
 export interface RedisServer {
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://127.0.0.1:<port>`; with a placement, `redis://<lab address>:<port>`. */
   readonly url: string;
   readonly host: string;
   readonly port: number;
@@ -53,7 +56,11 @@ const PROBE_TIMEOUT_MS = 500;
  */
 export async function startRedisServer(opts: RedisServerOptions = {}): Promise<RedisServer> {
   requireExecutable("redis-server");
-  const host = "127.0.0.1";
+  const placement = opts.placement;
+  // Placed, it listens on the namespace's every address; the port is picked on this side's
+  // loopback, which is as good as any in a namespace of its own.
+  const host = placement?.address ?? "127.0.0.1";
+  const bind = placement === undefined ? host : PLACED_BIND_HOST;
   const work = await mkdtemp(join(tmpdir(), "shoal-redis-"));
   const dir = opts.dir ?? join(work, "data");
   const logPath = join(work, "redis-server.log");
@@ -67,16 +74,21 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
     const p = startProcess({
       name: `redis-server ${host}:${port}`,
       command: "redis-server",
-      // Protected mode stays on: with an explicit bind it accepts loopback clients anyway.
-      args: ["--port", String(port), "--bind", host, "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--dir", dir],
+      // Protected mode stays on for loopback; a placed server takes clients from its lab.
+      args: [
+        "--port", String(port), "--bind", bind, "--save", "", "--appendonly", appendOnly ? "yes" : "no", "--dir", dir,
+        ...(placement === undefined ? [] : ["--protected-mode", "no"]),
+      ],
       cwd: dir,
       logPath,
+      ...(placement === undefined ? {} : { netns: placement.netns }),
     });
+    const probeUrl = placement === undefined ? url : `redis://127.0.0.1:${await placement.reach(port)}`;
     await awaitReady([p], {
       what: p.name,
       timeoutMs,
       probe: async () => {
-        const reply = await respCommand(url, ["PING"], { timeoutMs: PROBE_TIMEOUT_MS });
+        const reply = await respCommand(probeUrl, ["PING"], { timeoutMs: PROBE_TIMEOUT_MS });
         if (reply !== "PONG") throw new Error(`PING answered ${JSON.stringify(reply)}`);
       },
     });
@@ -85,7 +97,7 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
 
   try {
     await mkdir(dir, { recursive: true });
-    port = await freePort(host);
+    port = await freePort(placement === undefined ? host : "127.0.0.1");
     url = `redis://${host}:${port}`;
     proc = await launch();
   } catch (err) {

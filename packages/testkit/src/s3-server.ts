@@ -8,6 +8,7 @@ import { freePort } from "./free-port.js";
 import { httpRequest } from "./http-json.js";
 import { startProcess } from "./managed-process.js";
 import type { ManagedProcess } from "./managed-process.js";
+import { PLACED_BIND_HOST, type NetworkPlacement } from "./network-placement.js";
 import { pyScript } from "./package-root.js";
 import { waitForFreePort } from "./port-free.js";
 import { runProcess } from "./run-process.js";
@@ -29,11 +30,17 @@ export interface S3ServerOptions {
    */
   readonly dir?: string;
   readonly readyTimeoutMs?: number;
+  /**
+   * Run in a lab namespace (`startNetnsLab`): the proxy listens on the lab address too, the
+   * other servers stay on the namespace's loopback, and the checks below go through forwarded
+   * ports.
+   */
+  readonly placement?: NetworkPlacement;
 }
 
 /** An S3 endpoint (OpenStack Swift with s3api) plus the testkit's own client for checks. */
 export interface S3Server extends S3TestClient {
-  /** `http://127.0.0.1:<port>`; use path-style requests. */
+  /** `http://127.0.0.1:<port>` (with a placement, the lab address); use path-style requests. */
   readonly endpoint: string;
   readonly host: string;
   readonly port: number;
@@ -84,21 +91,26 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   const dataDir = opts.dir ?? join(work, "srv");
   const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   let layout: SwiftLayout;
+  const placement = opts.placement;
   let client: S3TestClient;
   let endpoint: string;
   let procs: ManagedProcess[];
+  /** Where this process reaches each server's port: itself, or a forward into the namespace. */
+  let reach: (port: number) => Promise<number>;
 
   const launch = async (): Promise<ManagedProcess[]> => {
-    const started = spawnCluster(layout, work, logDir);
-    await awaitReady(started, { what: `S3 server (Swift) at ${endpoint}`, timeoutMs, probe: () => probeSwift(layout, client) });
+    const started = spawnCluster(layout, work, logDir, placement?.netns);
+    await awaitReady(started, { what: `S3 server (Swift) at ${endpoint}`, timeoutMs, probe: () => probeSwift(layout, client, reach) });
     return started;
   };
 
   try {
     await mkdir(logDir);
-    layout = await prepareCluster(join(work, "etc"), dataDir);
-    endpoint = `http://${HOST}:${layout.ports.proxy}`;
-    client = s3TestClient({ endpoint, accessKeyId: SWIFT_S3_ACCESS_KEY_ID, secretAccessKey: SWIFT_S3_SECRET_ACCESS_KEY, region: SWIFT_S3_REGION });
+    layout = await prepareCluster(join(work, "etc"), dataDir, placement === undefined ? HOST : PLACED_BIND_HOST);
+    endpoint = `http://${placement?.address ?? HOST}:${layout.ports.proxy}`;
+    reach = placement === undefined ? async (port) => port : (port) => placement.reach(port);
+    const checkEndpoint = `http://${HOST}:${await reach(layout.ports.proxy)}`;
+    client = s3TestClient({ endpoint: checkEndpoint, accessKeyId: SWIFT_S3_ACCESS_KEY_ID, secretAccessKey: SWIFT_S3_SECRET_ACCESS_KEY, region: SWIFT_S3_REGION });
     procs = await launch();
   } catch (err) {
     await rm(work, { recursive: true, force: true });
@@ -109,7 +121,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
   let stopped = false;
   return {
     endpoint,
-    host: HOST,
+    host: placement?.address ?? HOST,
     port: layout.ports.proxy,
     accessKeyId: SWIFT_S3_ACCESS_KEY_ID,
     secretAccessKey: SWIFT_S3_SECRET_ACCESS_KEY,
@@ -146,7 +158,7 @@ export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Serve
  * Picks the ports and writes what stays fixed for the cluster's life: the config files and
  * the rings (which name every backend's port, so a restart must reuse them).
  */
-async function prepareCluster(etcDir: string, dataDir: string): Promise<SwiftLayout> {
+async function prepareCluster(etcDir: string, dataDir: string, proxyBindIp: string): Promise<SwiftLayout> {
   await Promise.all([mkdir(etcDir), mkdir(join(dataDir, DEVICE), { recursive: true })]);
   const layout: SwiftLayout = {
     etcDir,
@@ -155,6 +167,7 @@ async function prepareCluster(etcDir: string, dataDir: string): Promise<SwiftLay
     user: userInfo().username,
     ports: { account: await freePort(HOST), container: await freePort(HOST), object: await freePort(HOST), proxy: await freePort(HOST) },
     memcachePort: await freePort(HOST),
+    proxyBindIp,
   };
   await Promise.all(SWIFT_SERVER_KINDS.map((kind) => writeFile(join(etcDir, `${kind}-server.conf`), swiftServerConfig(kind, layout))));
   const { ports } = layout;
@@ -167,7 +180,8 @@ async function prepareCluster(etcDir: string, dataDir: string): Promise<SwiftLay
 }
 
 /** Starts memcached and the four Swift servers at once; readiness is checked by the caller. */
-function spawnCluster(layout: SwiftLayout, cwd: string, logDir: string): ManagedProcess[] {
+function spawnCluster(layout: SwiftLayout, cwd: string, logDir: string, netns: string | undefined): ManagedProcess[] {
+  const where = netns === undefined ? {} : { netns };
   return [
     startProcess({
       name: `memcached ${HOST}:${layout.memcachePort}`,
@@ -177,6 +191,7 @@ function spawnCluster(layout: SwiftLayout, cwd: string, logDir: string): Managed
       args: ["-l", HOST, "-p", String(layout.memcachePort), "-U", "0", "-t", "1", ...(layout.user === "root" ? ["-u", "root"] : [])],
       cwd,
       logPath: join(logDir, "memcached.log"),
+      ...where,
     }),
     ...SWIFT_SERVER_KINDS.map((kind) =>
       startProcess({
@@ -190,38 +205,47 @@ function spawnCluster(layout: SwiftLayout, cwd: string, logDir: string): Managed
         // server starts about 20% faster on a busy machine.
         env: { ...process.env, EVENTLET_NO_GREENDNS: "yes" },
         logPath: join(logDir, `${kind}.log`),
+        ...where,
       }),
     ),
   ];
 }
 
 /** Throws with the reason while some part of the cluster is not ready. */
-async function probeSwift(layout: SwiftLayout, client: S3TestClient): Promise<void> {
+async function probeSwift(layout: SwiftLayout, client: S3TestClient, reach: (port: number) => Promise<number>): Promise<void> {
   const { ports } = layout;
-  for (const [name, port] of [
-    ["memcached", layout.memcachePort],
-    ["account server", ports.account],
-    ["container server", ports.container],
-    ["object server", ports.object],
+  for (const [name, port, hello] of [
+    ["memcached", layout.memcachePort, "version\r\n"],
+    ["account server", ports.account, HTTP_HELLO],
+    ["container server", ports.container, HTTP_HELLO],
+    ["object server", ports.object, HTTP_HELLO],
   ] as const) {
-    await tcpAccepts(port).catch((err: Error) => {
+    await answers(await reach(port), hello).catch((err: Error) => {
       throw new Error(`${name} on port ${port}: ${err.message}`);
     });
   }
-  const health = await httpRequest(`http://${HOST}:${ports.proxy}/healthcheck`, { timeoutMs: PROBE_TIMEOUT_MS });
+  const health = await httpRequest(`http://${HOST}:${await reach(ports.proxy)}/healthcheck`, { timeoutMs: PROBE_TIMEOUT_MS });
   if (health.status !== 200) throw new Error(`proxy /healthcheck answered ${health.status}: ${health.body.toString().slice(0, 200)}`);
   await client.listBuckets();
 }
 
-/** Resolves once a TCP connection to the loopback port is accepted (and closes it). */
-function tcpAccepts(port: number): Promise<void> {
+/** Any request: a Swift backend answers it (with an error status), which shows it serves. */
+const HTTP_HELLO = "GET /healthcheck HTTP/1.0\r\n\r\n";
+
+/**
+ * Resolves once the loopback port answers `hello` with any bytes. An accepted connection is not
+ * enough: a forward into a lab namespace accepts before it knows the server behind it is up.
+ */
+function answers(port: number, hello: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const sock = connect({ host: HOST, port });
-    sock.setTimeout(PROBE_TIMEOUT_MS, () => sock.destroy(new Error(`no connection within ${PROBE_TIMEOUT_MS} ms`)));
-    sock.once("connect", () => {
+    sock.setTimeout(PROBE_TIMEOUT_MS, () => sock.destroy(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)));
+    sock.once("connect", () => sock.write(hello));
+    sock.once("data", () => {
       sock.destroy();
       resolve();
     });
     sock.once("error", reject);
+    sock.once("close", () => reject(new Error("closed without an answer")));
   });
 }

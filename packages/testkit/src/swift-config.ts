@@ -9,6 +9,8 @@ export interface SwiftLayout {
   readonly user: string;
   readonly ports: { readonly account: number; readonly container: number; readonly object: number; readonly proxy: number };
   readonly memcachePort: number;
+  /** Where the proxy listens: loopback, or every address of a lab namespace. */
+  readonly proxyBindIp: string;
 }
 
 /** The fixed test account of tempauth, used as S3 credentials (access key `test:tester`). */
@@ -26,10 +28,10 @@ export const SWIFT_SERVER_KINDS: readonly SwiftServerKind[] = ["account", "conta
  * file receives); pointing it at UDP port 9 (discard) on loopback keeps test traffic out of the
  * host's syslog or journal.
  */
-function defaults(layout: SwiftLayout, port: number): string[] {
+function defaults(layout: SwiftLayout, port: number, bindIp = "127.0.0.1"): string[] {
   return [
     "[DEFAULT]",
-    "bind_ip = 127.0.0.1",
+    `bind_ip = ${bindIp}`,
     `bind_port = ${port}`,
     "workers = 0",
     `user = ${layout.user}`,
@@ -59,7 +61,7 @@ export function swiftServerConfig(kind: SwiftServerKind, layout: SwiftLayout): s
   // hence the memcache filter and a memcached of the cluster's own. copy, slo and dlo give
   // S3 copies and multipart uploads (an upload completes as a static large object).
   return [
-    ...defaults(layout, layout.ports.proxy),
+    ...defaults(layout, layout.ports.proxy, layout.proxyBindIp),
     "[pipeline:main]",
     "pipeline = catch_errors gatekeeper healthcheck proxy-logging cache listing_formats bulk s3api tempauth copy slo dlo proxy-logging proxy-server",
     "[app:proxy-server]",

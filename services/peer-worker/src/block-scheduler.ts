@@ -424,5 +424,6 @@ export class BlockScheduler {
     p.requesters.clear();
     for (const conn of this.hooks.connections()) conn.activePieces.delete(p.index);
     this.claimer.reconsider(p.index);
+    this.claimer.onPieceDone();
   }
 }

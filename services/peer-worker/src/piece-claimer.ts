@@ -66,6 +66,8 @@ export class PieceClaimer {
   private elsewhereList: number[] = [];
   private busy = false;
   private wantedWhileBusy = false;
+  /** The last own piece left while a claim-table trip was in flight: end-game looks again after it. */
+  private ownDoneWhileBusy = false;
   /** Bumped by every event that could give a pick a different answer. */
   private changes = 0;
   /** `changes` when a pick last found nothing and the claim table confirmed pieces are missing. */
@@ -114,6 +116,24 @@ export class PieceClaimer {
   /** A piece left memory (stored, failed, dropped): end-game may take up another duplicate. */
   onMemoryFreed(): void {
     if (this.duplicates.size > 0) this.takeUpDuplicates();
+  }
+
+  /**
+   * A piece left the active set here (finished, given back, dropped). Once no piece of this
+   * worker's own is left to fetch in end-game, it starts on other workers' claims.
+   */
+  onPieceDone(): void {
+    if (!this.endgame || this.stopped || this.ownPiecesActive()) return;
+    if (this.busy) {
+      this.ownDoneWhileBusy = true;
+      return;
+    }
+    this.busy = true;
+    void this.loadDuplicates()
+      .catch((err: unknown) => this.logger.error({ err, op: "worker.endgame" }, "starting end-game duplicates failed"))
+      .finally(() => {
+        this.busy = false;
+      });
   }
 
   /** A connection unchoked us: what it has counts for picks now. */
@@ -190,6 +210,10 @@ export class PieceClaimer {
       .catch((err: unknown) => this.logger.error({ err, op: "worker.claim" }, "acting on the claim table's answer failed"))
       .finally(() => {
         this.busy = false;
+        if (this.ownDoneWhileBusy) {
+          this.ownDoneWhileBusy = false;
+          this.onPieceDone();
+        }
         if (this.wantedWhileBusy) {
           this.wantedWhileBusy = false;
           this.host.fillAll();
@@ -227,13 +251,32 @@ export class PieceClaimer {
       this.exhaustedAt = changesAtPick;
       return;
     }
-    const claimed = await this.ask("claims.claimedBy", this.claims.claimedBy(this.opts.infoHash, this.opts.workerId));
-    if (!claimed || this.stopped) return;
     this.endgame = true;
+    this.duplicates.clear();
+    await this.loadDuplicates();
+  }
+
+  /**
+   * End-game across workers: other workers' claimed pieces become duplicates here, but only
+   * once this worker has none of its own left to fetch. Each worker's link is its own
+   * bottleneck; a worker that fetched others' pieces while its own were still in flight split
+   * its link between them, every worker did the same for every other, and the last pieces took
+   * up to N times longer to arrive (see docs/DESIGN-NOTES.md, "What limits scale-out"). The
+   * claims are asked for at that moment, so pieces staged meanwhile are not fetched again.
+   */
+  private async loadDuplicates(): Promise<void> {
+    if (this.ownPiecesActive()) return;
+    const claimed = await this.ask("claims.claimedBy", this.claims.claimedBy(this.opts.infoHash, this.opts.workerId));
+    if (!claimed || this.stopped || !this.endgame) return;
     this.duplicates.clear();
     for (const c of claimed) this.duplicates.set(c.piece, c);
     this.takeUpDuplicates();
     this.host.fillAll();
+  }
+
+  private ownPiecesActive(): boolean {
+    for (const p of this.host.active.values()) if (p.owned) return true;
+    return false;
   }
 
   /** Starts end-game duplicates that a connection can serve, while the memory budget allows. */

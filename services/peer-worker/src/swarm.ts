@@ -20,6 +20,7 @@ import { runPiecesFor } from "./run-picker.js";
 import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
+import { PublishGate } from "./publish-gate.js";
 
 export interface SwarmDeps {
   readonly claims: ClaimTable;
@@ -83,6 +84,9 @@ export class TorrentSwarm {
    * @param done pieces we need nothing more of: `have` plus the pieces no selected file needs.
    *   The scheduler claims only outside it, and the download is complete when it is full.
    */
+  /** Staged pieces on their way to the bus at once, bounded (see publish-gate.ts). */
+  private readonly stageGate: PublishGate;
+
   constructor(
     readonly meta: InfoDict,
     readonly have: Bitfield,
@@ -92,6 +96,8 @@ export class TorrentSwarm {
     private readonly listenPort: number,
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
+    // Per torrent, sized by its pieces; a worker rarely runs several torrents at full rate.
+    this.stageGate = PublishGate.forPieces(meta.pieceLength);
     // The worker heartbeats the torrent just before it builds the swarm.
     this.leaseRenewedAt = deps.now();
     this.dialer = new PeerDialer(
@@ -411,7 +417,9 @@ export class TorrentSwarm {
       staged = true;
       // Staged in the table, the piece moves on only through this message: while the bus is
       // down (a NATS restart) it is sent again rather than dropped with the bytes in hand.
-      await publishWithRetry(() => this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) }), {
+      const gate = this.stageGate;
+      const send = () => this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
+      await publishWithRetry(() => (onBus ? gate.run(send) : send()), {
         giveUpAfterMs: STAGED_PUBLISH_RETRY_MS,
         stopped: () => this.closed,
         now: () => Date.now(),

@@ -220,6 +220,35 @@ describe("BlockScheduler in end-game", () => {
   });
 });
 
+describe("BlockScheduler in end-game across workers", () => {
+  const PIECES = 8;
+  const PIECE_BYTES = 4 * BLOCK_BYTES;
+  const all = Array.from({ length: PIECES }, (_, i) => i);
+
+  it("fetches other workers' claimed pieces only once none of its own is left in flight", async () => {
+    const r = await rig({ pieceCount: PIECES, pieceBytes: PIECE_BYTES, missing: all });
+    // Another worker holds every piece but 0: once this worker claims 0, nothing is missing.
+    const others = all.slice(1);
+    expect(await r.probe.inner.claim(IH, "worker-other", others, others.length)).toHaveLength(others.length);
+    const conn = r.connect(all);
+    const socket = r.sockets.get(conn)!;
+    r.scheduler.fill(conn);
+    await r.probe.settle();
+    expect((await r.probe.inner.piece(IH, 0)).holder).toBe(WORKER);
+    r.scheduler.fillAll();
+    await r.probe.settle();
+    expect(r.scheduler.endgame).toBe(true);
+    // Its own piece is in flight: its link is kept for it, no other worker's piece is asked for.
+    expect(new Set(socket.sentOf("request").map((m) => m.index))).toEqual(new Set([0]));
+
+    for (const m of socket.sentOf("request")) r.scheduler.onBlock(conn, m.index, m.begin, Buffer.alloc(m.length));
+    await r.probe.settle();
+    // Piece 0 is done: now the spare capacity goes to the other worker's pieces.
+    const asked = new Set(socket.sentOf("request").map((m) => m.index));
+    expect([...asked].filter((i) => i !== 0).length).toBeGreaterThan(0);
+  });
+});
+
 describe("BlockScheduler when a claimed piece has no source left", () => {
   const PIECES = 8;
   const all = Array.from({ length: PIECES }, (_, i) => i);
