@@ -8,6 +8,7 @@ import {
   type ClaimTable,
   type Transition,
 } from "@shoal/coordination";
+import { claimTableAvailabilityCases } from "./claim-table-availability.js";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
 import { heldPieceCases } from "./claim-table-held-cases.js";
 import { claimTablePeerCases } from "./claim-table-peers.js";
@@ -519,6 +520,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     claimTableProperty(portScenario, harness, leaseTtlMs);
     heldPieceCases(scenario, leaseTtlMs);
     claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
+    claimTableAvailabilityCases(scenario, leaseTtlMs);
     done();
   });
 }
