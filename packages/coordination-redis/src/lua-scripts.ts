@@ -49,7 +49,7 @@ export const SCRIPT_NAMES = [
   "releasePeers",
   "listPeers",
   "publishAvailability",
-  "listAvailability",
+  "listPublishers",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

@@ -333,11 +333,17 @@ export class RedisClaimTable implements ClaimTable {
     const k = this.keys(infoHash);
     const keys = [k.counts, k.states, k.leases, k.availability];
     const args = [this.now(), ...(excludeWorker === undefined ? ["0", ""] : ["1", excludeWorker])];
-    const { reply } = await this.call("redis.availability", "listAvailability", infoHash, keys, args, undefined, true);
-    // The vectors are summed here rather than in Lua: a loop over 100k pieces would hold the
-    // server for tens of milliseconds, where this costs Node a millisecond.
+    const { reply } = await this.call("redis.availability", "listPublishers", infoHash, keys, args);
     const sum = new Uint16Array(Number(reply[1]));
-    for (const vector of reply.slice(2)) addAvailabilityBytes(sum, vector as Buffer);
+    const workers = reply.slice(2).map(String);
+    if (workers.length === 0) return sum;
+    // Two round trips, not one script: the vectors then never pass through Lua (see
+    // listPublishers-4.lua). Nothing needs the two to be atomic: a worker whose lease lapses, or
+    // who withdraws, in between is counted, or left out, once, and the next fetch corrects it.
+    const vectors = await this.connection.run("redis.availability", infoHash, (client) => client.hmgetBuffer(k.availability, ...workers));
+    // Summed here rather than in Lua: a loop over 100k pieces would hold the server for tens of
+    // milliseconds, where this costs Node about a millisecond.
+    for (const vector of vectors) if (vector !== null) addAvailabilityBytes(sum, vector);
     return sum;
   }
 
