@@ -453,6 +453,8 @@ export function claimTableContract(harness: ClaimTableHarness): void {
         piecesIn: () => table.piecesIn(ih, "missing"),
         isBanned: () => table.isBanned(ih, "10.0.0.1:1"),
         bannedPeers: () => table.bannedPeers(ih),
+        publishAvailability: () => table.publishAvailability(ih, "w", new Uint16Array(4)),
+        availability: () => table.availability(ih),
       };
       for (const [name, call] of Object.entries(calls)) {
         await expectRejection(call, CoordinationError, "UNKNOWN_TORRENT", name);
@@ -508,6 +510,9 @@ export function claimTableContract(harness: ClaimTableHarness): void {
         piecesIn: () => table.piecesIn(ih, "missing"),
         isBanned: () => table.isBanned(ih, "10.0.0.1:1"),
         bannedPeers: () => table.bannedPeers(ih),
+        publishAvailability: () => table.publishAvailability(ih, "w", new Uint16Array(4)),
+        availability: () => table.availability(ih),
+        withdrawAvailability: () => table.withdrawAvailability(ih, "w"),
       };
       for (const [name, call] of Object.entries(calls)) {
         const err = await expectRejection(call, CoordinationError, "BACKEND_UNAVAILABLE", `${name} after close`);
