@@ -80,11 +80,14 @@ export class CountingStore extends FsObjectStore {
  */
 export class RecordingClaimTable extends MemoryClaimTable {
   readonly stageResults: { workerId: string; piece: number; attempt: number; result: TransitionResult }[] = [];
+  /** Every claim call that was granted something: the worker and the pieces, in grant order. */
+  readonly grants: { workerId: string; pieces: number[] }[] = [];
   /** Runs after each claim, before the worker sees the answer: claims are when pieces start. */
   afterClaim: ((infoHash: string) => Promise<void>) | undefined;
 
   override async claim(infoHash: string, workerId: string, candidates: readonly number[], max: number): Promise<Claim[]> {
     const got = await super.claim(infoHash, workerId, candidates, max);
+    if (got.length > 0) this.grants.push({ workerId, pieces: got.map((c) => c.piece) });
     if (this.afterClaim) await this.afterClaim(infoHash);
     return got;
   }

@@ -8,6 +8,7 @@ import {
   type ClaimTable,
   type Transition,
 } from "@shoal/coordination";
+import { claimTableAvailabilityCases } from "./claim-table-availability.js";
 import { CLAIM_TRANSITIONS, ClaimTableFixture, byPiece, refusalsFor } from "./claim-table-fixture.js";
 import { heldPieceCases } from "./claim-table-held-cases.js";
 import { claimTablePeerCases } from "./claim-table-peers.js";
@@ -452,6 +453,8 @@ export function claimTableContract(harness: ClaimTableHarness): void {
         piecesIn: () => table.piecesIn(ih, "missing"),
         isBanned: () => table.isBanned(ih, "10.0.0.1:1"),
         bannedPeers: () => table.bannedPeers(ih),
+        publishAvailability: () => table.publishAvailability(ih, "w", new Uint16Array(4)),
+        availability: () => table.availability(ih),
       };
       for (const [name, call] of Object.entries(calls)) {
         await expectRejection(call, CoordinationError, "UNKNOWN_TORRENT", name);
@@ -507,6 +510,9 @@ export function claimTableContract(harness: ClaimTableHarness): void {
         piecesIn: () => table.piecesIn(ih, "missing"),
         isBanned: () => table.isBanned(ih, "10.0.0.1:1"),
         bannedPeers: () => table.bannedPeers(ih),
+        publishAvailability: () => table.publishAvailability(ih, "w", new Uint16Array(4)),
+        availability: () => table.availability(ih),
+        withdrawAvailability: () => table.withdrawAvailability(ih, "w"),
       };
       for (const [name, call] of Object.entries(calls)) {
         const err = await expectRejection(call, CoordinationError, "BACKEND_UNAVAILABLE", `${name} after close`);
@@ -519,6 +525,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     claimTableProperty(portScenario, harness, leaseTtlMs);
     heldPieceCases(scenario, leaseTtlMs);
     claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
+    claimTableAvailabilityCases(scenario, leaseTtlMs);
     done();
   });
 }

@@ -48,6 +48,8 @@ export const SCRIPT_NAMES = [
   "claimPeers",
   "releasePeers",
   "listPeers",
+  "publishAvailability",
+  "listPublishers",
 ] as const;
 export type ScriptName = (typeof SCRIPT_NAMES)[number];
 

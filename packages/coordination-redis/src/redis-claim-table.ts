@@ -1,6 +1,8 @@
 import type { Redis } from "ioredis";
 import {
   CoordinationError,
+  addAvailabilityBytes,
+  availabilityBytes,
   PIECE_STATE_CODE,
   PIECE_STATES,
   torrentKeys,
@@ -112,7 +114,10 @@ export class RedisClaimTable implements ClaimTable {
 
   async deleteTorrent(infoHash: string): Promise<void> {
     const k = this.keys(infoHash);
-    const keys = [k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers, k.job];
+    const keys = [
+      ...[k.counts, k.states, k.attempts, k.holders, k.held, k.leases, k.strikes, k.banned],
+      ...[k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers, k.job, k.availability],
+    ];
     await this.call("redis.deleteTorrent", "deleteTorrent", infoHash, keys, []);
   }
 
@@ -162,7 +167,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireWorkers(infoHash: string): Promise<number> {
-    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers", "availability");
     const { reply } = await this.call("redis.expireWorkers", "expireWorkers", infoHash, keys, [this.now()]);
     return Number(reply[1]);
   }
@@ -238,7 +243,7 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   async expireLeases(infoHash: string): Promise<Claim[]> {
-    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers");
+    const keys = this.pieceKeys(infoHash, "leases", "banned", "peerOwners", "freePeers", "ownedPeers", "peerWorkers", "availability");
     const { reply } = await this.call("redis.expireLeases", "expireWorkers", infoHash, keys, [this.now()]);
     // In piece order, as the memory table lists them; held sets have no order of their own.
     return pairs(reply.slice(1))
@@ -251,7 +256,10 @@ export class RedisClaimTable implements ClaimTable {
   }
 
   /** The five keys every piece script takes first (lua/includes/pieceTable.lua), then `extra`. */
-  private pieceKeys(infoHash: string, ...extra: ("leases" | "strikes" | "banned" | "peerOwners" | "freePeers" | "ownedPeers" | "peerWorkers")[]): string[] {
+  private pieceKeys(
+    infoHash: string,
+    ...extra: ("leases" | "strikes" | "banned" | "peerOwners" | "freePeers" | "ownedPeers" | "peerWorkers" | "availability")[]
+  ): string[] {
     const k = this.keys(infoHash);
     return [k.counts, k.states, k.attempts, k.holders, k.held, ...extra.map((name) => k[name])];
   }
@@ -311,6 +319,40 @@ export class RedisClaimTable implements ClaimTable {
     for (const peer of reply[2] as unknown[]) out.push({ peer: String(peer) });
     return out;
   }
+
+  async publishAvailability(infoHash: string, workerId: string, counts: Uint16Array): Promise<void> {
+    const k = this.keys(infoHash);
+    const bytes = availabilityBytes(counts);
+    const vector = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const keys = [k.counts, k.states, k.leases, k.availability];
+    const reply = await this.raw("redis.publishAvailability", "publishAvailability", infoHash, keys, [workerId, vector]);
+    resultOf(reply[0], { op: "redis.publishAvailability", infoHash, workerId }, reply.slice(1));
+  }
+
+  async availability(infoHash: string, excludeWorker?: string): Promise<Uint16Array> {
+    const k = this.keys(infoHash);
+    const keys = [k.counts, k.states, k.leases, k.availability];
+    const args = [this.now(), ...(excludeWorker === undefined ? ["0", ""] : ["1", excludeWorker])];
+    const { reply } = await this.call("redis.availability", "listPublishers", infoHash, keys, args);
+    const sum = new Uint16Array(Number(reply[1]));
+    const workers = reply.slice(2).map(String);
+    if (workers.length === 0) return sum;
+    // Two round trips, not one script: the vectors then never pass through Lua (see
+    // listPublishers-4.lua). Nothing needs the two to be atomic: a worker whose lease lapses, or
+    // who withdraws, in between is counted, or left out, once, and the next fetch corrects it.
+    const vectors = await this.connection.run("redis.availability", infoHash, (client) => client.hmgetBuffer(k.availability, ...workers));
+    // Summed here rather than in Lua: a loop over 100k pieces would hold the server for tens of
+    // milliseconds, where this costs Node about a millisecond.
+    for (const vector of vectors) if (vector !== null) addAvailabilityBytes(sum, vector);
+    return sum;
+  }
+
+  async withdrawAvailability(infoHash: string, workerId: string): Promise<void> {
+    // One HDEL: it touches one field of one key, so there is nothing to make atomic, and a
+    // torrent that is gone has nothing to drop.
+    const key = this.keys(infoHash).availability;
+    await this.connection.run("redis.withdrawAvailability", infoHash, (client) => client.hdel(key, workerId));
+  }
 }
 
 /** `[code, a, b, c, d, ...]` -> `[[a, b], [c, d], ...]` as numbers. */
@@ -328,4 +370,3 @@ function checkIndex(infoHash: string, index: number, count: number): number {
   }
   return index;
 }
-

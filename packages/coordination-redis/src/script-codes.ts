@@ -1,8 +1,8 @@
-import { CoordinationError, type TransitionResult } from "@shoal/coordination";
+import { CoordinationError, availabilityLengthError, type TransitionResult } from "@shoal/coordination";
 import type { JsonValue } from "@shoal/errors";
 
 /** The CoordinationError codes a script can report itself (the rest come from the connection). */
-export type ScriptErrorCode = "UNKNOWN_TORRENT" | "PIECE_OUT_OF_RANGE";
+export type ScriptErrorCode = "UNKNOWN_TORRENT" | "PIECE_OUT_OF_RANGE" | "LENGTH_MISMATCH";
 
 /**
  * The first element of every script's reply, and the one table that says what it means: the
@@ -16,6 +16,7 @@ export const SCRIPT_CODES = {
   not_holder: 3,
   UNKNOWN_TORRENT: -1,
   PIECE_OUT_OF_RANGE: -2,
+  LENGTH_MISMATCH: -3,
 } as const satisfies Record<TransitionResult | ScriptErrorCode, number>;
 
 type CodeName = keyof typeof SCRIPT_CODES;
@@ -27,12 +28,14 @@ export interface ScriptCallContext {
   readonly infoHash: string;
   /** The piece index the call was about, when it was about one. */
   readonly piece?: number;
+  /** The worker the call was about, when it was about one (an availability vector's). */
+  readonly workerId?: string;
 }
 
 /**
  * Turns a script's first reply element into its TransitionResult, or throws the CoordinationError
  * it stands for. `detail` is the rest of the reply: for PIECE_OUT_OF_RANGE the torrent's piece
- * count. An unknown code means the scripts and this table are out of step: an invariant is broken.
+ * count; for LENGTH_MISMATCH the piece count and the vector's length. An unknown code means the scripts and this table are out of step: an invariant is broken.
  */
 export function resultOf(code: unknown, ctx: ScriptCallContext, detail: readonly unknown[] = []): TransitionResult {
   const name = typeof code === "number" ? NAME_OF_CODE.get(code) : undefined;
@@ -53,6 +56,8 @@ export function resultOf(code: unknown, ctx: ScriptCallContext, detail: readonly
         { context: { ...context, pieceCount: count } },
       );
     }
+    case "LENGTH_MISMATCH":
+      throw availabilityLengthError(ctx.infoHash, ctx.workerId ?? "(unknown)", Number(detail[1]), Number(detail[0]));
     default:
       return name;
   }

@@ -64,6 +64,21 @@ describe("RedisClaimTable on a real server", () => {
     expect((await t.claimPeers(ih, "a", [], 8)).share).toBe(fairPeerShare(8, 1));
   });
 
+  it("counts availability vectors by leases on the server's clock, in one round trip each way", async () => {
+    const { table: t } = table();
+    const ih = newInfoHash();
+    await t.createTorrent(ih, 3, []);
+    await t.heartbeat(ih, "a", 60_000);
+    await t.heartbeat(ih, "b", 60_000);
+    await t.publishAvailability(ih, "a", Uint16Array.of(1, 0, 2));
+    await t.publishAvailability(ih, "b", Uint16Array.of(0, 0, 5));
+    expect([...(await t.availability(ih))]).toEqual([1, 0, 7]);
+    expect([...(await t.availability(ih, "a"))]).toEqual([0, 0, 5]);
+    // A lease of 0 ends now on the server's clock: "b" no longer counts.
+    await t.heartbeat(ih, "b", 0);
+    expect([...(await t.availability(ih))]).toEqual([1, 0, 2]);
+  });
+
   it("keeps every key of a torrent under its hash tag, and deleteTorrent removes all of them but the catalog's", async () => {
     let now = 1_000;
     const { table: t, prefix } = table(() => now);
@@ -90,6 +105,8 @@ describe("RedisClaimTable on a real server", () => {
     expect(await t.hold(ih, "writer", [five!])).toEqual(["ok"]);
     await t.claimPeers(ih, "a", ["10.0.1.1:1"], 1);
     await t.claimPeers(ih, "peers-only", ["10.0.1.2:1", "10.0.1.3:1"], 1);
+    await t.publishAvailability(ih, "a", Uint16Array.of(1, 1, 1, 1, 1, 1, 1, 1));
+    await t.publishAvailability(ih, "writer", Uint16Array.of(0, 0, 0, 0, 0, 0, 0, 2));
 
     const k = torrentKeys(prefix, ih);
     const expected = [
@@ -103,6 +120,7 @@ describe("RedisClaimTable on a real server", () => {
       k.peerOwners,
       k.freePeers,
       k.peerWorkers,
+      k.availability,
       ...["a", "b", "never-beat", "writer"].map((w) => heldKey(prefix, ih, w)),
       ...["a", "peers-only"].map((w) => ownedPeersKey(prefix, ih, w)),
     ];
@@ -116,6 +134,8 @@ describe("RedisClaimTable on a real server", () => {
     // The lapsed workers' peers are free, and their owned-peer sets are gone with their held sets.
     expect((await t.knownPeers(ih)).filter((p) => p.owner !== undefined)).toEqual([]);
     expect(await redis.keys(`${prefix}:t:{${ih}}:peers:owned:*`)).toEqual([]);
+    // The lapsed worker's vector went with its lease; the writer's (still live) stays.
+    expect(await respCommand(redis.server().url, ["HKEYS", k.availability])).toEqual(["writer"]);
     await t.claim(ih, "b", [0], 1);
     await t.heartbeat(ih, "b", 10_000);
     await t.claimPeers(ih, "b", [], 2);

@@ -3,6 +3,7 @@ import { ShoalError } from "@shoal/errors";
 export type CoordinationErrorCode =
   | "UNKNOWN_TORRENT"
   | "PIECE_OUT_OF_RANGE"
+  | "LENGTH_MISMATCH"
   | "INVARIANT_BROKEN"
   | "BACKEND_UNAVAILABLE"
   | "QUEUE_CLOSED"

@@ -8,6 +8,7 @@ export {
 } from "./piece-state.js";
 export type { PieceState, Transition, TransitionResult, PieceRecord } from "./piece-state.js";
 export { CoordinationError, StorageError } from "./errors.js";
+export { MAX_AVAILABILITY, addAvailability, addAvailabilityBytes, availabilityBytes, availabilityLengthError } from "./availability.js";
 export type { CoordinationErrorCode, StorageErrorCode } from "./errors.js";
 export { BAN_STRIKES, JOB_STARTS, MAX_FREE_PEERS, PEER_SHARE_SLACK_DIVISOR, fairPeerShare, peerShareOf } from "./ports/claim-table.js";
 export type { Claim, ClaimTable, JobStart, KnownPeer, PeerGrant, PieceCounts, RejectOutcome, ReleasePeersOptions } from "./ports/claim-table.js";

@@ -61,6 +61,12 @@ export function torrentKeys(prefix: string, infoHash: string) {
      * leases count towards the fair share, not those of other lease holders (storage-writers).
      */
     peerWorkers: `${base}:peers:workers`,
+    /**
+     * Hash workerId -> that worker's availability vector: per piece, how many of its connected
+     * peers have the piece, as unsigned 16-bit little-endian integers (two bytes per piece). Only
+     * workers with a live lease count; the lease sweep drops the vectors of lapsed ones.
+     */
+    availability: `${base}:availability`,
   } as const;
 }
 

@@ -66,6 +66,11 @@ export class BlockScheduler {
   private readonly failedFrom = new Map<number, Set<string>>();
   /** How many connected peers have each piece. */
   readonly availability: Uint16Array;
+  /**
+   * How many peers connected to the cluster's other workers have each piece, as last fetched
+   * from the claim table (`AvailabilitySync` writes it); all zero for a lone worker.
+   */
+  readonly othersAvailability: Uint16Array;
   private readonly claimer: PieceClaimer;
   wastedBytes = 0;
   stopped = false;
@@ -78,7 +83,8 @@ export class BlockScheduler {
     private readonly logger: Logger,
   ) {
     this.availability = new Uint16Array(opts.pieceCount);
-    this.claimer = new PieceClaimer(opts, have, this.availability, claims, this, logger);
+    this.othersAvailability = new Uint16Array(opts.pieceCount);
+    this.claimer = new PieceClaimer(opts, have, this.availability, this.othersAvailability, claims, this, logger);
   }
 
   get endgame(): boolean {

@@ -72,6 +72,15 @@ export const peerWorkerConfigSchema = z.object({
    * 0 keeps none. Pieces staged through the store (embedded mode) are served from the store.
    */
   uploadCacheMiB: envNumber().min(0).default(64),
+  /**
+   * Rarest first across the cluster: every this many seconds the worker publishes its per-piece
+   * count of connected peers to the claim table (only when it changed) and fetches the sum of
+   * the other live workers' counts, and picks rank pieces by the two together. A piece only a
+   * peer of another worker has is then seen as rare here too, and workers do not all open the
+   * pieces the cluster's peers have plenty of. 0 turns it off: each worker ranks by its own
+   * connections only.
+   */
+  availabilitySyncSeconds: envNumber().min(0).default(2),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
 });

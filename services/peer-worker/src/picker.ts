@@ -19,6 +19,12 @@ export interface PickInput {
   readonly skip: (piece: number) => boolean;
   /** How many connected peers have each piece. */
   readonly availability: ArrayLike<number>;
+  /**
+   * How many peers connected to the cluster's other workers have each piece (their published
+   * counts, summed), added to `availability`: rarest first across the cluster, not per worker.
+   * None when absent (one worker, or the cluster's counts are turned off).
+   */
+  readonly othersAvailability?: ArrayLike<number>;
   /** Pieces we already have; below RANDOM_FIRST_PIECES the pick is random. */
   readonly havePieces: number;
   readonly max: number;
@@ -38,7 +44,7 @@ export const PICK_WINDOW = 4096;
 export const RANDOM_FIRST_PIECES = 4;
 
 export function pickPieces(input: PickInput): number[] {
-  const { pieceCount, peerHas, skip, availability, max, random } = input;
+  const { pieceCount, peerHas, skip, max, random } = input;
   if (max <= 0) return [];
   // Collect candidates grouped by availability in one pass; only the rarest groups are sorted.
   const byAvail = new Map<number, number[]>();
@@ -52,7 +58,7 @@ export function pickPieces(input: PickInput): number[] {
     const i = candidates ? candidates[at]! : at;
     if (skip(i) || !peerHas(i)) continue;
     seen++;
-    const a = input.havePieces < RANDOM_FIRST_PIECES ? 0 : (availability[i] ?? 0);
+    const a = input.havePieces < RANDOM_FIRST_PIECES ? 0 : availabilityOf(input, i);
     let group = byAvail.get(a);
     if (!group) byAvail.set(a, (group = []));
     group.push(i);
@@ -69,4 +75,9 @@ export function pickPieces(input: PickInput): number[] {
     if (out.length >= max) break;
   }
   return out;
+}
+
+/** Peers in the cluster that have `piece`: ours, plus the other workers' when known. */
+export function availabilityOf(input: Pick<PickInput, "availability" | "othersAvailability">, piece: number): number {
+  return (input.availability[piece] ?? 0) + (input.othersAvailability?.[piece] ?? 0);
 }

@@ -80,10 +80,16 @@ export class PieceClaimer {
    */
   private readonly duplicates = new Map<number, Claim>();
 
+  /**
+   * @param availability how many of this worker's connections have each piece.
+   * @param othersAvailability how many peers of the cluster's other workers have each piece, as
+   *   last heard from the claim table (`AvailabilitySync`); picks rank by the two together.
+   */
   constructor(
     private readonly opts: ClaimerOptions,
     private readonly have: Bitfield,
     private readonly availability: ArrayLike<number>,
+    private readonly othersAvailability: ArrayLike<number>,
     private readonly claims: ClaimTable,
     private readonly host: ClaimerHost,
     private readonly logger: Logger,
@@ -186,6 +192,7 @@ export class PieceClaimer {
       peerHas: (i: number) => hungry.some((c) => c.bitfield.has(i) && this.host.mayAsk(c, i)),
       skip: () => false,
       availability: this.availability,
+      othersAvailability: this.othersAvailability,
       havePieces: this.have.count(),
       // More candidates than we may claim: the table passes over those someone else holds.
       max: Math.max(max * 4, 16),

@@ -1,4 +1,4 @@
-import { PICK_WINDOW, RANDOM_FIRST_PIECES, type PickInput } from "./picker.js";
+import { PICK_WINDOW, RANDOM_FIRST_PIECES, availabilityOf, type PickInput } from "./picker.js";
 
 /**
  * Which pieces to claim next when claims come in runs of consecutive pieces, as plain data in and
@@ -9,10 +9,11 @@ import { PICK_WINDOW, RANDOM_FIRST_PIECES, type PickInput } from "./picker.js";
  * has pieces in progress in, lowest first, then other windows begun by anyone (some piece stored),
  * from a random one on; then windows next to begun or finished ones, from a random one on. Only
  * then is a window opened elsewhere, by its rarest piece that a connection can serve (rarest
- * first as `pickPieces`, random among equals, and random for the first pieces). Each window gives
- * its pickable pieces in index order. A store that assembles a part only once all its pieces
- * arrived then holds few parts open at once, instead of nearly all of them when pieces come from
- * all over the torrent (see `RunWindows` on parts that do not line up with windows).
+ * first as `pickPieces`, counting the other workers' peers too, random among equals, and random
+ * for the first pieces). Each window gives its pickable pieces in index order. A store that
+ * assembles a part only once all its pieces arrived then holds few parts open at once, instead of
+ * nearly all of them when pieces come from all over the torrent (see `RunWindows` on parts that
+ * do not line up with windows).
  */
 export interface RunPickInput extends PickInput {
   /** Pieces per window; at least 1. */
@@ -47,7 +48,7 @@ export function runPiecesFor(runBytes: number, pieceLength: number): number {
 }
 
 export function pickRuns(input: RunPickInput): number[] {
-  const { pieceCount, runPieces, availability, max, random } = input;
+  const { pieceCount, runPieces, max, random } = input;
   if (max <= 0) return [];
   const k = Math.max(1, Math.floor(runPieces));
   const pickable = (i: number) => input.eligible(i) && !input.skip(i) && input.peerHas(i);
@@ -95,7 +96,7 @@ export function pickRuns(input: RunPickInput): number[] {
     const w = Math.floor(i / k);
     if (walked.has(w) || !pickable(i)) continue;
     seen++;
-    const a = randomFirst ? 0 : (availability[i] ?? 0);
+    const a = randomFirst ? 0 : availabilityOf(input, i);
     const known = rarest.get(w);
     if (known === undefined || a < known) rarest.set(w, a);
   }

@@ -6,6 +6,7 @@ import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { splitPeerKey } from "./address-book.js";
 import type { RateLimit } from "./bandwidth-limiter.js";
+import { AvailabilitySync } from "./availability-sync.js";
 import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
@@ -60,6 +61,8 @@ export class TorrentSwarm {
   /** Whom we connect: the address book, dials, and our part of the cluster's peer registry. */
   private readonly dialer: PeerDialer;
   readonly scheduler: BlockScheduler;
+  /** Our per-piece counts out to the claim table, the other workers' in: rarest first cluster-wide. */
+  private readonly availabilitySync: AvailabilitySync;
   private readonly uploader: Uploader;
   /** Pieces downloaded here lately, for serving before their objects are readable. */
   private readonly recent: RecentPieces;
@@ -135,6 +138,15 @@ export class TorrentSwarm {
       { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
       this.logger,
     );
+    this.availabilitySync = new AvailabilitySync(
+      { infoHash: meta.infoHashHex, workerId: deps.workerId, intervalMs: config.availabilitySyncSeconds * 1000, now: deps.now },
+      this.scheduler.availability,
+      this.scheduler.othersAvailability,
+      deps.claims,
+      this.logger,
+    );
+    // The others' counts now, before the first connection's bitfield makes us pick.
+    this.availabilitySync.tick();
     // Evicted pieces' buffers go back to the pool for the next downloads (fresh ones cost page faults).
     this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024, (d) => deps.pool.release(Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
     this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
@@ -272,8 +284,9 @@ export class TorrentSwarm {
   }
 
   /**
-   * Leaves the torrent: claims and peers go back to the table, and the lease ends at once, so the
-   * other workers' fair share grows now rather than when the lease would have lapsed.
+   * Leaves the torrent: claims and peers go back to the table, our availability vector is
+   * withdrawn, and the lease ends at once, so the other workers' fair share grows now rather than
+   * when the lease would have lapsed.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -282,6 +295,7 @@ export class TorrentSwarm {
     await this.scheduler.releaseAll();
     for (const c of [...this.conns.values()]) c.close("torrent stopped");
     await this.dialer.close();
+    await this.availabilitySync.close();
     await this.deps.claims.heartbeat(this.meta.infoHashHex, this.deps.workerId, 0).catch((err: unknown) => {
       this.logger.debug({ err, op: "claims.heartbeat" }, "lease not ended; it lapses on its own");
     });
@@ -482,6 +496,7 @@ export class TorrentSwarm {
       else if (now - c.lastSentAt > this.config.keepAliveSeconds * 1000) c.keepAlive();
     }
     this.scheduler.tick(this.ticks % ELSEWHERE_REFRESH_TICKS === 0);
+    this.availabilitySync.tick();
     // Heartbeats go every third of the lease; with none renewing it for four fifths of it (two
     // failed in a row), stop connecting our peers before the lease lapses and the registry
     // gives them to other workers. One slow or failed heartbeat stays below this.

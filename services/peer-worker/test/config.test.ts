@@ -16,3 +16,17 @@ describe("peer-worker config: claimRunMiB", () => {
     expect(() => load({ SHOAL_PEER_WORKER_CLAIM_RUN_MIB: "-1" })).toThrow(/claimRunMiB \(SHOAL_PEER_WORKER_CLAIM_RUN_MIB/);
   });
 });
+
+describe("peer-worker config: availabilitySyncSeconds", () => {
+  it("exchanges the cluster's availability every 2 s unless told otherwise, and 0 turns it off", () => {
+    expect(load({}).availabilitySyncSeconds).toBe(2);
+    expect(load({ SHOAL_PEER_WORKER_AVAILABILITY_SYNC_SECONDS: "0" }).availabilitySyncSeconds).toBe(0);
+    expect(load({ SHOAL_PEER_WORKER_AVAILABILITY_SYNC_SECONDS: "0.5" }).availabilitySyncSeconds).toBe(0.5);
+  });
+
+  it("refuses a negative interval, naming the key and its variable", () => {
+    expect(() => load({ SHOAL_PEER_WORKER_AVAILABILITY_SYNC_SECONDS: "-2" })).toThrow(
+      /availabilitySyncSeconds \(SHOAL_PEER_WORKER_AVAILABILITY_SYNC_SECONDS/,
+    );
+  });
+});

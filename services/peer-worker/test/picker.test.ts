@@ -36,6 +36,18 @@ describe("pickPieces", () => {
     expect(firsts.size).toBe(availability.length);
   });
 
+  it("ranks by the cluster's counts: this worker's connections plus the other workers' peers", () => {
+    // Locally every piece is as common as every other; the other workers' peers have all but 6.
+    const local = new Array<number>(availability.length).fill(1);
+    const others = availability.map((_, i) => (i === 6 ? 0 : 3));
+    const picked = pickPieces(input({ availability: local, othersAvailability: others, random: () => 0 }));
+    expect(picked[0]).toBe(6);
+    // Without the others' counts the rare piece is one among ten equals.
+    expect(pickPieces(input({ availability: local, random: () => 0 }))[0]).toBe(0);
+    // Random first stays random: the cluster's counts are not looked at either.
+    expect(pickPieces(input({ availability: local, othersAvailability: others, havePieces: 0, random: () => 0 }))[0]).toBe(0);
+  });
+
   it("breaks ties among equally rare pieces at random", () => {
     const firsts = new Set<number>();
     for (let seed = 0; seed < 100; seed++) firsts.add(pickPieces(input({ max: 1, random: seededRandom(seed) }))[0]!);

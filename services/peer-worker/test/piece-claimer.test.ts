@@ -47,6 +47,8 @@ interface Rig {
   readonly probe: ClaimTableProbe;
   readonly have: Bitfield;
   readonly availability: Uint16Array;
+  /** The other workers' counts, as the claim table last told them (AvailabilitySync's part). */
+  readonly others: Uint16Array;
   /** A connection that has `pieces`, has unchoked us and interests us. */
   connect(pieces: Iterable<number>): PeerConnection;
   /** Every piece in progress here is downloaded, verified and stored. */
@@ -61,6 +63,7 @@ async function rig(opts: { pieceCount: number; runPieces: number; budgetPieces: 
   const have = new Bitfield(opts.pieceCount);
   for (const i of opts.stored ?? []) have.set(i);
   const availability = new Uint16Array(opts.pieceCount);
+  const others = new Uint16Array(opts.pieceCount);
   const host = new StubHost();
   const claimer = new PieceClaimer(
     {
@@ -75,6 +78,7 @@ async function rig(opts: { pieceCount: number; runPieces: number; budgetPieces: 
     },
     have,
     availability,
+    others,
     probe.table,
     host,
     silentLogger(),
@@ -85,6 +89,7 @@ async function rig(opts: { pieceCount: number; runPieces: number; budgetPieces: 
     probe,
     have,
     availability,
+    others,
     connect(pieces) {
       const { conn } = stubConnection({ pieceCount: opts.pieceCount, key: `10.0.0.${host.conns.length + 1}:6881` });
       for (const i of pieces) conn.bitfield.set(i);
@@ -183,6 +188,19 @@ describe("PieceClaimer with claim runs", () => {
     expect(await r.want(8)).toEqual([2, 3]);
     expect(r.claimer.endgame).toBe(true);
     expect([...r.host.active.values()].map((p) => p.owned)).toEqual([false, false]);
+  });
+});
+
+describe("PieceClaimer with the cluster's availability", () => {
+  it("claims first the pieces the rest of the cluster lacks, though its own connections have every piece alike", async () => {
+    const pieceCount = 48;
+    const stored = range(0, 4);
+    const r = await rig({ pieceCount, runPieces: 0, budgetPieces: 48, stored, seed: 5 });
+    r.connect(range(0, 48));
+    // The other workers' peers have everything but pieces 30 to 33.
+    r.others.fill(3);
+    r.others.fill(0, 30, 34);
+    expect((await r.want(4)).sort((a, b) => a - b)).toEqual([30, 31, 32, 33]);
   });
 });
 

@@ -46,6 +46,16 @@ describe("pickRuns", () => {
     expect(picked).toHaveLength(availability.length);
   });
 
+  it("ranks new windows by their rarest piece counted over the whole cluster", () => {
+    // Here window 2 holds the rarest piece; the other workers' peers have piece 10 many times over
+    // and piece 1 (window 0) nowhere, which makes window 0 the cluster's rarest.
+    const others = availability.map((_, i) => (i === 10 ? 20 : i === 1 ? 0 : 5));
+    const picked = pickRuns(input({ othersAvailability: others, max: K }));
+    expect(picked).toEqual([0, 1, 2, 3]);
+    // Cluster-wide minima by window: 0 -> 6, 1 -> 8, 2 -> 9, 3 -> 7.
+    expect(windowsOf(pickRuns(input({ othersAvailability: others })))).toEqual([0, 3, 1, 2]);
+  });
+
   it("breaks ties among equally rare windows at random", () => {
     const avail = [4, 1, 4, 4, 4, 4, 4, 4, 4, 4, 4, 1, 1, 4, 4, 4];
     const firsts = new Set<number>();

@@ -1,3 +1,4 @@
+import { addAvailability, availabilityLengthError } from "../availability.js";
 import { CoordinationError } from "../errors.js";
 import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
 import {
@@ -33,6 +34,8 @@ interface TorrentTable {
   readonly ownedPeers: Map<string, Set<string>>;
   /** Workers taking part in the peer registry: only their leases count for the fair share. */
   readonly peerWorkers: Set<string>;
+  /** Worker -> its availability vector (`publishAvailability`); counted while its lease lasts. */
+  readonly availability: Map<string, Uint16Array>;
   /** The job that started the table (`startJob`); none for a table from `createTorrent`. */
   job?: string;
 }
@@ -63,6 +66,7 @@ export class MemoryClaimTable implements ClaimTable {
       freePeers: new Set(),
       ownedPeers: new Map(),
       peerWorkers: new Set(),
+      availability: new Map(),
     };
     for (const i of skipped) {
       checkIndex(infoHash, i, pieceCount);
@@ -287,6 +291,11 @@ export class MemoryClaimTable implements ClaimTable {
       const until = t.leases.get(worker);
       if (until === undefined || until <= now) t.peerWorkers.delete(worker);
     }
+    // A lapsed worker's vector would never count again; its next publish brings it back.
+    for (const worker of [...t.availability.keys()]) {
+      const until = t.leases.get(worker);
+      if (until === undefined || until <= now) t.availability.delete(worker);
+    }
     for (const [worker, until] of [...t.leases]) if (until <= now) t.leases.delete(worker);
     return moved.sort((a, b) => a.piece - b.piece);
   }
@@ -402,6 +411,32 @@ export class MemoryClaimTable implements ClaimTable {
     this.ensureOpen("knownPeers");
     const t = this.table(infoHash);
     return [...[...t.peerOwners].map(([peer, owner]) => ({ peer, owner })), ...[...t.freePeers].map((peer) => ({ peer }))];
+  }
+
+  async publishAvailability(infoHash: string, workerId: string, counts: Uint16Array): Promise<void> {
+    this.ensureOpen("publishAvailability");
+    const t = this.table(infoHash);
+    if (counts.length !== t.states.length) throw availabilityLengthError(infoHash, workerId, counts.length, t.states.length);
+    t.availability.set(workerId, counts.slice());
+    // As with claims: taking part without a lease means a lease that has already ended.
+    if (!t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
+  }
+
+  async availability(infoHash: string, excludeWorker?: string): Promise<Uint16Array> {
+    this.ensureOpen("availability");
+    const t = this.table(infoHash);
+    const sum = new Uint16Array(t.states.length);
+    const now = this.now();
+    for (const [worker, counts] of t.availability) {
+      if (worker === excludeWorker || !((t.leases.get(worker) ?? Number.NEGATIVE_INFINITY) > now)) continue;
+      addAvailability(sum, counts);
+    }
+    return sum;
+  }
+
+  async withdrawAvailability(infoHash: string, workerId: string): Promise<void> {
+    this.ensureOpen("withdrawAvailability");
+    this.torrents.get(infoHash)?.availability.delete(workerId);
   }
 
   private own(t: TorrentTable, peer: string, worker: string): void {

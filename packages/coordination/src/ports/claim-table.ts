@@ -230,4 +230,26 @@ export interface ClaimTable {
   releasePeers(infoHash: string, workerId: string, peers: readonly string[], options?: ReleasePeersOptions): Promise<number>;
   /** Every peer the registry knows, owned or free; O(known peers), for snapshots and checks. */
   knownPeers(infoHash: string): Promise<KnownPeer[]>;
+  /**
+   * Cluster-wide availability, the input of rarest first across workers: replaces the worker's
+   * vector, `counts[i]` being how many of its connected peers have piece i. It counts in
+   * `availability` while the worker's lease on the torrent is current (one that publishes without
+   * a lease gets a lapsed one, as with `claim`); `expireWorkers` drops the vectors of lapsed
+   * workers. The table keeps a copy, so the caller may change `counts` once the call returned.
+   * Throws CoordinationError LENGTH_MISMATCH, changing nothing, when `counts.length` is not the
+   * torrent's piece count. Costs one write of two bytes per piece, whatever the worker count.
+   */
+  publishAvailability(infoHash: string, workerId: string, counts: Uint16Array): Promise<void>;
+  /**
+   * Per piece, the sum of the vectors of the workers whose lease on the torrent is current,
+   * without `excludeWorker`'s (a worker adds its own live counts to the others'). Sums saturate
+   * at MAX_AVAILABILITY. The answer has one count per piece; all zero when nobody published.
+   * Costs one read of the live workers' vectors.
+   */
+  availability(infoHash: string, excludeWorker?: string): Promise<Uint16Array>;
+  /**
+   * Drops the worker's vector: it leaves the torrent. Harmless when it has none, and for a torrent
+   * that is gone (a worker leaving after the table was deleted).
+   */
+  withdrawAvailability(infoHash: string, workerId: string): Promise<void>;
 }

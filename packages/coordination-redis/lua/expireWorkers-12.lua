@@ -2,12 +2,13 @@
   Returns every piece held by the workers whose lease on this torrent has ended (including
   workers that claimed or held without ever sending a heartbeat, whose lease is -inf) to
   missing, the way TRANSITION.release does: their claims, and the verified pieces writers held.
-  Frees the peers they owned, drops them from the peer workers and forgets those leases. Costs the lapsed workers and the pieces
-  and peers they held, not the torrent's.
+  Frees the peers they owned, drops them from the peer workers, drops their availability
+  vectors and forgets those leases. Costs the lapsed workers and the pieces and peers they held,
+  not the torrent's.
 
   KEYS[1] counts   KEYS[2] states   KEYS[3] attempts   KEYS[4] holders   KEYS[5] held-set prefix
   KEYS[6] leases   KEYS[7] banned   KEYS[8] peer owners   KEYS[9] free peers
-  KEYS[10] owned-peer-set prefix   KEYS[11] peer workers
+  KEYS[10] owned-peer-set prefix   KEYS[11] peer workers   KEYS[12] availability
   ARGV[1] now in ms, or '' for the server's clock
   Returns { CODE.ok, pieces moved, piece, attempt, piece, attempt, ... }, or { CODE.UNKNOWN_TORRENT }.
   Events: none; the caller may announce the pieces as missing again (piece_failed).
@@ -42,6 +43,7 @@ for _, worker in ipairs(lapsed) do
   end
   redis.call('DEL', P.owned .. worker)
   redis.call('SREM', KEYS[11], worker)
+  redis.call('HDEL', KEYS[12], worker)
   redis.call('ZREM', KEYS[6], worker)
 end
 return reply
