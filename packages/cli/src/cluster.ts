@@ -1,25 +1,21 @@
 import { parseArgs } from "node:util";
-import type { JobInfo, JobProgress, JobQueue, TorrentJobData } from "@shoal/coordination";
+import type { JobInfo, JobProgress, JobQueue } from "@shoal/coordination";
 import { isShoalError } from "@shoal/errors";
-import { parseMetainfo, selectFiles } from "@shoal/metainfo";
 import { BullJobQueue } from "@shoal/queue-bullmq";
 import {
-  checkBucket,
   describeStartFailure,
-  formatDestination,
-  parseDestination,
+  prepareSubmission,
   redisUnreachable,
   redisUrlFrom,
-  s3ConnectionFrom,
   SERVICE_NAMES,
   startServiceProcess,
+  submitProblemOf,
+  torrentSourceOf,
   type ServiceName,
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { parseFileSelection, parseRate } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
-import { torrentSourceOf } from "./torrent-source.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -194,48 +190,33 @@ async function submit(
   const [source, extra] = positionals;
   if (!source) throw new UsageFailure("submit needs a .torrent file or URL");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
-  const to = str("to");
-  if (!to) throw new UsageFailure("--to s3://BUCKET/PREFIX is required");
-  const destination = parseDestination(to);
-  const select = str("select") === undefined ? undefined : wrapUsage("--select", () => parseFileSelection(str("select")!));
-  const seed = seedOf(str("seed-ratio"), str("seed-time"));
-  const maxDown = str("max-download-rate") === undefined ? 0 : wrapUsage("--max-download-rate", () => parseRate(str("max-download-rate")!));
-  const maxUp = str("max-upload-rate") === undefined ? 0 : wrapUsage("--max-upload-rate", () => parseRate(str("max-upload-rate")!));
-  const torrentSource = await torrentSourceOf(source);
-  if (torrentSource.kind === "torrent") {
-    // Bad input is refused here, before anything is queued.
-    const bytes = Buffer.from(torrentSource.base64, "base64");
-    let meta;
-    try {
-      meta = parseMetainfo(bytes);
-    } catch (err) {
-      throw new CliError(`${source}: ${(err as Error).message}`, EXIT_USAGE);
-    }
-    if (select) {
-      try {
-        selectFiles(meta, select);
-      } catch (err) {
-        throw new CliError(`file selection: ${(err as Error).message}`, EXIT_USAGE);
-      }
-    }
+  if (!str("to")) throw new UsageFailure("--to s3://BUCKET/PREFIX is required");
+  // The checks are the dashboard's too (`prepareSubmission`): one submission, one set of rules.
+  let prepared;
+  try {
+    prepared = await prepareSubmission(
+      {
+        source: await torrentSourceOf(source),
+        sourceLabel: source,
+        to: str("to"),
+        select: str("select"),
+        seedRatio: str("seed-ratio"),
+        seedTime: str("seed-time"),
+        maxDownloadRate: str("max-download-rate"),
+        maxUploadRate: str("max-upload-rate"),
+        jobId: str("job-id"),
+      },
+      str("s3"),
+      env,
+    );
+  } catch (err) {
+    if (submitProblemOf(err) === "option") throw new UsageFailure((err as Error).message);
+    throw err;
   }
-  if (destination.kind === "s3") {
-    const conn = s3ConnectionFrom(str("s3"), env, false);
-    if (conn) await checkBucket(conn, destination.bucket);
-  }
-  const data: TorrentJobData = {
-    source: torrentSource,
-    destination: formatDestination(destination),
-    options: {
-      ...(select ? { selectFiles: select } : {}),
-      ...(seed ? { seed } : {}),
-      ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
-      ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
-    },
-  };
+  const { data } = prepared;
   const json = values["json"] === true;
   return withQueue(str, env, async (queue) => {
-    const jobId = await queue.add(data, str("job-id") !== undefined ? { jobId: str("job-id")! } : {});
+    const jobId = await queue.add(data, prepared.jobId !== undefined ? { jobId: prepared.jobId } : {});
     if (values["wait"] !== true) {
       process.stdout.write(json ? `${JSON.stringify({ event: "queued", jobId, destination: data.destination })}\n` : `${jobId}\n`);
       return 0;
@@ -371,21 +352,3 @@ function jobDetails(job: JobInfo): string {
   if (job.result) lines.push(`result: ${job.result.files.length} file(s), ${formatBytes(job.result.totalBytes)}`);
   return `${lines.join("\n")}\n`;
 }
-
-function wrapUsage<T>(name: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw new UsageFailure(`${name}: ${(err as Error).message}`);
-  }
-}
-
-function seedOf(ratio: string | undefined, time: string | undefined): { ratio?: number; seconds?: number } | undefined {
-  if (ratio === undefined && time === undefined) return undefined;
-  const r = ratio === undefined ? undefined : Number(ratio);
-  if (r !== undefined && (!Number.isFinite(r) || r < 0 || ratio!.trim() === "")) throw new UsageFailure(`--seed-ratio must be a number of 0 or more, got "${ratio}"`);
-  const s = time === undefined ? undefined : Number(time);
-  if (s !== undefined && (!Number.isFinite(s) || s < 0 || time!.trim() === "")) throw new UsageFailure(`--seed-time must be a number of seconds, 0 or more, got "${time}"`);
-  return { ...(r !== undefined ? { ratio: r } : {}), ...(s !== undefined ? { seconds: s } : {}) };
-}
-

@@ -18,3 +18,7 @@ export { checkBucket } from "./bucket-check.js";
 export { redisUnreachable } from "./redis-unreachable.js";
 export { treeReaderFor } from "./tree-reader-for.js";
 export type { TreeReaderOptions } from "./tree-reader-for.js";
+export { parseFileSelection, parseRate } from "./option-values.js";
+export { torrentSourceOf, torrentUrlSource } from "./torrent-source.js";
+export { prepareSubmission, submitJob, submitProblemOf } from "./submit-job.js";
+export type { SubmitRequest, PreparedSubmission, SubmitProblem } from "./submit-job.js";
