@@ -3,6 +3,7 @@ import type { JobInfo, JobProgress, JobQueue } from "@shoal/coordination";
 import { isShoalError } from "@shoal/errors";
 import { BullJobQueue } from "@shoal/queue-bullmq";
 import {
+  cancelJob,
   describeStartFailure,
   prepareSubmission,
   redisUnreachable,
@@ -15,6 +16,7 @@ import {
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
+import { dashboardCommand } from "./dashboard-command.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 
 const EXIT_FAILED = 1;
@@ -22,7 +24,7 @@ const EXIT_USAGE = 2;
 /** Errors about the content of a .torrent: bad input. */
 const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
 
-export const CLUSTER_COMMANDS = ["service", "submit", "status", "cancel"] as const;
+export const CLUSTER_COMMANDS = ["service", "submit", "status", "cancel", "dashboard"] as const;
 
 export const CLUSTER_USAGE = `cluster commands:
   shoal service tracker-poller|peer-worker|piece-verifier|storage-writer [options]
@@ -35,6 +37,11 @@ export const CLUSTER_USAGE = `cluster commands:
       workers.
   shoal cancel JOB
       Stops the job everywhere and aborts its unfinished uploads; finished objects stay.
+  shoal dashboard [--port N] [--host ADDR]
+      Serves a live web page of the cluster (its URL is printed): jobs with state, progress,
+      rate and ETA, each running job's piece map coloured by state and by the worker holding
+      each claim, the workers' rates and peers, a form that submits as "shoal submit" does and
+      a cancel button per running job. Runs until SIGTERM or Ctrl-C.
 
 options of the cluster commands (each flag falls back to its environment variable):
       --redis URL             redis://host:port (SHOAL_REDIS_URL)
@@ -45,13 +52,16 @@ options of the cluster commands (each flag falls back to its environment variabl
       --metrics-port N        service: /metrics and /healthz on this port (SHOAL_METRICS_PORT;
                               default 9464, 0 = a free port)
   -p, --port N                peer-worker: port for incoming peers (SHOAL_PEER_WORKER_PORT;
-                              a busy port falls back to a free one)
+                              a busy port falls back to a free one); dashboard: port of the
+                              page (SHOAL_DASHBOARD_PORT; default 8080, 0 = a free port)
+      --host ADDR             dashboard: address to listen on (SHOAL_DASHBOARD_HOST; default
+                              127.0.0.1: the page can submit and cancel jobs and has no login)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
                               equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
-      --log-level L           service: log level (debug, info, warn; default info)
+      --log-level L           service, dashboard: log level (debug, info, warn; default info)
 `;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -72,6 +82,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         "metrics-port": { type: "string" },
         port: { type: "string", short: "p" },
         "log-level": { type: "string" },
+        host: { type: "string" },
         to: { type: "string" },
         wait: { type: "boolean" },
         json: { type: "boolean" },
@@ -103,6 +114,12 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         return await status(positionals, values["json"] === true, str, env);
       case "cancel":
         return await cancel(positionals, str, env);
+      case "dashboard":
+        if (positionals[0] !== undefined) throw new UsageFailure(`unexpected argument "${positionals[0]}"`);
+        return await dashboardCommand(
+          { redis: str("redis"), nats: str("nats"), s3: str("s3"), port: str("port"), host: str("host"), logLevel: str("log-level") },
+          env,
+        );
     }
   } catch (err) {
     if (err instanceof UsageFailure) return usage(command, err.message);
@@ -145,6 +162,7 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
+  if (str("host") !== undefined) throw new UsageFailure("--host is an option of shoal dashboard");
   // Signals are heard from the start: one that comes while the process still connects or waits
   // as a standby finds nothing to drain, and ends it at once with status 0.
   let signalled: ((sig: NodeJS.Signals) => void) | undefined;
@@ -289,14 +307,10 @@ async function cancel(positionals: string[], str: (k: string) => string | undefi
   if (!jobId) throw new UsageFailure("cancel needs a job id (shoal status lists them)");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
   return withQueue(str, env, async (queue) => {
-    const job = await queue.get(jobId);
-    if (!job) throw new CliError(`no job ${jobId} in the queue`, EXIT_USAGE);
-    if (job.state === "completed" || job.state === "failed") {
-      process.stdout.write(`job ${jobId} already ${job.state}; nothing to cancel\n`);
-      return 0;
-    }
-    await queue.cancel(jobId);
-    process.stdout.write(`job ${jobId} cancelled\n`);
+    // The dashboard's cancel button does the same (`cancelJob`).
+    const outcome = await cancelJob(queue, jobId);
+    if (outcome.kind === "unknown") throw new CliError(outcome.message, EXIT_USAGE);
+    process.stdout.write(`${outcome.message}\n`);
     return 0;
   });
 }
