@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the real BitTorrent peers and tracker, and the Redis, NATS and S3 (OpenStack Swift with
-# s3api) servers, that the test suite runs against (Debian packages).
+# s3api) servers, that the test suite runs against, and Chromium for the dashboard's browser test
+# (driven by npm playwright-core; never a downloaded browser) (Debian packages).
 # Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
 pkgs=(opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
-  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached)
+  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
