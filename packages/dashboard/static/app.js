@@ -20,6 +20,10 @@ const WORKER_COLOURS = [
 ];
 /** Most rows a piece map takes; cells shrink (to one pixel) before the map grows past it. */
 const MAP_MAX_HEIGHT_PX = 180;
+/** Largest cell: a torrent of a few pieces is a row of squares, not a wall of colour. */
+const MAX_CELL_PX = 14;
+/** From this cell size on, a one-pixel gap of background separates pieces. */
+const GAP_FROM_CELL_PX = 5;
 
 const jobsEl = document.getElementById("jobs");
 const template = document.getElementById("job-template");
@@ -141,7 +145,8 @@ function drawMap(jobId) {
   const n = states.length;
   const width = Math.max(100, Math.floor(canvas.clientWidth || 600));
   // The largest square cell with which every piece fits within the height limit.
-  const cell = Math.max(1, Math.floor(Math.sqrt((width * MAP_MAX_HEIGHT_PX) / Math.max(1, n))));
+  const cell = Math.min(MAX_CELL_PX, Math.max(1, Math.floor(Math.sqrt((width * MAP_MAX_HEIGHT_PX) / Math.max(1, n)))));
+  const ink = cell >= GAP_FROM_CELL_PX ? cell - 1 : cell;
   const cols = Math.max(1, Math.floor(width / cell));
   const rows = Math.ceil(n / cols);
   canvas.width = width;
@@ -165,9 +170,9 @@ function drawMap(jobId) {
     }
     const x0 = (i % cols) * cell;
     const y0 = Math.floor(i / cols) * cell;
-    for (let y = y0; y < y0 + cell; y++) {
+    for (let y = y0; y < y0 + ink; y++) {
       let o = (y * canvas.width + x0) * 4;
-      for (let x = 0; x < cell; x++, o += 4) {
+      for (let x = 0; x < ink; x++, o += 4) {
         px[o] = colour[0];
         px[o + 1] = colour[1];
         px[o + 2] = colour[2];
