@@ -3,6 +3,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { deflateRawSync } from "node:zlib";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { parseMetainfo } from "@shoal/metainfo";
 import { PNG } from "pngjs";
@@ -153,4 +154,31 @@ describe("shoal dashboard in headless Chromium, against a real cluster", () => {
     expect(colours.size).toBeGreaterThan(50);
     expect(ink / (png.width * png.height)).toBeGreaterThan(0.05);
   }, 180_000);
+
+  it("draws a 100k-piece map within its height limit, one cell per piece, claims in their workers' colours", async () => {
+    // A map as the server encodes it (PIECE_STATE_CODE; 16 + worker index for a claim), handed
+    // to the page's own handler for a card that exists: no cluster has a 100k-piece torrent here.
+    const pieces = 100_000;
+    const bytes = Buffer.alloc(pieces, 0);
+    bytes.fill(4, 0, 60_000);
+    bytes.fill(16, 60_000, 60_500);
+    bytes.fill(17, 60_500, 61_000);
+    bytes.fill(2, 61_000, 61_100);
+    const jobId = await page.getAttribute(".job[data-state='failed']", "data-job-id");
+    const drawn = await page.evaluate(
+      async ([id, data]) => {
+        const started = performance.now();
+        await (window as unknown as { onPieces(m: unknown): Promise<void> }).onPieces({ jobId: id, workers: ["worker-x", "worker-y"], data });
+        const c = document.querySelector(`.job[data-job-id="${id}"] canvas.piece-map`) as HTMLCanvasElement;
+        return { ms: performance.now() - started, height: c.height, width: c.width, ...c.dataset, legend: c.parentElement!.querySelector(".legend")!.textContent };
+      },
+      [jobId!, deflateRawSync(bytes).toString("base64")] as const,
+    );
+    expect(drawn).toMatchObject({ pieces: "100000", stored: "60000", claimed: "1000", staged: "100", missing: String(pieces - 61_100) });
+    expect(drawn.height).toBeLessThanOrEqual(180);
+    expect(drawn.width * drawn.height).toBeGreaterThanOrEqual(pieces);
+    expect(drawn.legend).toContain("claimed by worker-x");
+    expect(drawn.legend).toContain("claimed by worker-y");
+    process.stdout.write(`100k-piece map: inflated and drawn in ${drawn.ms.toFixed(1)} ms (${drawn.width}x${drawn.height})\n`);
+  });
 });
