@@ -16,7 +16,6 @@ import {
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { dashboardCommand } from "./dashboard-command.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 
 const EXIT_FAILED = 1;
@@ -116,7 +115,8 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         return await cancel(positionals, str, env);
       case "dashboard":
         if (positionals[0] !== undefined) throw new UsageFailure(`unexpected argument "${positionals[0]}"`);
-        return await dashboardCommand(
+        // Loaded only for this command: the other commands start without the dashboard's modules.
+        return await (await import("./dashboard-command.js")).dashboardCommand(
           { redis: str("redis"), nats: str("nats"), s3: str("s3"), port: str("port"), host: str("host"), logLevel: str("log-level") },
           env,
         );
