@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real BitTorrent peers and tracker, and the Redis, NATS and S3 (OpenStack Swift with
 # s3api) servers, that the test suite runs against, plus docker-compose and kubectl, with which
-# test/deploy checks the compose file and renders the Kubernetes manifests (Debian packages).
+# test/deploy checks the compose file and renders the Kubernetes manifests, Chromium for the
+# dashboard's browser test (driven by npm playwright-core; never a downloaded browser), and
+# iproute2 and socat for the scale-out lab (Debian packages).
 # Safe to run again: it only installs what is missing. Needs root (or sudo) for apt-get.
 set -euo pipefail
 pkgs=(iproute2 socat opentracker mktorrent python3-libtorrent transmission-daemon transmission-cli aria2 qbittorrent-nox time
-  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached docker-compose)
+  redis-server nats-server swift-proxy swift-account swift-container swift-object memcached docker-compose chromium)
 # kubectl: Debian ships it as kubernetes-client (1.20, whose built-in kustomize the manifests are
 # written for). A kubectl already on the machine from another source is used as it is; installing
 # Debian's over it would collide on /usr/bin/kubectl.

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { parseFileSelection, parseRate } from "./option-values.js";
+import { parseFileSelection, parseRate } from "@shoal/runtime";
 
 export const USAGE = `usage: shoal <command> [options]
 

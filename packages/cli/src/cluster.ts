@@ -1,33 +1,30 @@
 import { parseArgs } from "node:util";
-import type { JobInfo, JobProgress, JobQueue, TorrentJobData } from "@shoal/coordination";
+import type { JobInfo, JobProgress, JobQueue } from "@shoal/coordination";
 import { isShoalError } from "@shoal/errors";
-import { parseMetainfo, selectFiles } from "@shoal/metainfo";
 import { BullJobQueue } from "@shoal/queue-bullmq";
 import {
-  checkBucket,
+  cancelJob,
   describeStartFailure,
-  formatDestination,
-  parseDestination,
+  prepareSubmission,
   redisUnreachable,
   redisUrlFrom,
-  s3ConnectionFrom,
   SERVICE_NAMES,
   startServiceProcess,
+  submitProblemOf,
+  torrentSourceOf,
   type ServiceName,
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { parseFileSelection, parseRate } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 import { statusJson } from "./status-json.js";
-import { torrentSourceOf } from "./torrent-source.js";
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
 /** Errors about the content of a .torrent: bad input. */
 const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
 
-export const CLUSTER_COMMANDS = ["service", "submit", "status", "cancel"] as const;
+export const CLUSTER_COMMANDS = ["service", "submit", "status", "cancel", "dashboard"] as const;
 
 export const CLUSTER_USAGE = `cluster commands:
   shoal service tracker-poller|peer-worker|piece-verifier|storage-writer [options]
@@ -40,6 +37,11 @@ export const CLUSTER_USAGE = `cluster commands:
       workers.
   shoal cancel JOB
       Stops the job everywhere and aborts its unfinished uploads; finished objects stay.
+  shoal dashboard [--port N] [--host ADDR]
+      Serves a live web page of the cluster (its URL is printed): jobs with state, progress,
+      rate and ETA, each running job's piece map coloured by state and by the worker holding
+      each claim, the workers' rates and peers, a form that submits as "shoal submit" does and
+      a cancel button per running job. Runs until SIGTERM or Ctrl-C.
 
 options of the cluster commands (each flag falls back to its environment variable):
       --redis URL             redis://host:port (SHOAL_REDIS_URL)
@@ -50,13 +52,16 @@ options of the cluster commands (each flag falls back to its environment variabl
       --metrics-port N        service: /metrics and /healthz on this port (SHOAL_METRICS_PORT;
                               default 9464, 0 = a free port)
   -p, --port N                peer-worker: port for incoming peers (SHOAL_PEER_WORKER_PORT;
-                              a busy port falls back to a free one)
+                              a busy port falls back to a free one); dashboard: port of the
+                              page (SHOAL_DASHBOARD_PORT; default 8080, 0 = a free port)
+      --host ADDR             dashboard: address to listen on (SHOAL_DASHBOARD_HOST; default
+                              127.0.0.1: the page can submit and cancel jobs and has no login)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
                               equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
-      --log-level L           service: log level (debug, info, warn; default info)
+      --log-level L           service, dashboard: log level (debug, info, warn; default info)
 `;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -77,6 +82,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         "metrics-port": { type: "string" },
         port: { type: "string", short: "p" },
         "log-level": { type: "string" },
+        host: { type: "string" },
         to: { type: "string" },
         wait: { type: "boolean" },
         json: { type: "boolean" },
@@ -108,6 +114,13 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         return await status(positionals, values["json"] === true, str, env);
       case "cancel":
         return await cancel(positionals, str, env);
+      case "dashboard":
+        if (positionals[0] !== undefined) throw new UsageFailure(`unexpected argument "${positionals[0]}"`);
+        // Loaded only for this command: the other commands start without the dashboard's modules.
+        return await (await import("./dashboard-command.js")).dashboardCommand(
+          { redis: str("redis"), nats: str("nats"), s3: str("s3"), port: str("port"), host: str("host"), logLevel: str("log-level") },
+          env,
+        );
     }
   } catch (err) {
     if (err instanceof UsageFailure) return usage(command, err.message);
@@ -150,6 +163,7 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
+  if (str("host") !== undefined) throw new UsageFailure("--host is an option of shoal dashboard");
   // Signals are heard from the start: one that comes while the process still connects or waits
   // as a standby finds nothing to drain, and ends it at once with status 0.
   let signalled: ((sig: NodeJS.Signals) => void) | undefined;
@@ -195,48 +209,33 @@ async function submit(
   const [source, extra] = positionals;
   if (!source) throw new UsageFailure("submit needs a .torrent file or URL");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
-  const to = str("to");
-  if (!to) throw new UsageFailure("--to s3://BUCKET/PREFIX is required");
-  const destination = parseDestination(to);
-  const select = str("select") === undefined ? undefined : wrapUsage("--select", () => parseFileSelection(str("select")!));
-  const seed = seedOf(str("seed-ratio"), str("seed-time"));
-  const maxDown = str("max-download-rate") === undefined ? 0 : wrapUsage("--max-download-rate", () => parseRate(str("max-download-rate")!));
-  const maxUp = str("max-upload-rate") === undefined ? 0 : wrapUsage("--max-upload-rate", () => parseRate(str("max-upload-rate")!));
-  const torrentSource = await torrentSourceOf(source);
-  if (torrentSource.kind === "torrent") {
-    // Bad input is refused here, before anything is queued.
-    const bytes = Buffer.from(torrentSource.base64, "base64");
-    let meta;
-    try {
-      meta = parseMetainfo(bytes);
-    } catch (err) {
-      throw new CliError(`${source}: ${(err as Error).message}`, EXIT_USAGE);
-    }
-    if (select) {
-      try {
-        selectFiles(meta, select);
-      } catch (err) {
-        throw new CliError(`file selection: ${(err as Error).message}`, EXIT_USAGE);
-      }
-    }
+  if (!str("to")) throw new UsageFailure("--to s3://BUCKET/PREFIX is required");
+  // The checks are the dashboard's too (`prepareSubmission`): one submission, one set of rules.
+  let prepared;
+  try {
+    prepared = await prepareSubmission(
+      {
+        source: await torrentSourceOf(source),
+        sourceLabel: source,
+        to: str("to"),
+        select: str("select"),
+        seedRatio: str("seed-ratio"),
+        seedTime: str("seed-time"),
+        maxDownloadRate: str("max-download-rate"),
+        maxUploadRate: str("max-upload-rate"),
+        jobId: str("job-id"),
+      },
+      str("s3"),
+      env,
+    );
+  } catch (err) {
+    if (submitProblemOf(err) === "option") throw new UsageFailure((err as Error).message);
+    throw err;
   }
-  if (destination.kind === "s3") {
-    const conn = s3ConnectionFrom(str("s3"), env, false);
-    if (conn) await checkBucket(conn, destination.bucket);
-  }
-  const data: TorrentJobData = {
-    source: torrentSource,
-    destination: formatDestination(destination),
-    options: {
-      ...(select ? { selectFiles: select } : {}),
-      ...(seed ? { seed } : {}),
-      ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
-      ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
-    },
-  };
+  const { data } = prepared;
   const json = values["json"] === true;
   return withQueue(str, env, async (queue) => {
-    const jobId = await queue.add(data, str("job-id") !== undefined ? { jobId: str("job-id")! } : {});
+    const jobId = await queue.add(data, prepared.jobId !== undefined ? { jobId: prepared.jobId } : {});
     if (values["wait"] !== true) {
       process.stdout.write(json ? `${JSON.stringify({ event: "queued", jobId, destination: data.destination })}\n` : `${jobId}\n`);
       return 0;
@@ -309,14 +308,10 @@ async function cancel(positionals: string[], str: (k: string) => string | undefi
   if (!jobId) throw new UsageFailure("cancel needs a job id (shoal status lists them)");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
   return withQueue(str, env, async (queue) => {
-    const job = await queue.get(jobId);
-    if (!job) throw new CliError(`no job ${jobId} in the queue`, EXIT_USAGE);
-    if (job.state === "completed" || job.state === "failed") {
-      process.stdout.write(`job ${jobId} already ${job.state}; nothing to cancel\n`);
-      return 0;
-    }
-    await queue.cancel(jobId);
-    process.stdout.write(`job ${jobId} cancelled\n`);
+    // The dashboard's cancel button does the same (`cancelJob`).
+    const outcome = await cancelJob(queue, jobId);
+    if (outcome.kind === "unknown") throw new CliError(outcome.message, EXIT_USAGE);
+    process.stdout.write(`${outcome.message}\n`);
     return 0;
   });
 }
@@ -366,21 +361,3 @@ function jobDetails(job: JobInfo): string {
   if (job.result) lines.push(`result: ${job.result.files.length} file(s), ${formatBytes(job.result.totalBytes)}`);
   return `${lines.join("\n")}\n`;
 }
-
-function wrapUsage<T>(name: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw new UsageFailure(`${name}: ${(err as Error).message}`);
-  }
-}
-
-function seedOf(ratio: string | undefined, time: string | undefined): { ratio?: number; seconds?: number } | undefined {
-  if (ratio === undefined && time === undefined) return undefined;
-  const r = ratio === undefined ? undefined : Number(ratio);
-  if (r !== undefined && (!Number.isFinite(r) || r < 0 || ratio!.trim() === "")) throw new UsageFailure(`--seed-ratio must be a number of 0 or more, got "${ratio}"`);
-  const s = time === undefined ? undefined : Number(time);
-  if (s !== undefined && (!Number.isFinite(s) || s < 0 || time!.trim() === "")) throw new UsageFailure(`--seed-time must be a number of seconds, 0 or more, got "${time}"`);
-  return { ...(r !== undefined ? { ratio: r } : {}), ...(s !== undefined ? { seconds: s } : {}) };
-}
-

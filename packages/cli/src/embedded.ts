@@ -8,14 +8,13 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { RoutingStore, checkBucket, formatDestination, parseDestination, s3ConnectionFrom, type S3Connection } from "@shoal/runtime";
+import { RoutingStore, checkBucket, formatDestination, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { CliError } from "./cli-error.js";
 import type { GetArgs } from "./args.js";
-import { torrentSourceOf } from "./torrent-source.js";
 
 export interface EmbeddedHooks {
   onProgress(progress: JobProgress): void;

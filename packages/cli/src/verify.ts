@@ -1,13 +1,12 @@
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { parseMetainfo, torrentLayout } from "@shoal/metainfo";
-import { checkBucket, formatDestination, parseDestination, s3ConnectionFrom, treeReaderFor, type S3Connection } from "@shoal/runtime";
+import { checkBucket, formatDestination, parseDestination, s3ConnectionFrom, treeReaderFor, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import { pollerConfigSchema, resolveSource } from "@shoal/tracker-poller";
 import { verifyTree } from "@shoal/verify";
 import type { VerifyArgs } from "./args.js";
 import { CliError } from "./cli-error.js";
 import { formatBytes } from "./progress.js";
-import { torrentSourceOf } from "./torrent-source.js";
 import { describeVerification, formatVerification } from "./verify-output.js";
 
 /** A live progress line on a terminal is redrawn at most this often. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseCommandLine, UsageError, type GetArgs } from "../src/args.js";
-import { parseFileSelection, parseRate } from "../src/option-values.js";
+import { parseFileSelection, parseRate } from "@shoal/runtime";
 
 describe("--select LIST", () => {
   it("takes indices and inclusive ranges, sorted and without duplicates", () => {

@@ -1,0 +1,10 @@
+export { runDashboard } from "./run-dashboard.js";
+export type { DashboardFlags } from "./run-dashboard.js";
+export { startDashboard } from "./dashboard.js";
+export type { DashboardDeps, RunningDashboard } from "./dashboard.js";
+export { dashboardConfigSchema } from "./config.js";
+export type { DashboardConfig } from "./config.js";
+export { encodePieceMap, CLAIMED_BY_BASE, MAX_MAP_WORKERS } from "./piece-map.js";
+export type { PieceMap } from "./piece-map.js";
+export { readSubmitForm } from "./submit-form.js";
+export type { SubmitForm } from "./submit-form.js";
