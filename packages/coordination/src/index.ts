@@ -22,6 +22,7 @@ export type {
   JobInfo,
   WorkerProgress,
   JobState,
+  JobCounts,
   JobResult,
   TorrentJobData,
   TorrentJobOptions,
