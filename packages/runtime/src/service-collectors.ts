@@ -1,6 +1,7 @@
 import { Gauge, type Registry } from "prom-client";
 import type { BusStats } from "@shoal/bus-nats";
 import { PIECE_STATES, type JobCounts } from "@shoal/coordination";
+import type { ByteTotals } from "@shoal/peer-worker";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import { registerBusMetrics } from "./bus-collectors.js";
 import type { RoutingStore } from "./routing-store.js";
@@ -18,6 +19,8 @@ const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v)
 export interface MetricSources {
   readonly store: RoutingStore;
   readonly busStats: () => BusStats;
+  /** peer-worker: payload bytes per torrent, ended torrents included (`RunningPeerWorker.byteTotals`). */
+  readonly byteTotals?: () => Readonly<Record<string, ByteTotals>>;
   /** tracker-poller: the job queue's counts by state (one Redis call per scrape). */
   readonly jobCounts?: () => Promise<JobCounts>;
   readonly logger?: Logger;
@@ -31,7 +34,7 @@ export interface MetricSources {
  */
 export function registerServiceMetrics(registry: Registry, name: ServiceName, service: RunningService, sources: MetricSources): void {
   const status = () => service.status();
-  if (name === "peer-worker") registerWorkerMetrics(registry, status);
+  if (name === "peer-worker") registerWorkerMetrics(registry, status, sources.byteTotals ?? (() => ({})));
   if (name === "piece-verifier") {
     new TotalsCounter(registry, "shoal_pieces_verified_total", "Pieces whose hash matched", [], (c) => c.observe("", num(status()["verified"])));
     new TotalsCounter(registry, "shoal_hash_failures_total", "Pieces whose hash did not match", [], (c) => c.observe("", num(status()["failed"])));
@@ -56,7 +59,7 @@ export function registerServiceMetrics(registry: Registry, name: ServiceName, se
   registerS3Metrics(registry, sources.store);
 }
 
-function registerWorkerMetrics(registry: Registry, status: () => Record<string, unknown>): void {
+function registerWorkerMetrics(registry: Registry, status: () => Record<string, unknown>, byteTotals: () => Readonly<Record<string, ByteTotals>>): void {
   // Registered first, so its collect (which samples the status once) runs before the series it feeds are read.
   new Gauge({
     name: "shoal_peer_connections",
@@ -74,8 +77,15 @@ function registerWorkerMetrics(registry: Registry, status: () => Record<string, 
         staged.set({ torrent }, num(st["stagedPieces"]));
         rates.set({ torrent, direction: "download" }, num(st["downloadRateBytesPerSec"]));
         rates.set({ torrent, direction: "upload" }, num(st["uploadRateBytesPerSec"]));
-        downloaded.observe(torrent, num(st["downloadedBytes"]), { torrent });
-        uploaded.observe(torrent, num(st["uploadedBytes"]), { torrent });
+      }
+      // Byte totals include torrents that ended since the last scrape; a torrent gone from them
+      // (ended long ago) loses its series, so a long-lived worker does not keep one per torrent
+      // it ever served.
+      const totals = byteTotals();
+      for (const c of [downloaded, uploaded]) for (const torrent of [...c.keys()]) if (!(torrent in totals)) c.forget(torrent, { torrent });
+      for (const [torrent, t] of Object.entries(totals)) {
+        downloaded.observe(torrent, t.downloadedBytes, { torrent });
+        uploaded.observe(torrent, t.uploadedBytes, { torrent });
       }
     },
   });

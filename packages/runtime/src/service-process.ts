@@ -78,6 +78,7 @@ export async function startServiceProcess(
     store: backends.store,
     busStats: () => backends.busStats(),
     ...(name === "tracker-poller" ? { jobCounts: () => backends.queue().counts() } : {}),
+    ...(name === "peer-worker" ? { byteTotals: () => (service as peerWorker.RunningPeerWorker | undefined)?.byteTotals() ?? {} } : {}),
     logger: log,
   });
   let ops: OpsServer;
