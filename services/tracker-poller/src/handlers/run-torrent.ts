@@ -108,13 +108,15 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const done = new Promise<void>((resolve) => (finish = resolve));
   let checking = false;
   let lastCounts: PieceCounts | undefined;
+  let jobOver = false;
   const checkComplete = async () => {
     if (checking) return;
     checking = true;
     try {
       const c = await claims.counts(infoHash);
       lastCounts = c;
-      deps.board?.update(infoHash, c);
+      // A read still in flight when the job ended must not bring the torrent back as running.
+      if (!jobOver) deps.board?.update(infoHash, c);
       if (c.missing + c.claimed + c.staged + c.verified === 0) finish?.();
     } catch (err) {
       logger.warn({ err, op: "claims.counts" }, "cannot read piece counts");
@@ -268,6 +270,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     throw err;
   } finally {
     // A job handed back (the poller stopping) is its next owner's to show; any other end stays.
+    jobOver = true;
     deps.board?.ended(infoHash, !ctx.signal.aborted || ctx.cancelled());
     clearInterval(startedTimer);
     clearInterval(progressTimer);
