@@ -1,6 +1,7 @@
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
-import type { Delivery } from "@shoal/coordination";
+import type { Delivery, SubjectName } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
+import type { BusCounters } from "./bus-stats.js";
 import { decodePayload } from "./codec.js";
 
 type Handler = (payload: unknown, delivery: Delivery) => Promise<void> | void;
@@ -9,6 +10,9 @@ export interface DurableSubscriptionOptions {
   readonly consumer: Consumer;
   /** The consumer's name, for logs. */
   readonly consumerName: string;
+  /** The subject's name, for the bus's message counts. */
+  readonly subjectName: SubjectName;
+  readonly counters: BusCounters;
   readonly handler: Handler;
   readonly ackWaitMs: number;
   readonly maxDeliveries: number;
@@ -107,12 +111,14 @@ export class DurableSubscription {
     const delivery = m.info.deliveryCount;
     const log = { op: "nats.consume", consumer: this.o.consumerName, subject: m.subject, seq, delivery };
     this.newest.set(seq, Math.max(delivery, this.newest.get(seq) ?? 0));
+    this.o.counters.onReceived(this.o.subjectName, delivery);
     try {
       let payload: unknown;
       try {
         payload = decodePayload(m.data);
       } catch (err) {
         this.o.logger.error({ ...log, err }, "undecodable durable message dropped");
+        this.o.counters.onDropped(this.o.subjectName);
         settle(() => m.term(), this.o.logger);
         return;
       }
@@ -142,6 +148,7 @@ export class DurableSubscription {
       // not know `+TERM <reason>` (2.10 added it) and silently ignores the whole term then, so
       // the reason is in this log line only.
       this.o.logger.error({ ...log, err, maxDeliveries: this.o.maxDeliveries }, "durable message failed its last delivery; dropped as poison");
+      this.o.counters.onDropped(this.o.subjectName);
       settle(() => m.term(), this.o.logger);
       return;
     }

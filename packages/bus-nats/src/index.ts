@@ -4,3 +4,4 @@ export { natsBusConfigSchema, parseNatsBusConfig } from "./config.js";
 export type { NatsBusConfig, NatsBusConfigInput } from "./config.js";
 export { encodePayload, decodePayload } from "./codec.js";
 export { consumerName, SubjectSpace } from "./naming.js";
+export type { BusStats } from "./bus-stats.js";

@@ -11,6 +11,7 @@ import {
   type Subscription,
 } from "@shoal/coordination";
 import { silentLogger, type Logger } from "@shoal/service-kit";
+import { BusCounters, type BusStats } from "./bus-stats.js";
 import { encodePayload, decodePayload } from "./codec.js";
 import { parseNatsBusConfig, type NatsBusConfig, type NatsBusConfigInput } from "./config.js";
 import { DurableSubscription } from "./durable-subscription.js";
@@ -44,6 +45,7 @@ export class NatsBus implements PieceBus {
   private readonly leaving = new Set<DurableSubscription>();
   private readonly coreSubs = new Set<{ unsubscribe(): void }>();
   private readonly running = new Set<Promise<void>>();
+  private readonly counters = new BusCounters();
   private connected = true;
   /** Set by `close`, or when the client gave up reconnecting. */
   private down: string | undefined;
@@ -110,6 +112,11 @@ export class NatsBus implements PieceBus {
     return this.nc.info?.max_payload;
   }
 
+  /** Messages published, received, redelivered and dropped since connecting, by subject name (read at scrape time). */
+  stats(): BusStats {
+    return this.counters.snapshot();
+  }
+
   async publish<S extends SubjectName>(name: S, payload: SubjectPayloads[S]): Promise<void> {
     const durable = SUBJECTS[name].durable;
     const op = durable ? "nats.jetstream.publish" : "nats.publish";
@@ -123,6 +130,7 @@ export class NatsBus implements PieceBus {
     } catch (err) {
       throw toCoordinationError(err, op, `publish ${name} to ${subject}`);
     }
+    this.counters.onPublished(name);
   }
 
   async subscribe<S extends SubjectName>(
@@ -233,6 +241,7 @@ export class NatsBus implements PieceBus {
       this.logger.warn({ err, op: "nats.subscribe", subject }, "undecodable broadcast dropped");
       return;
     }
+    this.counters.onReceived(name, 1);
     const p = (async () => {
       try {
         await handler(payload, { redeliveryCount: 1 });
@@ -260,6 +269,8 @@ export class NatsBus implements PieceBus {
       sub = new DurableSubscription({
         consumer: await this.js.consumers.get(this.config.streamName, plan.name),
         consumerName: plan.name,
+        subjectName: name,
+        counters: this.counters,
         handler,
         ackWaitMs: plan.ackWaitMs,
         maxDeliveries: plan.maxDeliveries,

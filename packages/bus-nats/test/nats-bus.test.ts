@@ -90,6 +90,33 @@ describe("NatsBus on a real nats-server", () => {
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
     expect(got.items).toEqual([1, 2, 3]);
+    // The metrics endpoint reads these: three deliveries, two of them redeliveries, one poison.
+    await waitFor(() => bus.stats().dropped.piece_verified === 1, { timeoutMs: 5_000, what: "the poison message to be counted" });
+    expect(bus.stats()).toEqual({
+      published: { piece_verified: 1 },
+      received: { piece_verified: 3 },
+      redelivered: { piece_verified: 2 },
+      dropped: { piece_verified: 1 },
+    });
+  });
+
+  it("counts messages published and received per subject name, broadcasts included", async () => {
+    const bus = await nats.bus(nats.space());
+    const ih = randomInfoHash();
+    const durable = new Inbox<number>();
+    const broadcast = new Inbox<number>();
+    await bus.subscribe("piece_verified", ih, (p) => durable.push(p.piece), { group: "writers", ...DURABLE });
+    await bus.subscribe("piece_stored", "*", (p) => broadcast.push(p.piece));
+    for (let i = 0; i < 3; i++) await bus.publish("piece_verified", verified(ih, i));
+    for (let i = 0; i < 2; i++) await bus.publish("piece_stored", { infoHash: ih, piece: i, attempt: 1 });
+    await durable.count(3, "three durable messages");
+    await broadcast.count(2, "two broadcasts");
+    expect(bus.stats()).toEqual({
+      published: { piece_verified: 3, piece_stored: 2 },
+      received: { piece_verified: 3, piece_stored: 2 },
+      redelivered: {},
+      dropped: {},
+    });
   });
 
   it("does not let a handler stuck past its ack wait stall the subscription", async () => {

@@ -296,6 +296,39 @@ export function jobQueueContract(harness: JobQueueHarness): void {
       expect(bad.message).toMatch(/whole number of 1 or more, got 0/);
     });
 
+    scenario("counts give the jobs in each state, every state present", async (queue) => {
+      const none = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+      expect(await queue.counts()).toEqual(none);
+      const ok = await queue.add(jobData("counted-ok"));
+      const fails = await queue.add(jobData("counted-fails"));
+      const held = await queue.add(jobData("counted-held"));
+      expect(await queue.counts()).toEqual({ ...none, waiting: 3 });
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const holding = new Inbox<string>();
+      const processor = await queue.process(
+        async (data, context) => {
+          if (data.destination.endsWith("fails")) throw permanentError("destination not writable");
+          if (data.destination.endsWith("held")) {
+            holding.push(context.jobId);
+            await gate;
+          }
+          return resultFor(data);
+        },
+        { concurrency: 3 },
+      );
+      await queue.waitUntilFinished(ok);
+      await rejection(queue.waitUntilFinished(fails));
+      await holding.count(1, "the held job running");
+      expect(await queue.counts()).toEqual({ ...none, active: 1, completed: 1, failed: 1 });
+      release();
+      await queue.waitUntilFinished(held);
+      expect(await queue.counts()).toEqual({ ...none, completed: 2, failed: 1 });
+      await processor.close();
+      await queue.close();
+      await expect(queue.counts()).rejects.toMatchObject({ code: "QUEUE_CLOSED" });
+    });
+
     done();
   });
 }

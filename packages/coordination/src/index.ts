@@ -23,6 +23,7 @@ export type {
   JobInfo,
   WorkerProgress,
   JobState,
+  JobCounts,
   JobResult,
   TorrentJobData,
   TorrentJobOptions,

@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import {
   CoordinationError,
   type JobContext,
+  type JobCounts,
   type JobEvents,
   type JobInfo,
   type JobProgress,
@@ -206,6 +207,26 @@ export class BullJobQueue implements JobQueue {
     this.ensureOpen("activeLimit");
     const queue = await this.bullQueue();
     return this.redis("bullmq.getGlobalConcurrency", () => queue.getGlobalConcurrency());
+  }
+
+  /**
+   * BullMQ's own counts (one Lua call over its lists and sets). Its states the port does not
+   * name are jobs not yet taken: `prioritized` and `waiting-children` count as waiting (BullMQ 6 keeps a paused queue's jobs in its wait list).
+   */
+  async counts(): Promise<JobCounts> {
+    this.ensureOpen("count jobs");
+    const queue = await this.bullQueue();
+    const c = await this.redis("bullmq.getJobCounts", () =>
+      queue.getJobCounts("waiting", "prioritized", "waiting-children", "active", "delayed", "completed", "failed"),
+    );
+    const n = (k: string) => c[k] ?? 0;
+    return {
+      waiting: n("waiting") + n("prioritized") + n("waiting-children"),
+      active: n("active"),
+      delayed: n("delayed"),
+      completed: n("completed"),
+      failed: n("failed"),
+    };
   }
 
   on(events: JobEvents): () => void {

@@ -1,5 +1,5 @@
 import { isShoalError } from "@shoal/errors";
-import { NatsBus } from "@shoal/bus-nats";
+import { NatsBus, type BusStats } from "@shoal/bus-nats";
 import type { ClaimTable, JobQueue, PieceBus, TorrentCatalog } from "@shoal/coordination";
 import { RedisCatalog, RedisClaimTable, RedisUploadLedger } from "@shoal/coordination-redis";
 import { BullJobQueue } from "@shoal/queue-bullmq";
@@ -30,6 +30,8 @@ export interface Backends {
   queue(): JobQueue;
   /** Every backend connected right now. */
   health(): Record<string, boolean>;
+  /** The bus's message counts, for the metrics endpoint. */
+  busStats(): BusStats;
   close(): Promise<void>;
 }
 
@@ -87,6 +89,7 @@ export async function connectBackends(settings: ClusterSettings, o: ConnectOptio
     torrents,
     queue: () => (queue ??= new BullJobQueue({ config: { redisUrl: settings.redisUrl }, logger: o.logger })),
     health: () => ({ redis: claims.isConnected, nats: natsBus.isConnected }),
+    busStats: () => natsBus.stats(),
     async close() {
       await queue?.close().catch(() => undefined);
       await store.close().catch(() => undefined);

@@ -8,6 +8,8 @@ export { startOpsServer } from "./ops-server.js";
 export type { OpsServer, OpsServerOptions, HealthReport } from "./ops-server.js";
 export { serviceRegistry, TotalsCounter } from "./service-metrics.js";
 export { clusterSettingsFrom, redisUrlFrom, natsServersFrom, portFrom, logLevelFrom } from "./cluster-settings.js";
+export { registerSnapshotHistogram } from "./snapshot-histogram.js";
+export type { HistogramSnapshot, SnapshotHistogramOptions } from "./snapshot-histogram.js";
 export type { ClusterFlags, ClusterSettings } from "./cluster-settings.js";
 export { connectBackends, DURABLE_GROUPS } from "./backends.js";
 export type { Backends, ConnectOptions } from "./backends.js";

@@ -22,6 +22,17 @@ export class TotalsCounter<L extends string> {
     });
   }
 
+  /** Keys fed so far: a caller can forget those whose source is gone. */
+  keys(): IterableIterator<string> {
+    return this.last.keys();
+  }
+
+  /** Drops the series `key` (labels `labels`): its source is gone for good, and the series would otherwise stay in the process forever. */
+  forget(key: string, labels: Partial<Record<L, string>>): void {
+    this.last.delete(key);
+    this.counter.remove(labels as Record<L, string>);
+  }
+
   /** Feeds the latest total of the series `key` (labels `labels`). */
   observe(key: string, total: number, labels?: Partial<Record<L, string>>): void {
     const prev = this.last.get(key);

@@ -74,7 +74,13 @@ export async function startServiceProcess(
   let service: RunningService | undefined;
   const current: RunningService = { stop: async () => service?.stop(), status: () => service?.status() ?? {} };
   const registry = serviceRegistry(name);
-  registerServiceMetrics(registry, name, current, backends.store);
+  registerServiceMetrics(registry, name, current, {
+    store: backends.store,
+    busStats: () => backends.busStats(),
+    ...(name === "tracker-poller" ? { jobCounts: () => backends.queue().counts() } : {}),
+    ...(name === "peer-worker" ? { byteTotals: () => (service as peerWorker.RunningPeerWorker | undefined)?.byteTotals() ?? {} } : {}),
+    logger: log,
+  });
   let ops: OpsServer;
   try {
     ops = await openOps(settings.metricsPort, registry, backends, log);

@@ -10,6 +10,6 @@ export { MemoryUploadLedger } from "@shoal/coordination";
 export type { UploadLedger, LedgerObject, LedgerPart } from "@shoal/coordination";
 export { planWrites, unitsOfPiece, unitsOfRange, piecesOfUnit, partTarget, S3_LIMITS } from "./write-plan.js";
 export type { WritePlan, WriteUnit, PlannedObject, ObjectKind, PlanOptions, S3Limits } from "./write-plan.js";
-export { S3_OPS } from "./s3-stats.js";
-export type { S3Op, S3StoreStats } from "./s3-stats.js";
+export { S3_OPS, S3_DURATION_BUCKETS_SECONDS } from "./s3-stats.js";
+export type { S3Op, S3Status, S3StoreStats, S3DurationStats } from "./s3-stats.js";
 export { META_INFO_HASH, META_PATH } from "./object-keys.js";

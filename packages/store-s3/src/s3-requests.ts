@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { Readable } from "node:stream";
@@ -8,7 +9,7 @@ import { StorageError } from "@shoal/coordination";
 import type { S3StoreConfig } from "./config.js";
 import { classifyS3Failure, s3StorageError } from "./s3-errors.js";
 import type { S3Counters, S3Op } from "./s3-stats.js";
-import { s3Transport } from "./s3-transport.js";
+import { RequestTimeoutError, s3Transport, type AttemptRecord } from "./s3-transport.js";
 
 /** Codes with which S3 says an object (or the asked range of it) is not there. */
 const ABSENT_CODES = new Set(["NoSuchKey", "NotFound", "InvalidRange"]);
@@ -35,6 +36,8 @@ export class S3Requests {
   private readonly client: Client;
   private readonly agent: { destroy(): void };
   private readonly closing = new AbortController();
+  /** The attempt each HTTP request belongs to, so the transport can note its status there. */
+  private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
 
   /** Send Content-MD5 with every body (see the `checksum` setting). */
   private readonly md5: boolean;
@@ -47,7 +50,7 @@ export class S3Requests {
     const url = new URL(config.endpoint);
     const useSSL = url.protocol === "https:";
     this.md5 = config.checksum === "md5" || (config.checksum === "auto" && useSSL);
-    const { transport, agent } = s3Transport(useSSL ? "https:" : "http:", config.requestTimeoutMs);
+    const { transport, agent } = s3Transport(useSSL ? "https:" : "http:", config.requestTimeoutMs, this.attempts);
     this.agent = agent;
     this.client = new Client({
       endPoint: url.hostname,
@@ -205,9 +208,14 @@ export class S3Requests {
         throw new StorageError("IO", `s3.${op} on s3://${this.bucket}/${key}: the store closed while retrying`, { context: { op: `s3.${op}`, key }, retryable: true });
       }
       this.counters.requests[op]++;
+      const record: AttemptRecord = {};
+      const startedAt = performance.now();
       try {
-        return await fn();
+        const value = await this.attempts.run(record, fn);
+        this.counters.attempted(op, statusOf(record, undefined), (performance.now() - startedAt) / 1000);
+        return value;
       } catch (err) {
+        this.counters.attempted(op, statusOf(record, err), (performance.now() - startedAt) / 1000);
         if (err instanceof StorageError) throw err;
         const failure = classifyS3Failure(err);
         if (!failure.retryable || attempt > this.config.retries || this.closing.signal.aborted) throw s3StorageError(op, this.bucket, key, failure, attempt, err);
@@ -226,6 +234,18 @@ export class S3Requests {
       // Closed while waiting: the next loop turn reports it.
     }
   }
+}
+
+/**
+ * The `S3Status` of an attempt: `timeout` when the idle timeout cut it (even mid-body, after a
+ * status line), else the HTTP status of its answer, else `network`: no answer came (refused,
+ * reset), or minio failed before sending. A success always has a status; `ok` would only show a
+ * request the transport did not see, which the store's tests rule out.
+ */
+function statusOf(record: AttemptRecord, err: unknown): string {
+  if (err instanceof RequestTimeoutError || (err instanceof Error && err.cause instanceof RequestTimeoutError)) return "timeout";
+  if (record.status !== undefined) return String(record.status);
+  return err === undefined ? "ok" : "network";
 }
 
 /** Reads the answer's body (empty for a PUT) only to free the connection for the next request. */

@@ -1,3 +1,4 @@
+import type { AsyncLocalStorage } from "node:async_hooks";
 import * as http from "node:http";
 import * as https from "node:https";
 import type { ClientOptions } from "minio";
@@ -24,6 +25,15 @@ export class TransientStatusError extends Error {
   }
 }
 
+/**
+ * What the transport learns about the attempt it serves: the HTTP status of the answer. The
+ * request methods of minio hide it (a 404 turns into an S3Error, a 204 into nothing), so the
+ * store reads it here for its per-status counts.
+ */
+export interface AttemptRecord {
+  status?: number;
+}
+
 /** No bytes moved on the connection for the configured time. */
 export class RequestTimeoutError extends Error {
   override readonly name = "RequestTimeoutError";
@@ -38,16 +48,23 @@ export class RequestTimeoutError extends Error {
  * throws that Error without reading the answer, which leaves the socket busy. This transport
  * reads such an answer and fails the request with a TransientStatusError instead, so the store
  * retries with its own policy and reports the S3 code. It also puts an idle timeout on every
- * request, which minio does not.
+ * request, which minio does not. The status of every answer goes into the `AttemptRecord` that
+ * `attempts` holds where minio sent the request from (the store runs each attempt in its own).
  */
-export function s3Transport(protocol: "http:" | "https:", timeoutMs: number): { transport: Transport; agent: http.Agent } {
+export function s3Transport(
+  protocol: "http:" | "https:",
+  timeoutMs: number,
+  attempts?: AsyncLocalStorage<AttemptRecord>,
+): { transport: Transport; agent: http.Agent } {
   const base = protocol === "https:" ? https : http;
   // Keep-alive saves a TCP (and TLS) handshake per request; sockets are bounded by the store's
   // concurrency, not by the agent.
   const agent = protocol === "https:" ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
   const request = (options: http.RequestOptions, callback?: (res: http.IncomingMessage) => void): http.ClientRequest => {
+    const record = attempts?.getStore();
     const req = base.request(options, (res) => {
       const status = res.statusCode ?? 0;
+      if (record) record.status = status;
       if (!TRANSIENT_STATUSES.has(status)) {
         callback?.(res);
         return;

@@ -1,9 +1,10 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { S3Error } from "minio";
 import { afterEach, describe, expect, it } from "vitest";
 import { classifyS3Failure, s3StorageError } from "../src/s3-errors.js";
-import { RequestTimeoutError, TransientStatusError, s3Transport } from "../src/s3-transport.js";
+import { RequestTimeoutError, TransientStatusError, s3Transport, type AttemptRecord } from "../src/s3-transport.js";
 
 function s3Error(code: string): S3Error {
   const e = new S3Error(`server said ${code}`);
@@ -84,6 +85,35 @@ describe("s3Transport", () => {
       res.end("<Error><Code>NoSuchKey</Code></Error>");
     });
     expect(await get(port, 5_000)).toEqual({ status: 404 });
+  });
+
+  it("notes each answer's status in the attempt it was sent from", async () => {
+    const port = await serve((req, res) => {
+      res.writeHead(req.url === "/b/missing" ? 404 : 204);
+      res.end();
+    });
+    const attempts = new AsyncLocalStorage<AttemptRecord>();
+    const { transport, agent } = s3Transport("http:", 5_000, attempts);
+    const send = (path: string) => {
+      const record: AttemptRecord = {};
+      return attempts.run(record, async () => {
+        // As minio does: the request goes out after an await, inside the attempt's context.
+        await Promise.resolve();
+        await new Promise<void>((resolve, reject) => {
+          const req = transport.request({ host: "127.0.0.1", port, path, method: "GET", agent }, (res) => res.resume().on("end", resolve));
+          req.on("error", reject);
+          req.end();
+        });
+        return record;
+      });
+    };
+    try {
+      const [missing, found] = await Promise.all([send("/b/missing"), send("/b/k")]);
+      expect(missing.status).toBe(404);
+      expect(found.status).toBe(204);
+    } finally {
+      agent.destroy();
+    }
   });
 
   it("abandons a request whose connection stays silent", async () => {

@@ -89,6 +89,22 @@ describe("S3ObjectStore on Swift", () => {
         // Only objects found damaged by a recheck are deleted.
         deleteObject: 0,
       });
+      // The same attempts by the status Swift answered, and each one timed.
+      expect(stats.requestsByStatus).toEqual({
+        putObject: { "200": 3 },
+        createMultipartUpload: { "200": 2 },
+        uploadPart: { "200": 5 },
+        completeMultipartUpload: { "200": 2 },
+        headObject: { "200": 5 },
+        listObjects: { "200": 1 },
+      });
+      for (const [op, n] of Object.entries(stats.requests)) {
+        const d = stats.durations[op as keyof typeof stats.durations];
+        expect(d.count, op).toBe(n);
+        expect(d.buckets.at(-1), op).toBeLessThanOrEqual(n);
+        expect(d.buckets).toEqual([...d.buckets].sort((x, y) => x - y));
+        if (n > 0) expect(d.sumSeconds, op).toBeGreaterThan(0);
+      }
 
       // Reads: across files and padding; any byte of the unselected file makes it undefined.
       const a = t.layout.files[2]!;
@@ -350,7 +366,12 @@ describe("S3ObjectStore on Swift", () => {
       const during = writeAll(store, t, [6, 7, 8, 9]);
       await restarted;
       expect(sorted(await during)).toEqual([5, 6, 7, 8, 9]);
-      expect(store.stats().retries).toBeGreaterThan(0);
+      const stats = store.stats();
+      expect(stats.retries).toBeGreaterThan(0);
+      // Every attempt that was made again failed without a 2xx answer: refused connections
+      // (network), 503s of a proxy whose back ends are still starting, or timeouts.
+      const failed = Object.values(stats.requestsByStatus).reduce((n, byStatus) => n + Object.entries(byStatus ?? {}).filter(([st]) => !/^2/.test(st)).reduce((m, [, c]) => m + c, 0), 0);
+      expect(failed).toBeGreaterThanOrEqual(stats.retries);
       expect(sorted(await writeAll(store, t, [10, 11]))).toEqual([10, 11]);
       await store.finalize(ih);
       expect((await s3.getObject(bucket, "dl/restart.bin")).equals(t.payload)).toBe(true);

@@ -1,5 +1,6 @@
 export { start } from "./service.js";
-export type { PeerWorkerDeps, RunningPeerWorker } from "./service.js";
+export type { ByteTotals, PeerWorkerDeps, RunningPeerWorker } from "./service.js";
+export { ENDED_TOTALS_KEEP_MS } from "./service.js";
 export { peerWorkerConfigSchema } from "./config.js";
 export type { PeerWorkerConfig } from "./config.js";
 export { pickPieces, RANDOM_FIRST_PIECES } from "./picker.js";

@@ -30,7 +30,21 @@ export interface RunningPeerWorker extends RunningService {
   readonly workerId: string;
   /** One torrent's swarm status once the worker has joined it (connections, rates, end-game). */
   swarmStatus(infoHash: string): Record<string, unknown> | undefined;
+  /**
+   * Payload bytes moved per torrent: the joined ones, and those that ended here within
+   * `ENDED_TOTALS_KEEP_MS`, so that bytes moved between a metrics scrape and the torrent's end
+   * are still counted by the next scrape.
+   */
+  byteTotals(): Record<string, ByteTotals>;
 }
+
+export interface ByteTotals {
+  readonly downloadedBytes: number;
+  readonly uploadedBytes: number;
+}
+
+/** How long an ended torrent's byte totals stay readable: several scrape intervals. */
+export const ENDED_TOTALS_KEEP_MS = 10 * 60_000;
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How often each swarm's stats go to the torrent's owner: a progress display's refresh rate. */
@@ -66,6 +80,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
    */
   const finished = new Map<string, SubjectPayloads["torrent_finished"]["reason"]>();
   const subs: Subscription[] = [];
+  /** Final byte totals of torrents that ended here, with when (`now()`), for `byteTotals`. */
+  const endedTotals = new Map<string, ByteTotals & { endedAt: number }>();
 
   /** Incoming sockets until they close: those still in their handshake belong to no swarm. */
   const accepted = new Set<Socket>();
@@ -211,7 +227,13 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       const p = swarms.get(m.infoHash);
       swarms.delete(m.infoHash);
       joined.delete(m.infoHash);
-      await (await p)?.close();
+      const swarm = await p;
+      await swarm?.close();
+      if (swarm) {
+        const t = swarm.stats();
+        endedTotals.delete(m.infoHash);
+        endedTotals.set(m.infoHash, { downloadedBytes: t.downloadedBytes, uploadedBytes: t.uploadedBytes, endedAt: now() });
+      }
     }),
     await deps.bus.subscribe("peers_discovered", "*", async (m) => {
       if (finished.has(m.infoHash)) return;
@@ -259,5 +281,18 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       uploadLimiter.close();
     },
     status: () => Object.fromEntries([...joined].map(([ih, s]) => [ih, s.status()])),
+    byteTotals: () => {
+      const out: Record<string, ByteTotals> = {};
+      // Maps iterate in insertion order: the oldest ended torrents come first.
+      for (const [ih, t] of endedTotals) {
+        if (now() - t.endedAt > ENDED_TOTALS_KEEP_MS || endedTotals.size > FINISHED_REMEMBERED) endedTotals.delete(ih);
+        else out[ih] = { downloadedBytes: t.downloadedBytes, uploadedBytes: t.uploadedBytes };
+      }
+      for (const [ih, s] of joined) {
+        const t = s.stats();
+        out[ih] = { downloadedBytes: t.downloadedBytes, uploadedBytes: t.uploadedBytes };
+      }
+      return out;
+    },
   };
 }

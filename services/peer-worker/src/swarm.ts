@@ -317,6 +317,10 @@ export class TorrentSwarm {
       ...this.stats(),
       ...this.dialer.status(),
       activePieces: this.scheduler.active.size,
+      // Pieces held under this worker's lease: claimed and downloading (end-game duplicates of
+      // other workers' claims are not ours), and staged, waiting for the verifier.
+      claimedPieces: countOwned(this.scheduler.active.values()),
+      stagedPieces: this.scheduler.pending.size,
       endgame: this.scheduler.endgame,
       wastedBytes: this.scheduler.wastedBytes,
     };
@@ -503,4 +507,10 @@ export class TorrentSwarm {
     if (now - this.leaseRenewedAt > this.config.heartbeatTtlSeconds * 1000 * LEASE_FENCE_FRACTION) this.dialer.fence();
     this.dialer.tick();
   }
+}
+
+function countOwned(pieces: Iterable<{ readonly owned: boolean }>): number {
+  let n = 0;
+  for (const p of pieces) if (p.owned) n++;
+  return n;
 }

@@ -16,7 +16,7 @@ export interface VerifierDeps {
 /** The piece-verifier: the trust boundary between bytes from peers and the final files. */
 export async function start(config: VerifierConfig, deps: VerifierDeps): Promise<RunningService> {
   const logger = deps.logger.child({ component: "verifier" });
-  const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0 };
+  const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0, banned: 0 };
   const hasher = config.hashThreads > 0 ? new ThreadedHasher(config.hashThreads) : new InlineHasher();
   const sub = await deps.bus.subscribe(
     "piece_staged",

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
+import { BAN_STRIKES, MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { silentLogger } from "@shoal/service-kit";
 import { verifyStaged, type VerifyStats } from "../src/handlers/verify-staged.js";
-import { ThreadedHasher } from "../src/hashing/piece-hasher.js";
+import { InlineHasher, ThreadedHasher } from "../src/hashing/piece-hasher.js";
 import { makeFixture } from "../../../test/sim/torrent-fixture.js";
 import { until } from "../../../test/sim/wait.js";
 import { fragileThreads } from "./fragile-threads.js";
@@ -24,7 +24,7 @@ describe("verifying a staged piece", () => {
       deleteStaged: async () => undefined,
     } as unknown as ObjectStore;
     const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => ({ infoBytes: fixture.infoBytes })), logger: silentLogger(), hasher };
-    const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0 };
+    const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0, banned: 0 };
     const attempts: string[] = [];
     try {
       await claims.createTorrent(ih, fixture.pieceCount, []);
@@ -54,6 +54,33 @@ describe("verifying a staged piece", () => {
       expect(stats).toMatchObject({ verified: 1, failed: 0 });
     } finally {
       await hasher.close();
+      await bus.close();
+    }
+  });
+
+  it("counts the peers it bans, once each, for the metrics endpoint", async () => {
+    const ih = fixture.infoHashHex;
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    // Every staged piece reads as zeros: each fails its hash, and the one peer that sent it
+    // collects a strike per piece.
+    const store = {
+      getStaged: async (ref: StagedRef) => Buffer.alloc(fixture.piece(ref.piece).length),
+      deleteStaged: async () => undefined,
+    } as unknown as ObjectStore;
+    const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => ({ infoBytes: fixture.infoBytes })), logger: silentLogger(), hasher: new InlineHasher() };
+    const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0, banned: 0 };
+    const liar = "10.0.0.66:6881";
+    try {
+      await claims.createTorrent(ih, fixture.pieceCount, []);
+      for (let piece = 0; piece < BAN_STRIKES + 1; piece++) {
+        const [claim] = await claims.claim(ih, "worker-a", [piece], 1);
+        expect(await claims.stage(ih, "worker-a", claim!)).toBe("ok");
+        await verifyStaged(deps, { infoHash: ih, piece, attempt: claim!.attempt, workerId: "worker-a", peers: [liar] }, stats);
+      }
+      expect(stats).toMatchObject({ verified: 0, failed: BAN_STRIKES + 1, banned: 1 });
+      expect(await claims.bannedPeers(ih)).toEqual([liar]);
+    } finally {
       await bus.close();
     }
   });

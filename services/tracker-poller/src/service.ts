@@ -3,6 +3,7 @@ import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PollerConfig } from "./config.js";
 import { runTorrent } from "./handlers/run-torrent.js";
+import { PieceStateBoard } from "./piece-state-board.js";
 
 export interface PollerDeps {
   readonly queue: JobQueue;
@@ -31,11 +32,12 @@ export async function start(config: PollerConfig, deps: PollerDeps): Promise<Run
       config.maxActiveTorrents === 0 ? "no cluster-wide cap on active torrents" : `at most ${config.maxActiveTorrents} torrents active in the cluster`,
     );
   }
+  const board = new PieceStateBoard();
   const processor = await deps.queue.process(
     async (job, ctx) => {
       running++;
       try {
-        return await runTorrent(config, { ...deps, logger }, job, ctx);
+        return await runTorrent(config, { ...deps, logger, board }, job, ctx);
       } finally {
         running--;
       }
@@ -44,6 +46,7 @@ export async function start(config: PollerConfig, deps: PollerDeps): Promise<Run
   );
   return {
     stop: () => processor.close(),
-    status: () => ({ runningTorrents: running }),
+    // pieceStates: running torrents and those that ended here lately, by info hash.
+    status: () => ({ runningTorrents: running, pieceStates: board.snapshot() }),
   };
 }

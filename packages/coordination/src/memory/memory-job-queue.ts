@@ -1,5 +1,5 @@
 import { CoordinationError } from "../errors.js";
-import type { JobContext, JobEvents, JobInfo, JobProgress, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
+import type { JobContext, JobCounts, JobEvents, JobInfo, JobProgress, JobQueue, JobResult, TorrentJobData } from "../ports/job-queue.js";
 
 interface JobEntry {
   readonly id: string;
@@ -91,6 +91,14 @@ export class MemoryJobQueue implements JobQueue {
 
   async activeLimit(): Promise<number | null> {
     return this.limit;
+  }
+
+  async counts(): Promise<JobCounts> {
+    if (this.closed) throw new CoordinationError("QUEUE_CLOSED", "job queue is closed; cannot count jobs");
+    // Nothing here is delayed: a retry waits in `waiting` at once.
+    const n = { waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 };
+    for (const j of this.jobs.values()) n[j.state]++;
+    return n;
   }
 
   on(events: JobEvents): () => void {

@@ -80,6 +80,9 @@ export interface JobResult {
 /** Where a job is in its life. */
 export type JobState = "waiting" | "active" | "delayed" | "completed" | "failed";
 
+/** Jobs in each state right now: for metrics and dashboards. */
+export type JobCounts = Readonly<Record<JobState, number>>;
+
 /** What anyone can read about a job: for `status` and dashboards. */
 export interface JobInfo {
   readonly id: string;
@@ -141,6 +144,12 @@ export interface JobQueue {
   setActiveLimit(limit: number | null): Promise<void>;
   /** The cap set by `setActiveLimit`, or null when there is none. */
   activeLimit(): Promise<number | null>;
+  /**
+   * How many jobs are in each state now, every state present (0 when none), in one round trip:
+   * cheap enough to read at every metrics scrape. Throws BACKEND_UNAVAILABLE while the backend
+   * is unreachable and QUEUE_CLOSED after `close`.
+   */
+  counts(): Promise<JobCounts>;
   on(events: JobEvents): () => void;
   close(): Promise<void>;
 }

@@ -17,6 +17,8 @@ export interface VerifyStats {
   failed: number;
   stale: number;
   hashedBytes: number;
+  /** Peers this verifier banned (their strikes reached the limit on a piece it rejected). */
+  banned: number;
 }
 
 /**
@@ -82,6 +84,7 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
   );
   await bus.publish("piece_failed", { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, peers: msg.peers });
   for (const peer of outcome.banned) {
+    stats.banned++;
     logger.warn({ infoHash: msg.infoHash, peer }, `peer ${peer} banned after repeated hash failures`);
     await bus.publish("peer_banned", { infoHash: msg.infoHash, peer });
   }

@@ -13,6 +13,7 @@ import { finalizeByWriter } from "./finalize.js";
 import { StuckPieces } from "./stuck-pieces.js";
 import { SwarmTotals } from "./swarm-totals.js";
 import { PollerError } from "../poller-error.js";
+import type { PieceStateBoard } from "../piece-state-board.js";
 import { ShoalError } from "@shoal/errors";
 
 export interface RunTorrentDeps {
@@ -25,6 +26,8 @@ export interface RunTorrentDeps {
   readonly torrents?: TorrentInfoCache;
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
   readonly now?: () => number;
+  /** Receives the piece counts each progress round reads, for the metrics endpoint. */
+  readonly board?: PieceStateBoard;
 }
 
 /** Workers not heard from for this long no longer count towards peers and rates. */
@@ -105,12 +108,15 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const done = new Promise<void>((resolve) => (finish = resolve));
   let checking = false;
   let lastCounts: PieceCounts | undefined;
+  let jobOver = false;
   const checkComplete = async () => {
     if (checking) return;
     checking = true;
     try {
       const c = await claims.counts(infoHash);
       lastCounts = c;
+      // A read still in flight when the job ended must not bring the torrent back as running.
+      if (!jobOver) deps.board?.update(infoHash, c);
       if (c.missing + c.claimed + c.staged + c.verified === 0) finish?.();
     } catch (err) {
       logger.warn({ err, op: "claims.counts" }, "cannot read piece counts");
@@ -263,6 +269,9 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     }
     throw err;
   } finally {
+    // A job handed back (the poller stopping) is its next owner's to show; any other end stays.
+    jobOver = true;
+    deps.board?.ended(infoHash, !ctx.signal.aborted || ctx.cancelled());
     clearInterval(startedTimer);
     clearInterval(progressTimer);
     clearInterval(stallTimer);
