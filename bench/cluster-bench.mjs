@@ -249,6 +249,7 @@ async function runDownloadThenUpload(ctx, run, runDir, prefix) {
     cpuS: { libtorrent: dl.userS + dl.sysS },
     s3: { written: 0, read: 0, retries: 0, requests: {} },
     redisCommands: 0,
+    redisPeakBytes: 0,
     nats: { inMsgs: 0, inBytes: 0, outMsgs: 0, outBytes: 0 },
     backendCpuS: { s3: 0, redis: 0, nats: 0 },
     seconds: dl.seconds,
@@ -324,6 +325,8 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
     checkInterrupted();
 
     const redis0 = await metrics.redisCommandsProcessed(redis.url);
+    const redisMemory0 = await metrics.redisUsedMemory(redis.url);
+    const redisMemory = metrics.watchRedisMemory(redis.url);
     const redisCalls0 = await metrics.redisCommandCalls(redis.url);
     const nats0 = await metrics.natsCounts(nats.monitorUrl);
     const cpu0 = Object.fromEntries(services.map((s) => [s.name, metrics.cpuSeconds(s.proc.pid)]));
@@ -342,6 +345,8 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
       env,
     });
     stall.stop();
+    // What the job added to Redis at its largest (claim table, leases, ledger, queue), per piece.
+    const redisPeakBytes = (await redisMemory.stop()) - redisMemory0;
     // Everything is read before any service stops: a drain must not count.
     const redisCommands = (await metrics.redisCommandsProcessed(redis.url)) - redis0;
     const redisCalls = Object.fromEntries(
@@ -379,6 +384,7 @@ async function runCluster(ctx, run, runDir, prefix, workers) {
       perService,
       redisCommands,
       redisCalls,
+      redisPeakBytes,
       nats: natsDelta,
       backendCpuS,
       reason,
@@ -401,6 +407,7 @@ function failedRun(reason) {
     cpuS: {},
     s3: { written: NaN, read: NaN, retries: 0, requests: {} },
     redisCommands: NaN,
+    redisPeakBytes: NaN,
     nats: { inMsgs: NaN, inBytes: NaN, outMsgs: NaN, outBytes: NaN },
     backendCpuS: { s3: NaN, redis: NaN, nats: NaN },
     reason,

@@ -101,6 +101,42 @@ export async function redisCommandsProcessed(url) {
   return Number(m[1]);
 }
 
+/** Bytes Redis holds now (INFO memory used_memory: its data and overhead, not the allocator's slack). */
+export async function redisUsedMemory(url) {
+  const info = String(await respCommand(url, ["INFO", "memory"], { timeoutMs: 5_000 }));
+  const m = /^used_memory:(\d+)/m.exec(info);
+  if (m === null) throw new Error("INFO memory has no used_memory");
+  return Number(m[1]);
+}
+
+/**
+ * Samples Redis's used_memory every `intervalMs` until stopped; `peak()` is the highest sample
+ * (a torrent's claim table is largest while its job runs: the end of the run may have dropped it).
+ */
+export function watchRedisMemory(url, intervalMs = 2_000) {
+  let peak = 0;
+  let stopped = false;
+  const sample = async () => {
+    try {
+      peak = Math.max(peak, await redisUsedMemory(url));
+    } catch {
+      // Redis busy or restarting: the next sample counts.
+    }
+  };
+  const timer = setInterval(() => void sample(), intervalMs);
+  void sample();
+  return {
+    peak: () => peak,
+    async stop() {
+      if (stopped) return peak;
+      stopped = true;
+      clearInterval(timer);
+      await sample();
+      return peak;
+    },
+  };
+}
+
 /** Calls per command name since Redis started (INFO commandstats), e.g. { evalsha: 1234 }. */
 export async function redisCommandCalls(url) {
   const info = String(await respCommand(url, ["INFO", "commandstats"], { timeoutMs: 5_000 }));
