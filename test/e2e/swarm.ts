@@ -25,8 +25,8 @@ export interface Swarm {
   readonly infoHashHex: string;
   readonly tracker: Opentracker;
   readonly seeds: Peer[];
-  /** Every payload file is at `out/<path>` with the source's SHA-256. */
-  mismatches(): Promise<string[]>;
+  /** Every payload file is at `<dir>/<path>` (default `out`) with the source's SHA-256. */
+  mismatches(dir?: string): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -83,10 +83,10 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
     infoHashHex: made.infoHashHex,
     tracker,
     seeds,
-    async mismatches() {
+    async mismatches(where = out) {
       const bad: string[] = [];
       for (const f of payload.files) {
-        const got = await sha256File(join(out, f.path)).catch(() => "missing");
+        const got = await sha256File(join(where, f.path)).catch(() => "missing");
         if (got !== f.sha256) bad.push(`${f.path}: ${got === "missing" ? "missing" : "content differs"}`);
       }
       return bad;

@@ -1,3 +1,4 @@
+import { CliError } from "./cli-error.js";
 import { parseMetainfo, relativeFilePath, type Metainfo } from "@shoal/metainfo";
 import { pollerConfigSchema, resolveSource } from "@shoal/tracker-poller";
 import type { InfoArgs } from "./args.js";
@@ -63,6 +64,7 @@ export function formatDescription(d: TorrentDescription): string {
 /** `shoal info`: reads the torrent (file or URL) and prints what it holds. */
 export async function info(args: InfoArgs, out: NodeJS.WritableStream): Promise<void> {
   const source = await torrentSourceOf(args.source);
+  if (source.kind === "magnet") throw new CliError("info reads a .torrent file or URL; a magnet link holds only the info hash (shoal get fetches the rest from peers)", 2);
   const config = pollerConfigSchema.parse({});
   const bytes = await resolveSource(source, config.maxTorrentMiB * 1024 * 1024, AbortSignal.timeout(60_000));
   const d = describeTorrent(parseMetainfo(bytes));

@@ -71,7 +71,11 @@ export const statusJobSchema = z
     state: z.enum(["waiting", "active", "delayed", "completed", "failed"]),
     data: z
       .object({
-        source: z.discriminatedUnion("kind", [z.object({ kind: z.literal("torrent") }).strict(), z.object({ kind: z.literal("url"), url: z.string() }).strict()]),
+        source: z.discriminatedUnion("kind", [
+          z.object({ kind: z.literal("torrent") }).strict(),
+          z.object({ kind: z.literal("url"), url: z.string() }).strict(),
+          z.object({ kind: z.literal("magnet"), uri: z.string() }).strict(),
+        ]),
         destination: z.string(),
         options: optionsSchema.optional(),
       })
@@ -96,7 +100,12 @@ export function statusJson(job: JobInfo): StatusJob {
     id: job.id,
     state: job.state,
     data: {
-      source: job.data.source.kind === "url" ? { kind: "url", url: job.data.source.url } : { kind: "torrent" },
+      source:
+        job.data.source.kind === "url"
+          ? { kind: "url", url: job.data.source.url }
+          : job.data.source.kind === "magnet"
+            ? { kind: "magnet", uri: job.data.source.uri }
+            : { kind: "torrent" },
       destination: job.data.destination,
       ...(o
         ? {

@@ -25,6 +25,7 @@ export async function verify(args: VerifyArgs, out: NodeJS.WritableStream, err: 
   if (destination.kind === "s3") s3 = s3ConnectionFrom(args.s3, env, true);
 
   const source = await torrentSourceOf(args.source);
+  if (source.kind === "magnet") throw new CliError("verify needs the .torrent (file or URL) to check against; a magnet link holds only the info hash", 2);
   const config = pollerConfigSchema.parse({});
   const meta = parseMetainfo(await resolveSource(source, config.maxTorrentMiB * 1024 * 1024, AbortSignal.timeout(60_000)));
 

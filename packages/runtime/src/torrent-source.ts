@@ -1,15 +1,22 @@
 import { readFile } from "node:fs/promises";
 import type { TorrentSource } from "@shoal/coordination";
+import { isMagnetLink, parseMagnet } from "@shoal/metainfo";
 import { ConfigError } from "@shoal/service-kit";
 
 /**
- * A torrent named by URL as a job's source: http(s) only, since the cluster fetches it. A magnet
- * link or anything else is refused with one line (a ConfigError, `problem: "input"`).
+ * A torrent named by URL as a job's source: an http(s) URL of a .torrent, which the cluster
+ * fetches, or a magnet link, checked here (a missing or malformed info hash is refused before
+ * anything is queued). Anything else is refused with one line (a ConfigError, `problem: "input"`).
  */
 export function torrentUrlSource(text: string): TorrentSource {
   const url = text.trim();
-  if (/^magnet:/i.test(url)) {
-    throw new ConfigError("INVALID_CONFIG", "magnet links are not supported yet: pass a .torrent file or an http(s) URL of one", { context: { problem: "input" } });
+  if (isMagnetLink(url)) {
+    try {
+      parseMagnet(url);
+    } catch (err) {
+      throw new ConfigError("INVALID_CONFIG", (err as Error).message, { context: { problem: "input" } });
+    }
+    return { kind: "magnet", uri: url };
   }
   if (!/^https?:\/\/[^/\s]/i.test(url)) {
     throw new ConfigError("INVALID_CONFIG", `"${url}" is not an http(s) URL of a .torrent file`, { context: { problem: "input" } });

@@ -37,6 +37,10 @@ export const pollerConfigSchema = z.object({
    * goes back to missing. Longer than any healthy backlog of the verifiers and writers.
    */
   stuckPieceSeconds: envNumber().positive().default(300),
+  /** How long a magnet link's metadata may take to arrive from peers before the try fails (and is retried). */
+  metadataTimeoutSeconds: envNumber().positive().default(300),
+  /** Largest info dict accepted from peers (BEP 9 `metadata_size`), as for .torrent files. */
+  maxMetadataMiB: envNumber().positive().default(30),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
   /**

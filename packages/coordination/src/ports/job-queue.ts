@@ -3,7 +3,9 @@ import type { PieceCounts } from "./claim-table.js";
 /** Where a torrent comes from. */
 export type TorrentSource =
   | { readonly kind: "torrent"; readonly base64: string }
-  | { readonly kind: "url"; readonly url: string };
+  | { readonly kind: "url"; readonly url: string }
+  /** A BEP 9 magnet link: the torrent's owner fetches the metadata from peers. */
+  | { readonly kind: "magnet"; readonly uri: string };
 
 /** What a submitter may ask of a job beyond "download everything, then stop". */
 export interface TorrentJobOptions {

@@ -10,7 +10,11 @@ const FETCH_TIMEOUT_MS = 30_000;
 const FETCH_MAX_REDIRECTS = 5;
 
 /** The raw bytes of a job's .torrent: inline, or fetched from an http(s) URL with a size cap. */
-export async function resolveSource(source: TorrentSource, maxBytes: number, signal: AbortSignal): Promise<Uint8Array> {
+export async function resolveSource(
+  source: Exclude<TorrentSource, { kind: "magnet" }>,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   if (source.kind === "torrent") return Buffer.from(source.base64, "base64");
   try {
     return await limitedGet(source.url, {

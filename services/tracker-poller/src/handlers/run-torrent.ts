@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto";
-import type { ClaimTable, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
+import type { ClaimTable, PeerAddress, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
 import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
 import { recheckExisting } from "./recheck.js";
 import { resolveSource } from "./resolve-source.js";
+import { resolveMagnet } from "../metadata/resolve-magnet.js";
 import { startAnnouncing } from "./announce.js";
 import { sweepLeases } from "./lease-sweep.js";
 import { seedUntilDone } from "./seed.js";
@@ -43,11 +44,20 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const { claims, bus, store, catalog } = deps;
   const now = deps.now ?? (() => performance.now());
   const emit = deps.onEvent ?? (() => {});
-  const bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
+  let bytes: Uint8Array;
+  // Peers a magnet link names (`x.pe`): handed to the workers like tracker peers.
+  let linkPeers: readonly PeerAddress[] = [];
+  if (job.source.kind === "magnet") {
+    const resolved = await resolveMagnet(job.source.uri, config, { catalog, logger: deps.logger }, ctx.signal);
+    bytes = resolved.torrent;
+    linkPeers = resolved.peers;
+  } else {
+    bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
+  }
   const meta = parseMetainfo(bytes);
   const infoHash = meta.infoHashHex;
   const logger = deps.logger.child({ infoHash });
-  if (!meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
+  if (!meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url)) && linkPeers.length === 0) {
     throw new PollerError(
       "NO_TRACKERS",
       `torrent ${meta.name} names no HTTP or UDP tracker (${meta.announceList.flat().join(", ") || "none at all"}), and peers cannot be found without one (DHT is not supported yet)`,
@@ -150,6 +160,9 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     },
   });
   await bus.publish("torrent_started", { infoHash, newJob: started !== "kept" });
+  const publishLinkPeers = () =>
+    linkPeers.length === 0 ? undefined : void bus.publish("peers_discovered", { infoHash, peers: [...linkPeers], source: "magnet x.pe" }).catch(() => undefined);
+  publishLinkPeers();
 
   // A report that fails (Redis restarting, the job removed behind our back) is only logged: the
   // next one replaces it, and a failed report must neither end the job nor the process.
@@ -215,7 +228,11 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   // Workers that start later hear of the torrent from the repeats; stopped before the end is
   // published, so no repeat follows it from here.
   const startedTimer = setInterval(
-    () => void bus.publish("torrent_started", { infoHash, repeat: true }).catch(() => undefined),
+    () => {
+      void bus.publish("torrent_started", { infoHash, repeat: true }).catch(() => undefined);
+      // A worker that joins later learns the link's peers too (its address book drops repeats).
+      publishLinkPeers();
+    },
     config.startedRepeatSeconds * 1000,
   );
   try {

@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import type { PeerAddress, TorrentCatalog } from "@shoal/coordination";
+import { encode } from "@shoal/bencode";
+import { parseMagnet } from "@shoal/metainfo";
+import type { Logger } from "@shoal/service-kit";
+import { makePeerId } from "@shoal/wire";
+import type { PollerConfig } from "../config.js";
+import { Announcer, HttpTrackerClient, UdpTrackerClient } from "../trackers/index.js";
+import { MetadataFetch } from "./fetch-metadata.js";
+
+export interface ResolvedMagnet {
+  /** A .torrent built from the verified info dict and the link's trackers. */
+  readonly torrent: Uint8Array;
+  /** `x.pe` peers of the link, to hand to the workers like tracker peers. */
+  readonly peers: readonly PeerAddress[];
+}
+
+/**
+ * The .torrent of a magnet link. Metadata the cluster already has (the catalog keeps each
+ * torrent's info dict) is used as it is: a job submitted again does not fetch it again. Otherwise
+ * the link's trackers are asked for peers and the `x.pe` peers dialled, and the info dict is
+ * fetched from them (BEP 9), trusted only once it hashes to the link's info hash.
+ */
+export async function resolveMagnet(
+  uri: string,
+  config: PollerConfig,
+  deps: { readonly catalog: TorrentCatalog; readonly logger: Logger },
+  signal: AbortSignal,
+): Promise<ResolvedMagnet> {
+  const link = parseMagnet(uri);
+  const logger = deps.logger.child({ infoHash: link.infoHashHex });
+  for (const w of link.warnings) logger.warn({ op: "magnet.parse" }, `magnet link: ${w}`);
+  const peers = link.peers.map((p) => ({ ip: p.ip, port: p.port }));
+  const known = await deps.catalog.get(link.infoHashHex);
+  if (known) {
+    logger.info({ op: "magnet.metadata" }, "metadata already in the catalog");
+    return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers };
+  }
+  const peerId = makePeerId(randomBytes(6));
+  const fetch = new MetadataFetch({
+    infoHash: link.infoHash,
+    peerId,
+    maxMetadataBytes: config.maxMetadataMiB * 1024 * 1024,
+    timeoutMs: config.metadataTimeoutSeconds * 1000,
+    signal,
+    logger,
+  });
+  fetch.addPeers(peers);
+  // Each tracker of a magnet link is its own tier, as libtorrent reads them.
+  const udp = new UdpTrackerClient({ baseTimeoutMs: config.udpRetransmitBaseMs });
+  const announcer =
+    link.trackers.length > 0
+      ? new Announcer({
+          tiers: link.trackers.map((t) => [t]),
+          infoHash: link.infoHash,
+          peerId,
+          port: config.announcePort,
+          // Nothing is known of the size yet; a non-zero `left` keeps us a leecher in the tracker's eyes.
+          stats: () => ({ uploaded: 0, downloaded: 0, left: 1 }),
+          http: new HttpTrackerClient({ timeoutMs: config.trackerTimeoutSeconds * 1000, userAgent: "shoal/0.1" }),
+          udp,
+          numwant: config.numwant,
+          stopTimeoutMs: config.stopAnnounceSeconds * 1000,
+          onPeers: (found) => fetch.addPeers(found),
+          onError: (url, err) => logger.warn({ op: "tracker.announce", url, err: err.message }, "announce failed"),
+        })
+      : undefined;
+  void announcer?.start().catch((err: unknown) => logger.warn({ err, op: "tracker.start" }, "first announce failed"));
+  try {
+    const info = await fetch.result;
+    logger.info({ op: "magnet.metadata", bytes: info.length }, "metadata fetched from peers and verified");
+    return { torrent: buildTorrent(info, link.trackers.map((t) => [t])), peers };
+  } finally {
+    await announcer?.stop().catch(() => undefined);
+    await udp.close().catch(() => undefined);
+  }
+}
+
+function mergeTiers(tiers: readonly (readonly string[])[], more: readonly string[]): string[][] {
+  const out = tiers.map((t) => [...t]);
+  const seen = new Set(out.flat());
+  for (const t of more) if (!seen.has(t)) out.push([t]);
+  return out;
+}
+
+/**
+ * A .torrent around `info` exactly as the peers sent it: the info hash is the SHA-1 of these
+ * bytes, so they go in verbatim rather than decoded and encoded again.
+ */
+export function buildTorrent(info: Uint8Array, tiers: readonly (readonly string[])[]): Uint8Array {
+  const head: Record<string, unknown> = {};
+  const first = tiers.flat()[0];
+  if (first !== undefined) {
+    head["announce"] = first;
+    head["announce-list"] = tiers.filter((t) => t.length > 0);
+  }
+  const prefix = Buffer.from(encode(head as never));
+  // Keys sort as announce < announce-list < info: the info entry goes last, before the final "e".
+  return Buffer.concat([prefix.subarray(0, prefix.length - 1), Buffer.from("4:info"), info, Buffer.from("e")]);
+}
