@@ -37,3 +37,15 @@ export {
 } from "./message-encoder.js";
 export { Bitfield } from "./bitfield.js";
 export { PEER_ID_PREFIX, makePeerId } from "./bep20-peer-id.js";
+export { Rc4 } from "./rc4.js";
+export { MSE_PRIME, MSE_GENERATOR, MSE_KEY_BYTES, MSE_PRIVATE_KEY_BYTES, msePublicKey, mseSharedSecret, mseHash } from "./mse-dh.js";
+export {
+  MSE_METHOD,
+  MSE_MAX_PAD_BYTES,
+  MSE_VC_BYTES,
+  MSE_RC4_DISCARD_BYTES,
+  MSE_DEFAULT_MAX_INITIAL_PAYLOAD_BYTES,
+  MseHandshake,
+  classifyIncoming,
+} from "./mse-handshake.js";
+export type { MseMethodName, MseOptions, MseInitiatorOptions, MseResponderOptions, MseResult, MseStep } from "./mse-handshake.js";
