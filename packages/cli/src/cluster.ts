@@ -50,6 +50,8 @@ options of the cluster commands (each flag falls back to its environment variabl
                               default 9464, 0 = a free port)
   -p, --port N                peer-worker: port for incoming peers (SHOAL_PEER_WORKER_PORT;
                               a busy port falls back to a free one)
+      --encryption POLICY     peer-worker: prefer, require or disable protocol encryption
+                              (MSE/PE) with peers (SHOAL_ENCRYPTION; default prefer)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
@@ -75,6 +77,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         s3: { type: "string" },
         "metrics-port": { type: "string" },
         port: { type: "string", short: "p" },
+        encryption: { type: "string" },
         "log-level": { type: "string" },
         to: { type: "string" },
         wait: { type: "boolean" },
@@ -146,9 +149,11 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("s3") !== undefined ? { s3: str("s3") } : {}),
     ...(str("metrics-port") !== undefined ? { metricsPort: str("metrics-port") } : {}),
     ...(str("port") !== undefined ? { port: str("port") } : {}),
+    ...(str("encryption") !== undefined ? { encryption: str("encryption") } : {}),
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
+  if (flags.encryption !== undefined && name !== "peer-worker") throw new UsageFailure("--encryption is an option of the peer-worker service");
   // Signals are heard from the start: one that comes while the process still connects or waits
   // as a standby finds nothing to drain, and ends it at once with status 0.
   let signalled: ((sig: NodeJS.Signals) => void) | undefined;

@@ -7,7 +7,7 @@ export type { RoutingStoreOptions } from "./routing-store.js";
 export { startOpsServer } from "./ops-server.js";
 export type { OpsServer, OpsServerOptions, HealthReport } from "./ops-server.js";
 export { serviceRegistry, TotalsCounter } from "./service-metrics.js";
-export { clusterSettingsFrom, redisUrlFrom, natsServersFrom, portFrom } from "./cluster-settings.js";
+export { clusterSettingsFrom, redisUrlFrom, natsServersFrom, portFrom, encryptionFrom } from "./cluster-settings.js";
 export type { ClusterFlags, ClusterSettings } from "./cluster-settings.js";
 export { connectBackends, DURABLE_GROUPS } from "./backends.js";
 export type { Backends, ConnectOptions } from "./backends.js";

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { envBoolean, envNumber } from "@shoal/service-kit";
+import { ENCRYPTION_POLICIES } from "./mse-session.js";
 
 export const peerWorkerConfigSchema = z.object({
   /** Identifies this worker: its claims live and die with its heartbeat. Random when empty. */
@@ -72,6 +73,12 @@ export const peerWorkerConfigSchema = z.object({
    * 0 keeps none. Pieces staged through the store (embedded mode) are served from the store.
    */
   uploadCacheMiB: envNumber().min(0).default(64),
+  /**
+   * Message Stream Encryption: "prefer" dials encrypted and falls back to plaintext, and accepts
+   * both; "require" refuses plaintext peers; "disable" speaks plaintext only. Processes take it
+   * from SHOAL_ENCRYPTION (or `--encryption`).
+   */
+  encryption: z.enum(ENCRYPTION_POLICIES).default("prefer"),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
 });

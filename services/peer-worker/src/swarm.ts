@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { Bitfield, RESERVED_BITS, type Handshake, type Message } from "@shoal/wire";
+import { Bitfield, RESERVED_BITS, type Handshake, type Message, type Rc4 } from "@shoal/wire";
 import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coordination";
 import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
@@ -99,7 +99,7 @@ export class TorrentSwarm {
         isClosed: () => this.closed,
         conns: this.conns,
         isBanned: (key) => this.banned.has(key),
-        attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true),
+        attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true, h.encrypt),
       },
       config,
       { claims: deps.claims, infoHash: meta.infoHash, infoHashHex: meta.infoHashHex, peerId: deps.peerId, workerId: deps.workerId, now: deps.now, logger: this.logger },
@@ -173,8 +173,8 @@ export class TorrentSwarm {
     this.scheduler.onBanned(peer);
   }
 
-  /** A connection whose handshake named this torrent (dialled or accepted). */
-  attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
+  /** A connection whose handshake named this torrent (dialled or accepted); `encrypt` is set on an RC4 (MSE) connection. */
+  attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean, encrypt: Rc4 | null = null): void {
     const pid = Buffer.from(handshake.peerId);
     const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitPeerKey(key)[0]));
     if (pid.equals(Buffer.from(this.deps.peerId))) {
@@ -204,6 +204,7 @@ export class TorrentSwarm {
         onDrain: (c) => this.scheduler.fill(c),
       },
       this.deps.now,
+      encrypt,
     );
     conn.downloadLimiter = this.deps.downloadLimiter;
     this.conns.set(key, conn);
@@ -224,7 +225,7 @@ export class TorrentSwarm {
     } else if (this.have.count() > 0) {
       conn.send({ type: "bitfield", bits: this.have.toBytes() });
     }
-    this.logger.debug({ peer: key, outgoing }, "connected");
+    this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
     conn.start(rest);
   }
 
