@@ -30,7 +30,7 @@ export type { CorruptSeed, CorruptSeedOptions } from "./corrupt-seed.js";
 export { fetchBlocks } from "./bep3-block-fetch.js";
 export type { BlockRequest, FetchBlocksOptions } from "./bep3-block-fetch.js";
 export { startTransmissionSeed } from "./transmission-seed.js";
-export type { TransmissionSeed } from "./transmission-seed.js";
+export type { TransmissionSeed, TransmissionSeedOptions } from "./transmission-seed.js";
 export { startAria2Seed } from "./aria2-seed.js";
 export type { Aria2Seed } from "./aria2-seed.js";
 export { startQbittorrentSeed } from "./qbittorrent-seed.js";
