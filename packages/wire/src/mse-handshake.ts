@@ -1,5 +1,6 @@
 import { MSE_KEY_BYTES, MSE_PRIVATE_KEY_BYTES, mseHash, msePublicKey, mseSharedSecret } from "./mse-dh.js";
 import { Rc4 } from "./rc4.js";
+import { concat, equal, indexOf, readUint16, readUint32, writeUint16, writeUint32 } from "./mse-bytes.js";
 import { WireError } from "./wire-error.js";
 
 /** crypto_provide / crypto_select bits. */
@@ -376,45 +377,4 @@ function checkPad(length: number, what: string): void {
 
 function methodName(bit: number): MseMethodName {
   return bit === MSE_METHOD.rc4 ? "rc4" : "plaintext";
-}
-
-/** First index of `pattern` in `hay` at or below `maxStart`, or -1. */
-function indexOf(hay: Uint8Array, pattern: Uint8Array, maxStart: number): number {
-  const last = Math.min(hay.length - pattern.length, maxStart);
-  outer: for (let s = 0; s <= last; s++) {
-    for (let k = 0; k < pattern.length; k++) if (hay[s + k] !== pattern[k]) continue outer;
-    return s;
-  }
-  return -1;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, k) => v === b[k]);
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
-}
-
-function readUint32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-function readUint16(b: Uint8Array, at: number): number {
-  return (b[at]! << 8) | b[at + 1]!;
-}
-
-function writeUint32(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 24;
-  b[at + 1] = (v >>> 16) & 0xff;
-  b[at + 2] = (v >>> 8) & 0xff;
-  b[at + 3] = v & 0xff;
-}
-
-function writeUint16(b: Uint8Array, at: number, v: number): void {
-  b[at] = v >>> 8;
-  b[at + 1] = v & 0xff;
 }

@@ -10,7 +10,8 @@ import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
-import { decodeExtensionHandshake, encodeExtensionHandshake } from "./extension-handshake.js";
+import { decodeExtensionHandshake } from "./extension-handshake.js";
+import { sendOpening } from "./opening-messages.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
@@ -211,20 +212,7 @@ export class TorrentSwarm {
     const [ip, port] = splitPeerKey(key);
     if (outgoing) this.dialer.book.markConnected(key, ip, port);
     socket.setTimeout(0);
-    if (conn.extended) {
-      conn.send({
-        type: "extended",
-        id: 0,
-        payload: encodeExtensionHandshake({ listenPort: this.listenPort, requestQueue: 1000, client: "shoal/0.1" }),
-      });
-    }
-    if (conn.fast) {
-      if (this.have.count() === 0) conn.send({ type: "have_none" });
-      else if (this.have.isComplete()) conn.send({ type: "have_all" });
-      else conn.send({ type: "bitfield", bits: this.have.toBytes() });
-    } else if (this.have.count() > 0) {
-      conn.send({ type: "bitfield", bits: this.have.toBytes() });
-    }
+    sendOpening(conn, this.have, this.listenPort);
     this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
     conn.start(rest);
   }
