@@ -33,7 +33,7 @@ export type Dial = (mseMethods: number) => Promise<Handshaken>;
 
 /**
  * One connection attempt under the worker's encryption policy. `prefer` opens with MSE, offering
- * RC4 and plaintext (RC4 is what libtorrent picks when both are offered), and dials once more
+ * RC4 and plaintext as libtorrent does by default (the answering peer picks), and dials once more
  * in plaintext when the peer connected but dropped or refused the encrypted handshake: peers
  * with encryption disabled read our Ya as a bad BEP 3 handshake and hang up. What worked is
  * remembered, so a plaintext-only peer costs the failed attempt once. `require` offers RC4 only
