@@ -27,12 +27,14 @@ describe("protocol encryption (MSE/PE) with real peers", () => {
     expect(await swarm.mismatches()).toEqual([]);
   });
 
-  it("downloads from a Transmission seed with encryption required", { timeout: 120_000 }, async () => {
-    swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 0, otherSeeds: ["transmission"], transmissionEncryptionRequired: true });
-    const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json"], 100_000);
-    expect(r.code, r.stderr).toBe(0);
-    expect(await swarm.mismatches()).toEqual([]);
-  });
+  for (const kind of ["transmission", "aria2"] as const) {
+    it(`downloads from a ${kind} seed with encryption required`, { timeout: 120_000 }, async () => {
+      swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 0, otherSeeds: [kind], otherSeedsRequireEncryption: true });
+      const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json"], 100_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await swarm.mismatches()).toEqual([]);
+    });
+  }
 
   it("--encryption require gets nothing from a plaintext-only seed and says the peer refused encryption; prefer falls back and downloads", { timeout: 150_000 }, async () => {
     swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 1, seedEncryption: "disabled" });

@@ -42,8 +42,8 @@ export interface SwarmOptions {
   readonly otherSeeds?: readonly ("transmission" | "aria2" | "qbittorrent")[];
   /** The libtorrent seeds' protocol encryption: "forced" (RC4 only) or "disabled" (plaintext only). */
   readonly seedEncryption?: "forced" | "disabled";
-  /** Transmission seeds that take encrypted peers only. */
-  readonly transmissionEncryptionRequired?: boolean;
+  /** Transmission and aria2 seeds that take encrypted peers only. */
+  readonly otherSeedsRequireEncryption?: boolean;
 }
 
 /** A real swarm on loopback: opentracker, a payload, its .torrent and libtorrent seeds. */
@@ -77,7 +77,7 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
   let ipSuffix = 30;
   for (const kind of opts.otherSeeds ?? []) {
     const start = { transmission: startTransmissionSeed, aria2: startAria2Seed, qbittorrent: startQbittorrentSeed }[kind];
-    const encryption = kind === "transmission" && opts.transmissionEncryptionRequired ? { encryption: "required" as const } : {};
+    const encryption = kind !== "qbittorrent" && opts.otherSeedsRequireEncryption ? { encryption: "required" as const } : {};
     seeds.push(await start({ torrentPath: made.torrentPath, dataDir: data, ip: `127.0.0.${ipSuffix++}`, readyTimeoutMs: 60_000, ...encryption }));
   }
   await Promise.all(seeds.map((s) => s.ready));

@@ -32,7 +32,7 @@ export type { BlockRequest, FetchBlocksOptions } from "./bep3-block-fetch.js";
 export { startTransmissionSeed } from "./transmission-seed.js";
 export type { TransmissionSeed, TransmissionSeedOptions } from "./transmission-seed.js";
 export { startAria2Seed } from "./aria2-seed.js";
-export type { Aria2Seed } from "./aria2-seed.js";
+export type { Aria2Seed, Aria2SeedOptions } from "./aria2-seed.js";
 export { startQbittorrentSeed } from "./qbittorrent-seed.js";
 export type { QbittorrentSeed } from "./qbittorrent-seed.js";
 export { respCommand } from "./resp-command.js";
