@@ -128,6 +128,8 @@ async function runOnce(ctx, client, run) {
           ip: "127.0.0.1",
           readyTimeoutMs,
           skipHashCheck: opts.seedCheck === "lazy",
+          // Seeds that take RC4-encrypted connections only: what protocol encryption costs.
+          ...(client === "shoal-rc4" ? { encryption: "forced" } : {}),
         }),
       );
     }

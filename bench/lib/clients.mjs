@@ -23,6 +23,15 @@ export function clientRecipes(repoRoot) {
         args: [shoalBin, "get", torrent, "--out", out, "--port", "0", "--quiet"],
       }),
     },
+    // The same shoal; the benchmark starts its seeds with encryption forced (RC4 only).
+    "shoal-rc4": {
+      requires: [join(repoRoot, "packages", "cli", "dist", "main.js")],
+      hint: "build the repo first: npx tsc -b",
+      command: ({ torrent, out }) => ({
+        command: process.execPath,
+        args: [shoalBin, "get", torrent, "--out", out, "--port", "0", "--quiet"],
+      }),
+    },
     libtorrent: {
       // libtorrent's default settings, with DHT, LSD, UPnP, NAT-PMP and uTP off and several
       // connections per IP allowed (every seed is 127.0.0.1); exits 0 once every piece passed

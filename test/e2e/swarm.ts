@@ -40,6 +40,10 @@ export interface SwarmOptions {
   readonly seedUploadRateLimit?: number;
   /** Seeds of other clients, each on its own 127.0.0.x address. */
   readonly otherSeeds?: readonly ("transmission" | "aria2" | "qbittorrent")[];
+  /** The libtorrent seeds' protocol encryption: "forced" (RC4 only) or "disabled" (plaintext only). */
+  readonly seedEncryption?: "forced" | "disabled";
+  /** Transmission and aria2 seeds that take encrypted peers only. */
+  readonly otherSeedsRequireEncryption?: boolean;
 }
 
 /** A real swarm on loopback: opentracker, a payload, its .torrent and libtorrent seeds. */
@@ -66,13 +70,15 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
         torrentPath: made.torrentPath,
         dataDir: data,
         ...(opts.seedUploadRateLimit ? { uploadRateLimit: opts.seedUploadRateLimit } : {}),
+        ...(opts.seedEncryption ? { encryption: opts.seedEncryption } : {}),
       }),
     );
   }
   let ipSuffix = 30;
   for (const kind of opts.otherSeeds ?? []) {
     const start = { transmission: startTransmissionSeed, aria2: startAria2Seed, qbittorrent: startQbittorrentSeed }[kind];
-    seeds.push(await start({ torrentPath: made.torrentPath, dataDir: data, ip: `127.0.0.${ipSuffix++}`, readyTimeoutMs: 60_000 }));
+    const encryption = kind !== "qbittorrent" && opts.otherSeedsRequireEncryption ? { encryption: "required" as const } : {};
+    seeds.push(await start({ torrentPath: made.torrentPath, dataDir: data, ip: `127.0.0.${ipSuffix++}`, readyTimeoutMs: 60_000, ...encryption }));
   }
   await Promise.all(seeds.map((s) => s.ready));
   return {

@@ -7,6 +7,7 @@ export const TARGET_NAMES = [
   "metainfo",
   "wire-messages",
   "wire-handshake",
+  "wire-mse",
   "extension-handshake",
   "tracker-announce",
   "tracker-scrape",
@@ -24,6 +25,8 @@ export async function loadTarget(name: string): Promise<FuzzTarget> {
       return (await import("./wire-messages.js")).wireMessagesTarget;
     case "wire-handshake":
       return (await import("./wire-handshake.js")).wireHandshakeTarget;
+    case "wire-mse":
+      return (await import("./wire-mse.js")).wireMseTarget;
     case "extension-handshake":
       return (await import("./extension-handshake.js")).extensionHandshakeTarget;
     case "tracker-announce":

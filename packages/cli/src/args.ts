@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
 import { parseFileSelection, parseRate } from "@shoal/runtime";
 
 export const USAGE = `usage: shoal <command> [options]
@@ -30,6 +31,10 @@ options of get:
       --json                  one JSON event per line on stdout instead of a progress display
   -q, --quiet                 print only errors and the final line
       --max-peers N           connections to peers (default 80)
+      --encryption POLICY     protocol encryption (MSE/PE) with peers: prefer (default: dial
+                              encrypted, fall back to plaintext for peers that refuse it; accept
+                              both), require (encrypted peers only), disable (plaintext only);
+                              SHOAL_ENCRYPTION when not given
       --log-level L           write service logs (JSON) to stderr at level L (debug, info, warn)
       --s3 URL                the S3 endpoint for s3:// destinations (see below)
 
@@ -74,6 +79,8 @@ export interface GetArgs {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly maxPeers: number;
+  /** prefer, require or disable; undefined = not given (SHOAL_ENCRYPTION, else prefer). */
+  readonly encryption: EncryptionPolicy | undefined;
   readonly logLevel: string | undefined;
   /** File indices to download (as `shoal info` numbers them); undefined = every file. */
   readonly select: readonly number[] | undefined;
@@ -107,7 +114,7 @@ export class UsageError extends Error {}
 
 /** The options each command takes; any other is refused with a message naming its command. */
 const OPTIONS_OF = {
-  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3"],
+  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3", "encryption"],
   verify: ["in", "select", "json", "s3"],
   info: ["json"],
 } as const;
@@ -126,6 +133,7 @@ export function parseCommandLine(argv: readonly string[]): Args {
         json: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
         "max-peers": { type: "string" },
+        encryption: { type: "string" },
         "log-level": { type: "string" },
         select: { type: "string" },
         "max-download-rate": { type: "string" },
@@ -170,12 +178,21 @@ export function parseCommandLine(argv: readonly string[]): Args {
     json: values.json ?? false,
     quiet: values.quiet ?? false,
     maxPeers,
+    encryption: encryptionOption(values.encryption),
     logLevel: values["log-level"],
     select,
     maxDownloadRate: values["max-download-rate"] === undefined ? undefined : wrap("--max-download-rate", () => parseRate(values["max-download-rate"]!)),
     maxUploadRate: values["max-upload-rate"] === undefined ? undefined : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
     seed: seedLimits(values["seed-ratio"], values["seed-time"]),
   };
+}
+
+function encryptionOption(raw: string | undefined): EncryptionPolicy | undefined {
+  if (raw === undefined) return undefined;
+  if (!(ENCRYPTION_POLICIES as readonly string[]).includes(raw)) {
+    throw new UsageError(`--encryption must be one of ${ENCRYPTION_POLICIES.join(", ")}, got "${raw}"`);
+  }
+  return raw as EncryptionPolicy;
 }
 
 function seedLimits(ratio: string | undefined, time: string | undefined): SeedLimits | undefined {

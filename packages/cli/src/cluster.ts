@@ -56,6 +56,8 @@ options of the cluster commands (each flag falls back to its environment variabl
                               page (SHOAL_DASHBOARD_PORT; default 8080, 0 = a free port)
       --host ADDR             dashboard: address to listen on (SHOAL_DASHBOARD_HOST; default
                               127.0.0.1: the page can submit and cancel jobs and has no login)
+      --encryption POLICY     peer-worker: prefer, require or disable protocol encryption
+                              (MSE/PE) with peers (SHOAL_ENCRYPTION; default prefer)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
@@ -81,6 +83,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         s3: { type: "string" },
         "metrics-port": { type: "string" },
         port: { type: "string", short: "p" },
+        encryption: { type: "string" },
         "log-level": { type: "string" },
         host: { type: "string" },
         to: { type: "string" },
@@ -160,10 +163,12 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("s3") !== undefined ? { s3: str("s3") } : {}),
     ...(str("metrics-port") !== undefined ? { metricsPort: str("metrics-port") } : {}),
     ...(str("port") !== undefined ? { port: str("port") } : {}),
+    ...(str("encryption") !== undefined ? { encryption: str("encryption") } : {}),
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
   if (str("host") !== undefined) throw new UsageFailure("--host is an option of shoal dashboard");
+  if (flags.encryption !== undefined && name !== "peer-worker") throw new UsageFailure("--encryption is an option of the peer-worker service");
   // Signals are heard from the start: one that comes while the process still connects or waits
   // as a standby finds nothing to drain, and ends it at once with status 0.
   let signalled: ((sig: NodeJS.Signals) => void) | undefined;

@@ -8,7 +8,7 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { RoutingStore, checkBucket, formatDestination, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
+import { RoutingStore, checkBucket, encryptionFrom, formatDestination, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
@@ -57,6 +57,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
     overrides: {
       listenPort: args.port,
       maxConnections: args.maxPeers,
+      encryption: args.encryption ?? encryptionFrom(undefined, env),
       maxDownloadBytesPerSec: args.maxDownloadRate,
       maxUploadBytesPerSec: args.maxUploadRate,
       // One process shares its store: staging hands the buffer over without a copy, and the

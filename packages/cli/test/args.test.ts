@@ -30,6 +30,13 @@ describe("command line of get, verify and info", () => {
     });
   });
 
+  it("get takes --encryption prefer, require or disable; absent leaves it to SHOAL_ENCRYPTION", () => {
+    for (const policy of ["prefer", "require", "disable"]) {
+      expect(parseCommandLine(["get", "t.torrent", "-o", "dl", "--encryption", policy])).toMatchObject({ encryption: policy });
+    }
+    expect(parseCommandLine(["get", "t.torrent", "-o", "dl"])).toMatchObject({ encryption: undefined });
+  });
+
   const refused: [string[], RegExp][] = [
     [["verify", "t.torrent"], /--in DIR or --in s3:\/\/BUCKET\/PREFIX is required/],
     [["verify", "t.torrent", "--in", " "], /--in DIR or --in s3:\/\/BUCKET\/PREFIX is required/],
@@ -41,6 +48,8 @@ describe("command line of get, verify and info", () => {
     [["verify", "t.torrent", "--in", "d", "--select", "2-1"], /--select: range "2-1" ends before it starts/],
     [["verify"], /verify needs a \.torrent file or URL/],
     [["get", "t.torrent"], /--out DIR is required/],
+    [["get", "t.torrent", "-o", "d", "--encryption", "rc4"], /--encryption must be one of prefer, require, disable, got "rc4"/],
+    [["verify", "t.torrent", "--in", "d", "--encryption", "require"], /--encryption is an option of get, not of verify/],
   ];
   for (const [argv, message] of refused) {
     it(`refuses ${argv.join(" ")}`, () => {

@@ -1,3 +1,4 @@
+import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
 import { ConfigError } from "@shoal/service-kit";
 import { s3ConnectionFrom, type S3Connection } from "./s3-connection.js";
 
@@ -77,6 +78,20 @@ export function portFrom(flag: string | undefined, flagName: string, env: Env, e
     throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not a port (an integer from 0 to 65535; 0 = any free port)`);
   }
   return n;
+}
+
+/**
+ * The peer-worker's encryption policy from `--encryption` or SHOAL_ENCRYPTION (one name for
+ * `shoal get` and the service alike); undefined when neither is set (the schema's default holds).
+ */
+export function encryptionFrom(flag: string | undefined, env: Env): EncryptionPolicy | undefined {
+  const got = valueOf(flag, "--encryption", env, "SHOAL_ENCRYPTION");
+  if (!got) return undefined;
+  const [where, raw] = got;
+  if (!(ENCRYPTION_POLICIES as readonly string[]).includes(raw)) {
+    throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not an encryption policy (one of ${ENCRYPTION_POLICIES.join(", ")})`);
+  }
+  return raw as EncryptionPolicy;
 }
 
 /** pino's levels; `silent` turns logging off. */

@@ -7,7 +7,7 @@ export type { RoutingStoreOptions } from "./routing-store.js";
 export { startOpsServer } from "./ops-server.js";
 export type { OpsServer, OpsServerOptions, HealthReport } from "./ops-server.js";
 export { serviceRegistry, TotalsCounter } from "./service-metrics.js";
-export { clusterSettingsFrom, redisUrlFrom, natsServersFrom, portFrom, logLevelFrom } from "./cluster-settings.js";
+export { clusterSettingsFrom, redisUrlFrom, natsServersFrom, portFrom, logLevelFrom, encryptionFrom } from "./cluster-settings.js";
 export { registerSnapshotHistogram } from "./snapshot-histogram.js";
 export type { HistogramSnapshot, SnapshotHistogramOptions } from "./snapshot-histogram.js";
 export type { ClusterFlags, ClusterSettings } from "./cluster-settings.js";

@@ -7,7 +7,7 @@ import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { createLogger, loadConfig, type Logger, type RunningService } from "@shoal/service-kit";
 import { connectBackends, type Backends } from "./backends.js";
-import { clusterSettingsFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
+import { clusterSettingsFrom, encryptionFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
 import { startOpsServer, type OpsServer } from "./ops-server.js";
 import { ActiveLock } from "./active-lock.js";
 import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
@@ -28,6 +28,8 @@ export const DEFAULT_METRICS_PORT = 9464;
 export interface ServiceFlags extends ClusterFlags {
   /** peer-worker: the port for incoming peer connections. */
   readonly port?: string;
+  /** peer-worker: prefer, require or disable (SHOAL_ENCRYPTION). */
+  readonly encryption?: string;
   readonly logLevel?: string;
 }
 
@@ -60,9 +62,10 @@ export async function startServiceProcess(
   const waitSeconds = secondsFrom(env, "SHOAL_CONNECT_WAIT_SECONDS", DEFAULT_CONNECT_WAIT_SECONDS);
   // The contract's SHOAL_PEER_WORKER_PORT names the listen port; the schema calls it listenPort.
   const peerPort = name === "peer-worker" ? portFrom(flags.port, "--port", env, "SHOAL_PEER_WORKER_PORT") : undefined;
+  const encryption = name === "peer-worker" ? encryptionFrom(flags.encryption, env) : undefined;
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
-  const start = serviceStarter(name, serviceEnv, peerPort);
+  const start = serviceStarter(name, serviceEnv, peerPort, encryption);
   const log = logger ?? createLogger({ service: name, level });
   const backends = await connectBackends(settings, {
     name: `shoal-${name}`,
@@ -143,6 +146,7 @@ function serviceStarter(
   name: ServiceName,
   env: Readonly<Record<string, string | undefined>>,
   peerPort: number | undefined,
+  encryption: peerWorker.EncryptionPolicy | undefined,
 ): (b: Backends, logger: Logger) => Promise<RunningService> {
   switch (name) {
     case "tracker-poller": {
@@ -151,7 +155,7 @@ function serviceStarter(
         poller.start(config, { queue: b.queue(), claims: b.claims, bus: b.bus, store: b.store, catalog: b.catalog, torrents: b.torrents, logger });
     }
     case "peer-worker": {
-      const config = loadConfig(peerWorker.peerWorkerConfigSchema, { prefix: name, env, overrides: { listenPort: peerPort } });
+      const config = loadConfig(peerWorker.peerWorkerConfigSchema, { prefix: name, env, overrides: { listenPort: peerPort, encryption } });
       return (b, logger) => peerWorker.start(config, { claims: b.claims, store: b.store, bus: b.bus, torrents: b.torrents, logger });
     }
     case "piece-verifier": {

@@ -30,11 +30,12 @@ def main():
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--peer", action="append", default=[])
     ap.add_argument("--no-trackers", action="store_true")
+    ap.add_argument("--encryption", choices=["default", "forced", "disabled"], default="default")
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--until", choices=["complete", "hash-failure", "every-piece-tried"], default="complete")
     a = ap.parse_args()
 
-    ses = make_session(a.ip, a.port)
+    ses = make_session(a.ip, a.port, encryption=a.encryption)
     atp = add_params(a.torrent, a.out)
     atp.flags |= lt.torrent_flags.paused
     h = ses.add_torrent(atp)

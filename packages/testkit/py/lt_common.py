@@ -5,7 +5,7 @@ import os
 import libtorrent as lt
 
 
-def session_settings(ip, port, upload_rate_limit=0):
+def session_settings(ip, port, upload_rate_limit=0, encryption="default"):
     """libtorrent defaults, with everything that leaves loopback or hides peers turned off.
 
     Every test peer sits on 127.0.0.0/8, so several connections per IP must be allowed, and
@@ -36,11 +36,25 @@ def session_settings(ip, port, upload_rate_limit=0):
         | lt.alert.category_t.storage_notification
         | lt.alert.category_t.peer_notification,
     })
+    if encryption == "forced":
+        # MSE/PE required both ways with RC4 only: what peers that refuse plaintext run.
+        s.update({
+            "out_enc_policy": int(lt.enc_policy.forced),
+            "in_enc_policy": int(lt.enc_policy.forced),
+            "allowed_enc_level": int(lt.enc_level.rc4),
+            "prefer_rc4": True,
+        })
+    elif encryption == "disabled":
+        # Plaintext only: an MSE handshake is read as a bad BEP 3 handshake and dropped.
+        s.update({
+            "out_enc_policy": int(lt.enc_policy.disabled),
+            "in_enc_policy": int(lt.enc_policy.disabled),
+        })
     return s
 
 
-def make_session(ip, port, upload_rate_limit=0):
-    ses = lt.session(session_settings(ip, port, upload_rate_limit))
+def make_session(ip, port, upload_rate_limit=0, encryption="default"):
+    ses = lt.session(session_settings(ip, port, upload_rate_limit, encryption))
     # Loopback peers sit in libtorrent's unlimited "local" peer class; move every address into
     # the global class so rate limits apply on 127.0.0.0/8 too.
     f = lt.ip_filter()

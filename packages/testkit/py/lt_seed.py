@@ -34,13 +34,14 @@ def main():
     ap.add_argument("--mode", choices=["seed", "leech"], default="seed")
     ap.add_argument("--upload-rate-limit", type=int, default=0)
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--encryption", choices=["default", "forced", "disabled"], default="default")
     a = ap.parse_args()
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
-    ses = make_session(a.ip, a.port, a.upload_rate_limit)
+    ses = make_session(a.ip, a.port, a.upload_rate_limit, a.encryption)
     atp = add_params(a.torrent, a.save)
     if a.mode == "seed" and a.skip_check:
         atp.flags |= lt.torrent_flags.seed_mode

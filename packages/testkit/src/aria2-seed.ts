@@ -18,7 +18,12 @@ export interface Aria2Seed extends Peer {
  * seeds with no ratio or time limit (--seed-ratio=0.0), announcing from ip. Its JSON-RPC on a
  * free loopback port tells when it is seeding.
  */
-export async function startAria2Seed(opts: SeedOptions): Promise<Aria2Seed> {
+export interface Aria2SeedOptions extends SeedOptions {
+  /** Protocol encryption (MSE/PE): "required" takes RC4-encrypted connections only; default: plaintext or encrypted. */
+  readonly encryption?: "required";
+}
+
+export async function startAria2Seed(opts: Aria2SeedOptions): Promise<Aria2Seed> {
   requireExecutable("aria2c");
   const torrent = await readTorrentFile(opts.torrentPath);
   const { ip, port } = await peerAddress(opts);
@@ -52,6 +57,8 @@ export async function startAria2Seed(opts: SeedOptions): Promise<Aria2Seed> {
     "--bt-save-metadata=false",
     "--bt-max-peers=0",
     `--max-overall-upload-limit=${limit}`,
+    // aria2 drops peers that do not speak MSE, and selects RC4 rather than plaintext.
+    ...(opts.encryption === "required" ? ["--bt-require-crypto=true", "--bt-min-crypto-level=arc4"] : []),
     "--enable-rpc=true",
     `--rpc-listen-port=${rpcPort}`,
     "--rpc-listen-all=false",

@@ -21,6 +21,8 @@ export interface LeechOptions {
    * corrupting peer only "hash-failure" ends early and reliably.
    */
   readonly until?: "complete" | "hash-failure" | "every-piece-tried";
+  /** Protocol encryption (MSE/PE): "forced" (RC4 only, in and out) or "disabled"; default: dials plaintext, accepts both. */
+  readonly encryption?: "forced" | "disabled";
 }
 
 export interface LeechReport {
@@ -59,6 +61,7 @@ export async function runLibtorrentLeech(opts: LeechOptions): Promise<LeechRepor
     opts.until ?? "complete",
     ...(opts.noTrackers === true ? ["--no-trackers"] : []),
     ...(opts.peers ?? []).flatMap((p) => ["--peer", p]),
+    ...(opts.encryption ? ["--encryption", opts.encryption] : []),
   ];
   const res = await runProcess(SYSTEM_PYTHON, args, { timeoutMs: timeoutMs + PROCESS_SLACK_MS });
   const line = res.stdout.trim().split("\n").pop() ?? "";

@@ -12,6 +12,11 @@ export interface LibtorrentPeerOptions extends SeedOptions {
   readonly mode?: "seed" | "leech";
   /** Trust the data without hashing it (libtorrent seed_mode); for large payloads. */
   readonly skipHashCheck?: boolean;
+  /**
+   * Protocol encryption (MSE/PE): "forced" takes encrypted connections only, RC4 only, in and
+   * out; "disabled" plaintext only; default: dials plaintext, accepts both.
+   */
+  readonly encryption?: "forced" | "disabled";
 }
 
 /** What py/lt_seed.py reports about itself. */
@@ -71,6 +76,7 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
     "--upload-rate-limit",
     String(opts.uploadRateLimit ?? 0),
     ...(opts.skipHashCheck === true ? ["--skip-check"] : []),
+    ...(opts.encryption ? ["--encryption", opts.encryption] : []),
   ];
   const proc = startProcess({
     name: `libtorrent ${mode} ${ip}:${port}`,

@@ -24,7 +24,12 @@ export interface TransmissionSeed extends Peer {
  * transmission-daemon 3.00 as a seed: its own config dir, RPC on a free loopback port, the
  * torrent added over RPC with the data already present, verified, then seeding.
  */
-export async function startTransmissionSeed(opts: SeedOptions): Promise<TransmissionSeed> {
+export interface TransmissionSeedOptions extends SeedOptions {
+  /** Protocol encryption (MSE/PE): "required" refuses plaintext peers; default: prefer plaintext, accept encrypted. */
+  readonly encryption?: "required";
+}
+
+export async function startTransmissionSeed(opts: TransmissionSeedOptions): Promise<TransmissionSeed> {
   requireExecutable("transmission-daemon");
   const torrent = await readTorrentFile(opts.torrentPath);
   const { ip, port } = await peerAddress(opts);
@@ -48,8 +53,8 @@ export async function startTransmissionSeed(opts: SeedOptions): Promise<Transmis
     "rpc-whitelist-enabled": true,
     "rpc-whitelist": "127.0.0.1",
     "rpc-host-whitelist-enabled": false,
-    // 0: prefer plaintext, accept encrypted peers.
-    encryption: 0,
+    // 0: prefer plaintext, accept encrypted peers; 2: encrypted peers only.
+    encryption: opts.encryption === "required" ? 2 : 0,
     "ratio-limit-enabled": false,
     "idle-seeding-limit-enabled": false,
     "download-dir": resolve(opts.dataDir),

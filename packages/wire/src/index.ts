@@ -45,3 +45,15 @@ export { encodeExtensionHandshake, decodeExtensionHandshake } from "./bep10-exte
 export type { ExtensionHandshake, ExtensionHandshakeFields } from "./bep10-extension-handshake.js";
 export { UT_PEX, PEX_FLAGS, DEFAULT_MAX_PEX_PEERS, encodePexMessage, decodePexMessage } from "./bep11-pex.js";
 export type { PexAdded, PexMessage, PexPeer } from "./bep11-pex.js";
+export { Rc4 } from "./rc4.js";
+export { MSE_PRIME, MSE_GENERATOR, MSE_KEY_BYTES, MSE_PRIVATE_KEY_BYTES, msePublicKey, mseSharedSecret, mseHash } from "./mse-dh.js";
+export {
+  MSE_METHOD,
+  MSE_MAX_PAD_BYTES,
+  MSE_VC_BYTES,
+  MSE_RC4_DISCARD_BYTES,
+  MSE_DEFAULT_MAX_INITIAL_PAYLOAD_BYTES,
+  MseHandshake,
+  classifyIncoming,
+} from "./mse-handshake.js";
+export type { MseMethodName, MseOptions, MseInitiatorOptions, MseResponderOptions, MseResult, MseStep } from "./mse-handshake.js";

@@ -1,7 +1,7 @@
 import { ShoalError } from "@shoal/errors";
 
 /**
- * Every way the peer wire codec can refuse input. The first six are faults of the remote peer
+ * Every way the peer wire codec can refuse input. The first eleven are faults of the remote peer
  * (the connection should be closed and the peer scored); the last two are bugs in the caller.
  */
 export type WireErrorCode =
@@ -19,6 +19,16 @@ export type WireErrorCode =
   | "INDEX_OUT_OF_RANGE"
   /** A BEP 9 (ut_metadata) or BEP 11 (ut_pex) payload that does not decode or breaks the BEP. */
   | "BAD_EXTENSION_MESSAGE"
+  /** MSE: the peer's Diffie-Hellman public key is outside the group. */
+  | "MSE_BAD_KEY"
+  /** MSE: the synchronisation pattern (HASH('req1', S) or the encrypted VC) is not within the padding window. */
+  | "MSE_NO_SYNC"
+  /** MSE: the obfuscated info hash names none of the torrents we serve. */
+  | "MSE_UNKNOWN_TORRENT"
+  /** MSE: a decrypted field is wrong (VC not zero, padding or payload length over its limit). */
+  | "MSE_BAD_FIELD"
+  /** MSE: the peer offers (or selected) no method our encryption policy allows. */
+  | "MSE_NO_COMMON_METHOD"
   /** The caller passed a value the codec cannot represent (not a uint32, wrong hash size). */
   | "INVALID_ARGUMENT"
   /** The caller used a decoder in the wrong phase (pushing after the handshake finished). */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { envBoolean, envNumber } from "@shoal/service-kit";
+import { ENCRYPTION_POLICIES } from "./mse-session.js";
 
 export const peerWorkerConfigSchema = z.object({
   /** Identifies this worker: its claims live and die with its heartbeat. Random when empty. */
@@ -81,6 +82,12 @@ export const peerWorkerConfigSchema = z.object({
    * connections only.
    */
   availabilitySyncSeconds: envNumber().min(0).default(2),
+  /**
+   * Message Stream Encryption: "prefer" dials encrypted and falls back to plaintext, and accepts
+   * both; "require" refuses plaintext peers; "disable" speaks plaintext only. Processes take it
+   * from SHOAL_ENCRYPTION (or `--encryption`).
+   */
+  encryption: z.enum(ENCRYPTION_POLICIES).default("prefer"),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
 });

@@ -8,6 +8,7 @@ import {
   KEEP_ALIVE,
   REQUEST_MESSAGE_BYTES,
   type Message,
+  type Rc4,
 } from "@shoal/wire";
 import type { RateLimit } from "./bandwidth-limiter.js";
 import { RateMeter } from "./rate-meter.js";
@@ -87,6 +88,11 @@ export class PeerConnection {
     pieceCount: number,
     private readonly handlers: ConnectionHandlers,
     private readonly now: () => number,
+    /**
+     * The RC4 stream for what we send on an encrypted (MSE) connection; null for plaintext. Every
+     * byte written goes through it, in the order written: all writes pass `seal`.
+     */
+    private readonly cipher: Rc4 | null = null,
   ) {
     this.bitfield = new Bitfield(pieceCount);
     this.download = new RateMeter(now);
@@ -139,7 +145,7 @@ export class PeerConnection {
   }
 
   send(msg: Message): void {
-    this.write(encodeMessage(msg));
+    this.write(encodeMessage(msg), true);
   }
 
   /**
@@ -168,8 +174,19 @@ export class PeerConnection {
     this.flushRequests();
     this.lastSentAt = this.now();
     this.upload.add(block.length);
-    this.socket.write(encodePieceHeader(index, begin, block.length));
-    const ok = this.socket.write(block);
+    const header = encodePieceHeader(index, begin, block.length);
+    let ok: boolean;
+    if (this.cipher) {
+      // The block is a view into a piece buffer other connections may be sending too: it is
+      // encrypted into a buffer of its own (with the header, so one write), never in place.
+      const out = Buffer.allocUnsafe(header.length + block.length);
+      this.cipher.process(header, out);
+      this.cipher.process(block, out.subarray(header.length));
+      ok = this.socket.write(out);
+    } else {
+      this.socket.write(header);
+      ok = this.socket.write(block);
+    }
     if (!ok) this.waitForDrain();
     return ok;
   }
@@ -200,11 +217,27 @@ export class PeerConnection {
     this.handlers.onClose(this, reason);
   }
 
-  private write(buf: Buffer): void {
+  /** `owned`: the buffer is this call's alone, so it may be encrypted in place. */
+  private write(buf: Buffer, owned = false): void {
     if (this.closed) return;
     this.flushRequests();
     this.lastSentAt = this.now();
-    if (!this.socket.write(buf)) this.waitForDrain();
+    if (!this.socket.write(this.seal(buf, owned))) this.waitForDrain();
+  }
+
+  /**
+   * Encrypts bytes about to be written: in place when nobody else holds them (encoded messages,
+   * request batches), else into a copy (shared constants such as the keep-alive).
+   */
+  private seal(buf: Buffer, owned: boolean): Buffer {
+    if (this.cipher === null) return buf;
+    if (owned) {
+      this.cipher.process(buf);
+      return buf;
+    }
+    const out = Buffer.allocUnsafe(buf.length);
+    this.cipher.process(buf, out);
+    return out;
   }
 
   private waitForDrain(): void {
@@ -223,7 +256,7 @@ export class PeerConnection {
     }
     if (this.heldHaves.length > 0) {
       const haves = this.heldHaves.splice(0);
-      this.write(Buffer.concat(haves.map((index) => encodeMessage({ type: "have", index }))));
+      this.write(Buffer.concat(haves.map((index) => encodeMessage({ type: "have", index }))), true);
     }
     this.handlers.onDrain(this);
   };
@@ -236,6 +269,6 @@ export class PeerConnection {
     this.batchedRequests = 0;
     if (this.closed || bytes === 0) return;
     this.lastSentAt = this.now();
-    if (!this.socket.write(batch.subarray(0, bytes))) this.waitForDrain();
+    if (!this.socket.write(this.seal(batch.subarray(0, bytes), true))) this.waitForDrain();
   }
 }

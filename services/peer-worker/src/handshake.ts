@@ -1,5 +1,7 @@
+import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
-import { HandshakeDecoder, RESERVED_BITS, encodeHandshake, type Handshake } from "@shoal/wire";
+import { HandshakeDecoder, MseHandshake, RESERVED_BITS, encodeHandshake, type Handshake, type Rc4 } from "@shoal/wire";
+import { HandshakeFailure, runMse } from "./mse-session.js";
 import { READ_BUFFER_BYTES, SocketInput } from "./socket-input.js";
 
 export interface Handshaken {
@@ -8,6 +10,8 @@ export interface Handshaken {
   readonly handshake: Handshake;
   /** Bytes that arrived after the handshake in the same read. */
   readonly rest: Buffer;
+  /** Encrypts what we send when the connection is RC4 (MSE); null for plaintext. */
+  readonly encrypt: Rc4 | null;
 }
 
 /** Our reserved bits: BEP 10 extension protocol and BEP 6 fast extension. */
@@ -43,13 +47,19 @@ export function readHandshake(socket: Socket, input: SocketInput, timeoutMs: num
   });
 }
 
-/** Dials a peer, exchanges handshakes and checks the info hash. */
+/**
+ * Dials a peer, exchanges handshakes and checks the info hash. With `mseMethods` (a mask of
+ * MSE_METHOD bits) the connection opens with Message Stream Encryption and our BEP 3 handshake
+ * rides inside it as the initial payload; 0 dials plaintext. Failures carry the stage they
+ * happened in: a peer that drops the encrypted handshake fails in stage "encryption".
+ */
 export function dialPeer(
   ip: string,
   port: number,
   infoHash: Uint8Array,
   peerId: Uint8Array,
   timeoutMs: number,
+  mseMethods = 0,
   localAddress?: string,
 ): Promise<Handshaken> {
   return new Promise((resolve, reject) => {
@@ -68,31 +78,46 @@ export function dialPeer(
         },
       },
     });
-    const timer = setTimeout(() => fail(new Error(`connect timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new HandshakeFailure(`connect timed out after ${timeoutMs} ms`, "connect")), timeoutMs);
     const fail = (err: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(err);
+      reject(err instanceof HandshakeFailure ? err : new HandshakeFailure(err.message, "connect"));
     };
     socket.once("error", fail);
     socket.once("connect", () => {
       clearTimeout(timer);
       socket.off("error", fail);
-      socket.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId }));
-      readHandshake(socket, input, timeoutMs).then(
-        ({ handshake, rest }) => {
-          if (!Buffer.from(handshake.infoHash).equals(Buffer.from(infoHash))) {
-            socket.destroy();
-            reject(new Error("peer answered with another info hash"));
-            return;
-          }
-          resolve({ socket, input, handshake, rest });
-        },
+      // An error after connect is handled by whichever reader runs; this keeps a late one from throwing.
+      socket.on("error", () => socket.destroy());
+      void handshake(socket, input, infoHash, peerId, timeoutMs, mseMethods).then(
+        (h) => resolve({ socket, input, ...h }),
         (err: Error) => {
           socket.destroy();
-          reject(err);
+          reject(err instanceof HandshakeFailure ? err : new HandshakeFailure(err.message, "handshake"));
         },
       );
     });
   });
+}
+
+async function handshake(
+  socket: Socket,
+  input: SocketInput,
+  infoHash: Uint8Array,
+  peerId: Uint8Array,
+  timeoutMs: number,
+  mseMethods: number,
+): Promise<{ handshake: Handshake; rest: Buffer; encrypt: Rc4 | null }> {
+  const ours = encodeHandshake({ reserved: OUR_RESERVED, infoHash, peerId });
+  let encrypt: Rc4 | null = null;
+  if (mseMethods !== 0) {
+    const machine = new MseHandshake({ role: "initiator", allowed: mseMethods, infoHash, initialPayload: ours, randomBytes });
+    encrypt = (await runMse(socket, input, machine, timeoutMs)).encrypt;
+  } else {
+    socket.write(ours);
+  }
+  const { handshake, rest } = await readHandshake(socket, input, timeoutMs);
+  if (!Buffer.from(handshake.infoHash).equals(Buffer.from(infoHash))) throw new HandshakeFailure("peer answered with another info hash", "handshake");
+  return { handshake, rest, encrypt };
 }

@@ -4,6 +4,8 @@ import { AddressBook, splitPeerKey } from "./address-book.js";
 import type { PeerWorkerConfig } from "./config.js";
 import type { PeerConnection } from "./connection.js";
 import { dialPeer, type Handshaken } from "./handshake.js";
+import { EncryptionMemory, dialWithPolicy } from "./encryption-dial.js";
+import { HandshakeFailure } from "./mse-session.js";
 import { PeerOwnership } from "./peer-ownership.js";
 import { choosePeersToDrop, peersOverShare } from "./rebalance.js";
 
@@ -56,6 +58,8 @@ export class PeerDialer {
   readonly book: AddressBook;
   readonly ownership: PeerOwnership;
   readonly connecting = new Set<string>();
+  /** Per peer, whether the encrypted or the plaintext dial worked (policy `prefer`). */
+  private readonly encryption = new EncryptionMemory();
   private readonly admissions: Admission[] = [];
   private inFlight = false;
   private again = false;
@@ -240,13 +244,20 @@ export class PeerDialer {
 
   private dial(addr: PeerAddress, key: string): void {
     this.connecting.add(key);
-    dialPeer(addr.ip, addr.port, this.deps.infoHash, this.deps.peerId, this.config.connectTimeoutSeconds * 1000)
+    const timeoutMs = this.config.connectTimeoutSeconds * 1000;
+    dialWithPolicy(this.config.encryption, key, this.encryption, (mse) => dialPeer(addr.ip, addr.port, this.deps.infoHash, this.deps.peerId, timeoutMs, mse))
       .then((handshaken) => this.host.attach(handshaken, key))
       .catch((err: Error) => {
         this.book.failed(key);
         // Unreachable for now: no other worker need try it either until a tracker names it again.
         this.ownership.release(key, true);
-        this.deps.logger.debug({ peer: key, err: err.message }, "dial failed");
+        // A peer that will not speak our required encryption is worth a warning: with every peer
+        // like it, the download cannot start, and this line says why.
+        if (this.config.encryption === "require" && err instanceof HandshakeFailure && err.stage === "encryption") {
+          this.deps.logger.warn({ peer: key, err: err.message }, "peer refused encryption (--encryption require)");
+        } else {
+          this.deps.logger.debug({ peer: key, err: err.message }, "dial failed");
+        }
       })
       .finally(() => this.connecting.delete(key));
   }

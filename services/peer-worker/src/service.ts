@@ -5,7 +5,8 @@ import type { ClaimTable, ObjectStore, PieceBus, Subscription, SubjectPayloads }
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PeerWorkerConfig } from "./config.js";
-import { OUR_RESERVED, readHandshake } from "./handshake.js";
+import { OUR_RESERVED } from "./handshake.js";
+import { acceptHandshake } from "./incoming-handshake.js";
 import { TorrentSwarm } from "./swarm.js";
 import { SocketInput } from "./socket-input.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
@@ -190,7 +191,9 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     socket.on("error", () => socket.destroy());
     try {
       const input = SocketInput.fromDataEvents(socket);
-      const { handshake, rest } = await readHandshake(socket, input, HANDSHAKE_TIMEOUT_MS);
+      // An MSE initiator names its torrent only through a hash we match against each of ours.
+      const ours = () => [...swarms.keys()].map((hex) => Buffer.from(hex, "hex"));
+      const { handshake, rest, encrypt } = await acceptHandshake(socket, input, config.encryption, ours, HANDSHAKE_TIMEOUT_MS);
       const infoHash = Buffer.from(handshake.infoHash).toString("hex");
       const swarm = swarms.has(infoHash) ? await swarms.get(infoHash) : undefined;
       // The address as seen is registered in the cluster's peer registry before we answer: another
@@ -199,8 +202,10 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
         socket.destroy();
         return;
       }
-      socket.write(encodeHandshake({ reserved: OUR_RESERVED, infoHash: handshake.infoHash, peerId }));
-      swarm.attach(socket, input, handshake, rest, key, false);
+      const reply = encodeHandshake({ reserved: OUR_RESERVED, infoHash: handshake.infoHash, peerId });
+      encrypt?.process(reply);
+      socket.write(reply);
+      swarm.attach(socket, input, handshake, rest, key, false, encrypt);
     } catch (err) {
       logger.debug({ peer: key, err: (err as Error).message }, "incoming handshake failed");
       socket.destroy();

@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { Rc4 } from "@shoal/wire";
 
 /**
  * Where a socket's bytes go, swappable as a connection moves from handshake to messages.
@@ -9,22 +10,42 @@ import type { Socket } from "node:net";
  * buffer per connection spares an allocation per read: at hundreds of MB/s, that is a gigabyte
  * of garbage per gigabyte downloaded. Chunks that arrive while no handler is set are copied and
  * replayed when one is.
+ *
+ * On an RC4-encrypted connection (MSE) every chunk is decrypted in place as it arrives, before any
+ * handler sees it: the read buffer is ours, so the plaintext path keeps reading without a copy.
  */
 export class SocketInput {
   private handler: ((chunk: Buffer) => void) | undefined;
   private pending: Buffer[] = [];
+  private decipher: Rc4 | null = null;
 
   push(chunk: Buffer): void {
+    this.decipher?.process(chunk);
     if (this.handler) this.handler(chunk);
     else this.pending.push(Buffer.from(chunk));
   }
 
+  /**
+   * Sets the handler and replays what arrived meanwhile. A handler that hands over to another
+   * (the handshake reader to the connection) during the replay leaves the remaining chunks to it.
+   */
   setHandler(handler: ((chunk: Buffer) => void) | undefined): void {
     this.handler = handler;
-    if (!handler) return;
-    const pending = this.pending;
-    this.pending = [];
-    for (const c of pending) handler(c);
+    while (handler !== undefined && this.handler === handler && this.pending.length > 0) handler(this.pending.shift()!);
+  }
+
+  /**
+   * From now on chunks are decrypted with `decipher`. Set inside the handler that consumed the
+   * last encrypted handshake byte, so the keystream lines up with the very next chunk.
+   */
+  setDecipher(decipher: Rc4): void {
+    this.decipher = decipher;
+  }
+
+  /** Puts bytes (already decrypted) back in front of the stream, for the next handler. Only while none is set. */
+  unshift(chunk: Uint8Array): void {
+    if (this.handler) throw new Error("SocketInput.unshift while a handler is set");
+    if (chunk.length > 0) this.pending.unshift(Buffer.from(chunk));
   }
 
   /** For sockets without a reused buffer (accepted connections): feed from 'data' events. */

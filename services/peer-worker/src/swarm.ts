@@ -1,5 +1,5 @@
 import type { Socket } from "node:net";
-import { Bitfield, RESERVED_BITS, type Handshake, type Message } from "@shoal/wire";
+import { Bitfield, RESERVED_BITS, type Handshake, type Message, type Rc4 } from "@shoal/wire";
 import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coordination";
 import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
@@ -11,7 +11,8 @@ import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
-import { decodeExtensionHandshake, encodeExtensionHandshake } from "@shoal/wire";
+import { decodeExtensionHandshake } from "@shoal/wire";
+import { sendOpening } from "./opening-messages.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
@@ -108,7 +109,7 @@ export class TorrentSwarm {
         isClosed: () => this.closed,
         conns: this.conns,
         isBanned: (key) => this.banned.has(key),
-        attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true),
+        attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true, h.encrypt),
       },
       config,
       { claims: deps.claims, infoHash: meta.infoHash, infoHashHex: meta.infoHashHex, peerId: deps.peerId, workerId: deps.workerId, now: deps.now, logger: this.logger },
@@ -191,8 +192,8 @@ export class TorrentSwarm {
     this.scheduler.onBanned(peer);
   }
 
-  /** A connection whose handshake named this torrent (dialled or accepted). */
-  attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean): void {
+  /** A connection whose handshake named this torrent (dialled or accepted); `encrypt` is set on an RC4 (MSE) connection. */
+  attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean, encrypt: Rc4 | null = null): void {
     const pid = Buffer.from(handshake.peerId);
     const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitPeerKey(key)[0]));
     if (pid.equals(Buffer.from(this.deps.peerId))) {
@@ -222,27 +223,15 @@ export class TorrentSwarm {
         onDrain: (c) => this.scheduler.fill(c),
       },
       this.deps.now,
+      encrypt,
     );
     conn.downloadLimiter = this.deps.downloadLimiter;
     this.conns.set(key, conn);
     const [ip, port] = splitPeerKey(key);
     if (outgoing) this.dialer.book.markConnected(key, ip, port);
     socket.setTimeout(0);
-    if (conn.extended) {
-      conn.send({
-        type: "extended",
-        id: 0,
-        payload: encodeExtensionHandshake({ listenPort: this.listenPort, requestQueue: 1000, client: "shoal/0.1" }),
-      });
-    }
-    if (conn.fast) {
-      if (this.have.count() === 0) conn.send({ type: "have_none" });
-      else if (this.have.isComplete()) conn.send({ type: "have_all" });
-      else conn.send({ type: "bitfield", bits: this.have.toBytes() });
-    } else if (this.have.count() > 0) {
-      conn.send({ type: "bitfield", bits: this.have.toBytes() });
-    }
-    this.logger.debug({ peer: key, outgoing }, "connected");
+    sendOpening(conn, this.have, this.listenPort);
+    this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
     conn.start(rest);
   }
 

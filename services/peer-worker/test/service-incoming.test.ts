@@ -59,10 +59,15 @@ describe("peer-worker connections that arrive from peers", () => {
     expect(reply.length).toBe(0);
   });
 
-  it("hangs up on a peer whose handshake is not BitTorrent", async () => {
+  it("hangs up on a peer whose handshake is not BitTorrent, plaintext or encrypted", async () => {
     const c = await joinedWorker();
-    const { reply } = await rawExchange(c.workers[0]!.port, Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n".padEnd(HANDSHAKE_LENGTH_BYTES)));
-    expect(reply.length).toBe(0);
+    // Not a BEP 3 handshake, so (encryption "prefer") it is read as an MSE public key: the worker
+    // answers with its own (96 bytes and up to 512 of padding), then hangs up once the padding
+    // window passes without the initiator's sync hash. It never sends a BEP 3 handshake.
+    const junk = Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n".padEnd(96 + 512 + 20 + HANDSHAKE_LENGTH_BYTES));
+    const { reply } = await rawExchange(c.workers[0]!.port, junk);
+    expect(reply.length).toBeLessThanOrEqual(96 + 512);
+    expect(reply.includes(Buffer.from("BitTorrent protocol"))).toBe(false);
   });
 
   it("downloads from a seed that dialled in", async () => {
