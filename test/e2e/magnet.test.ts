@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./cli-process.js";
+import { freePort, waitFor } from "@shoal/testkit";
+import { runCli, startCli } from "./cli-process.js";
 import { startSwarm, type Swarm } from "./swarm.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -65,6 +66,30 @@ describe("shoal get with a magnet link", () => {
       expect(await swarm.mismatches(out)).toEqual([]);
     } finally {
       await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it("a seeding shoal serves the metadata and the pieces to a shoal that has only the magnet link", async () => {
+    const [first, second] = [await fresh(), await fresh()];
+    const port = await freePort("127.0.0.1");
+    const seeding = startCli(["get", swarm.torrentPath, "--out", first, "--port", String(port), "--seed-time", "120", "--json"]);
+    try {
+      await waitFor(async () => seeding.events.some((e) => e["event"] === "seeding" || e["event"] === "completed"), {
+        timeoutMs: 120_000,
+        intervalMs: 200,
+        what: "the first shoal to finish and seed",
+        describe: async () => seeding.stderr().slice(-2000),
+      });
+      // Only the first shoal is named: the metadata can come from nowhere else.
+      const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&x.pe=127.0.0.1:${port}`;
+      const r = await runCli(["get", link, "--out", second, "--port", "0"], 120_000);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await swarm.mismatches(second)).toEqual([]);
+    } finally {
+      seeding.child.kill("SIGINT");
+      await seeding.exited;
+      await rm(first, { recursive: true, force: true });
+      await rm(second, { recursive: true, force: true });
     }
   });
 

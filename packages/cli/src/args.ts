@@ -5,10 +5,12 @@ import { parseFileSelection, parseRate } from "@shoal/runtime";
 export const USAGE = `usage: shoal <command> [options]
 
 commands:
-  shoal get <file.torrent | http(s)://.../file.torrent> --out <dir | s3://BUCKET/PREFIX> [options]
+  shoal get <file.torrent | http(s)://.../file.torrent | 'magnet:?...'> --out <dir | s3://BUCKET/PREFIX> [options]
       Downloads a torrent on this machine; the data lands at <dir>/<torrent name>, or in the
       bucket at PREFIX/<torrent name> (a multi-file torrent's files below it). Running the
       same command again resumes: data already there is rechecked, not downloaded again.
+      A magnet link (xt=urn:btih:<hex|base32>, with tr= trackers and/or x.pe=host:port peers)
+      has its metadata fetched from those peers and checked against the hash (BEP 9).
   shoal verify <file.torrent | http(s)://.../file.torrent> --in <dir | s3://BUCKET/PREFIX> [options]
       Checks every file that "shoal get --out" wrote there against the torrent's piece hashes
       and sizes. Exit status 0 when all match, 1 listing each file that does not.
@@ -55,6 +57,7 @@ S3 destinations (get and verify): the endpoint is --s3 URL, else SHOAL_S3_ENDPOI
 examples:
   shoal info big.torrent
   shoal get big.torrent --out ./downloads --select 0,3-5
+  shoal get 'magnet:?xt=urn:btih:0123...cdef&tr=udp%3A%2F%2Ftracker.example%3A1337' --out ./downloads
   shoal get https://example.org/big.torrent -o ./downloads --max-download-rate 4M --seed-ratio 1.5
   shoal get big.torrent --out s3://my-bucket/torrents --s3 http://127.0.0.1:9000
   shoal verify big.torrent --in s3://my-bucket/torrents

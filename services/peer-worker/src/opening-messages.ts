@@ -7,12 +7,17 @@ import { encodeExtensionHandshake } from "@shoal/wire";
  * our bitfield first): the BEP 10 extension handshake when the peer speaks it, then what we have
  * (have_all or have_none with the fast extension, else a bitfield unless we have nothing).
  */
-export function sendOpening(conn: PeerConnection, have: Bitfield, listenPort: number): void {
+export function sendOpening(
+  conn: PeerConnection,
+  have: Bitfield,
+  listenPort: number,
+  extra: { extensions?: Record<string, number>; metadataSize?: number } = {},
+): void {
   if (conn.extended) {
     conn.send({
       type: "extended",
       id: 0,
-      payload: encodeExtensionHandshake({ listenPort, requestQueue: 1000, client: "shoal/0.1" }),
+      payload: encodeExtensionHandshake({ ...extra, listenPort, requestQueue: 1000, client: "shoal/0.1" }),
     });
   }
   if (conn.fast) {

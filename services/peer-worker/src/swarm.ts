@@ -13,6 +13,7 @@ import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
 import { decodeExtensionHandshake } from "@shoal/wire";
 import { sendOpening } from "./opening-messages.js";
+import { MetadataServer } from "./metadata-server.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
@@ -90,6 +91,8 @@ export class TorrentSwarm {
    */
   /** Staged pieces on their way to the bus at once, bounded (see publish-gate.ts). */
   private readonly stageGate: PublishGate;
+  /** The info dict for peers that came from a magnet link (BEP 9); none for a private torrent. */
+  private readonly metadataServer: MetadataServer;
 
   constructor(
     readonly meta: InfoDict,
@@ -100,6 +103,7 @@ export class TorrentSwarm {
     private readonly listenPort: number,
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
+    this.metadataServer = new MetadataServer(meta.private ? undefined : meta.infoBytes);
     // Per torrent, sized by its pieces; a worker rarely runs several torrents at full rate.
     this.stageGate = PublishGate.forPieces(meta.pieceLength);
     // The worker heartbeats the torrent just before it builds the swarm.
@@ -230,7 +234,7 @@ export class TorrentSwarm {
     const [ip, port] = splitPeerKey(key);
     if (outgoing) this.dialer.book.markConnected(key, ip, port);
     socket.setTimeout(0);
-    sendOpening(conn, this.have, this.listenPort);
+    sendOpening(conn, this.have, this.listenPort, this.metadataServer.handshakeFields());
     this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
     conn.start(rest);
   }
@@ -369,7 +373,8 @@ export class TorrentSwarm {
         if (msg.id === 0) {
           const info = decodeExtensionHandshake(msg.payload);
           if (info.requestQueue) conn.peerRequestQueue = info.requestQueue;
-        }
+          this.metadataServer.onHandshake(conn, info);
+        } else this.metadataServer.onMessage(conn, msg.id, msg.payload);
         return;
     }
   }
