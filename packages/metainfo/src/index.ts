@@ -14,3 +14,6 @@ export { torrentLayout } from "./torrent-layout.js";
 export type { StorageLayout } from "./torrent-layout.js";
 export { selectFiles } from "./file-selection.js";
 export type { FileSelection } from "./file-selection.js";
+export { isWebSeedUrl, MAX_WEB_SEEDS, MAX_WEB_SEED_URL_BYTES } from "./bep19-url-list.js";
+export { webSeedFileUrl, webSeedSpans } from "./bep19-web-seed.js";
+export type { WebSeedSpan } from "./bep19-web-seed.js";
