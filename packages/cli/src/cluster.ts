@@ -17,7 +17,7 @@ import {
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
-import { parseFileSelection, parseRate } from "./option-values.js";
+import { parseFileSelection, parseRate, webSeedChoice } from "./option-values.js";
 import { formatBytes, formatDuration, ProgressReporter, type ProgressMode } from "./progress.js";
 import { torrentSourceOf } from "./torrent-source.js";
 
@@ -54,6 +54,8 @@ options of the cluster commands (each flag falls back to its environment variabl
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
                               equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
+      --web-seed URL          submit: also fetch from this HTTP mirror (repeatable; as for get)
+      --no-web-seeds          submit: do not use the torrent's own web seeds (url-list)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
       --log-level L           service: log level (debug, info, warn; default info)
 `;
@@ -63,7 +65,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Runs a cluster command; resolves with the exit status. */
 export async function clusterMain(argv: readonly string[], env: Env): Promise<number> {
   const command = argv[0] as (typeof CLUSTER_COMMANDS)[number];
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -86,6 +88,8 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         "max-download-rate": { type: "string" },
         "max-upload-rate": { type: "string" },
         "job-id": { type: "string" },
+        "web-seed": { type: "string", multiple: true },
+        "no-web-seeds": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -187,7 +191,7 @@ async function withQueue<T>(str: (k: string) => string | undefined, env: Env, fn
 
 async function submit(
   positionals: string[],
-  values: Record<string, string | boolean | undefined>,
+  values: Record<string, string | boolean | string[] | undefined>,
   str: (k: string) => string | undefined,
   env: Env,
 ): Promise<number> {
@@ -201,6 +205,7 @@ async function submit(
   const seed = seedOf(str("seed-ratio"), str("seed-time"));
   const maxDown = str("max-download-rate") === undefined ? 0 : wrapUsage("--max-download-rate", () => parseRate(str("max-download-rate")!));
   const maxUp = str("max-upload-rate") === undefined ? 0 : wrapUsage("--max-upload-rate", () => parseRate(str("max-upload-rate")!));
+  const webSeeds = wrapUsage("--web-seed", () => webSeedChoice(values["no-web-seeds"] === true, values["web-seed"] as string[] | undefined));
   const torrentSource = await torrentSourceOf(source);
   if (torrentSource.kind === "torrent") {
     // Bad input is refused here, before anything is queued.
@@ -231,6 +236,7 @@ async function submit(
       ...(seed ? { seed } : {}),
       ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
       ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
+      ...(webSeeds ? { webSeeds } : {}),
     },
   };
   const json = values["json"] === true;

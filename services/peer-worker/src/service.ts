@@ -22,6 +22,8 @@ export interface PeerWorkerDeps {
   readonly random?: () => number;
   /** Shared with the store in embedded mode, so staged buffers come back for reuse. */
   readonly pool?: PieceBufferPool;
+  /** Events a person should see (embedded mode shows them): `warning` with a `message`. */
+  readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
 }
 
 export interface RunningPeerWorker extends RunningService {
@@ -135,6 +137,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
         pool,
         downloadLimiter: share ? new LimiterChain([downloadLimiter, share.download]) : downloadLimiter,
         uploadLimiter: share ? new LimiterChain([uploadLimiter, share.upload]) : uploadLimiter,
+        webSeeds: info.webSeeds,
+        onWarning: (message) => deps.onEvent?.("warning", { infoHash, message }),
       },
       port,
     );
