@@ -72,7 +72,7 @@ describe("web seed URLs (BEP 19)", () => {
         const offset = first * m.pieceLength;
         let length = 0;
         for (let i = first; i < first + count; i++) length += pieceLengthOf(m, i);
-        const mirror = new Map(m.files.map((f, i) => [webSeedFileUrl(m, SEED, i), fileData[i]!]));
+        const mirror = new Map(m.files.map((_, i) => [webSeedFileUrl(m, SEED, i), fileData[i]!]));
         const spans = webSeedSpans(m, SEED, offset, length);
         const out = new Uint8Array(length);
         let at = 0;

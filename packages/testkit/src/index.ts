@@ -45,3 +45,5 @@ export { startS3Server } from "./s3-server.js";
 export type { S3Server, S3ServerOptions } from "./s3-server.js";
 export { s3TestClient } from "./s3-test-client.js";
 export type { S3Endpoint, S3ObjectHead, S3ObjectSummary, S3TestClient, S3TestClientOptions, S3UploadSummary } from "./s3-test-client.js";
+export { startWebSeedServer } from "./web-seed-server.js";
+export type { WebSeedFaults, WebSeedServer, WebSeedServerOptions, WebSeedServerStats } from "./web-seed-server.js";
