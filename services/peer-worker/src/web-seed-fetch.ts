@@ -44,7 +44,7 @@ export async function fetchRange(req: RangeRequest, opts: RangeFetchOptions): Pr
   let url = req.url;
   for (let hops = 0; ; hops++) {
     seen.add(url);
-    const res = await send(url, req, opts);
+    const { res, timedOut } = await send(url, req, opts);
     if (REDIRECT_STATUSES.has(res.statusCode ?? 0)) {
       res.resume();
       const location = res.headers.location;
@@ -61,13 +61,15 @@ export async function fetchRange(req: RangeRequest, opts: RangeFetchOptions): Pr
       res.destroy();
       throw err;
     }
-    await readBody(res, req, url, opts);
+    await readBody(res, req, url, opts, timedOut);
     return url;
   }
 }
 
-function send(url: string, req: RangeRequest, opts: RangeFetchOptions): Promise<http.IncomingMessage> {
+/** Sends the GET; `timedOut` tells later whether the idle timeout is what ended it. */
+function send(url: string, req: RangeRequest, opts: RangeFetchOptions): Promise<{ res: http.IncomingMessage; timedOut: () => boolean }> {
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const secure = url.startsWith("https:");
     const request = (secure ? https : http).get(url, {
       agent: secure ? opts.agents.https : opts.agents.http,
@@ -78,8 +80,11 @@ function send(url: string, req: RangeRequest, opts: RangeFetchOptions): Promise<
         "user-agent": "shoal/0.1",
       },
     });
-    request.setTimeout(opts.idleTimeoutMs, () => request.destroy(fault("WEB_SEED_TIMEOUT", `no answer from ${url} for ${opts.idleTimeoutMs / 1000} s`, url)));
-    request.once("response", resolve);
+    request.setTimeout(opts.idleTimeoutMs, () => {
+      timedOut = true;
+      request.destroy(timeoutFault(url, opts));
+    });
+    request.once("response", (res) => resolve({ res, timedOut: () => timedOut }));
     request.once("error", (err) => reject(networkFault(err, url, opts.signal)));
   });
 }
@@ -113,7 +118,7 @@ function checkAnswer(res: http.IncomingMessage, req: RangeRequest, url: string):
   throw fault("WEB_SEED_STATUS", `${url} answered HTTP ${status} to bytes ${req.fileOffset}-${end}`, url, { status });
 }
 
-async function readBody(res: http.IncomingMessage, req: RangeRequest, url: string, opts: RangeFetchOptions): Promise<void> {
+async function readBody(res: http.IncomingMessage, req: RangeRequest, url: string, opts: RangeFetchOptions, timedOut: () => boolean): Promise<void> {
   let at = 0;
   try {
     for await (const chunk of res as AsyncIterable<Buffer>) {
@@ -129,9 +134,15 @@ async function readBody(res: http.IncomingMessage, req: RangeRequest, url: strin
     }
   } catch (err) {
     if (err instanceof PeerWorkerError) throw err;
+    // Destroyed by the idle timeout, the body reports a reset; the stall is the real cause.
+    if (timedOut()) throw timeoutFault(url, opts);
     throw networkFault(err, url, opts.signal, at);
   }
   if (at < req.length) throw fault("WEB_SEED_SHORT_BODY", `${url} sent ${at} of ${req.length} bytes`, url, { received: at });
+}
+
+function timeoutFault(url: string, opts: RangeFetchOptions): PeerWorkerError {
+  return fault("WEB_SEED_TIMEOUT", `nothing from ${url} for ${opts.idleTimeoutMs / 1000} s`, url);
 }
 
 /** `location` resolved against `base` when it is an http(s) URL. */
