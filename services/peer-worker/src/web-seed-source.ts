@@ -286,6 +286,9 @@ export class WebSeedSource {
           onData: (offset, chunk) => {
             this.deps.received.add(chunk.length);
             put(span.rangeOffset + offset, chunk, chunk.length);
+            // Each piece goes to the verifier as soon as it is whole, not when the request ends:
+            // memory frees sooner, and a request that fails late loses only its last piece.
+            finishUpTo(span.rangeOffset + offset + chunk.length);
           },
         });
       }
