@@ -135,7 +135,8 @@ export class TorrentSwarm {
     this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
     const { claims, store, bus, pool, workerId } = deps;
     const { scheduler, recent } = this;
-    this.stageContext = { infoHash: meta.infoHashHex, claims, store, bus, pool, workerId, scheduler, recent, logger: this.logger, stagePiecesOnBus: config.stagePiecesOnBus, closed: () => this.closed };
+    const stagePiecesOnBus = config.stagePiecesOnBus;
+    this.stageContext = { infoHash: meta.infoHashHex, claims, store, bus, pool, workerId, scheduler, recent, stagePiecesOnBus, logger: this.logger, closed: () => this.closed };
     this.webSeeds = WebSeedSource.forSwarm(meta, config, scheduler, { ...deps, logger: this.logger, received: this.received, limiter: deps.downloadLimiter });
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
