@@ -129,9 +129,9 @@ describe("shoal get from web seeds (BEP 19)", () => {
 
   it("a slow BitTorrent seed and a web seed together finish sooner than the seed alone could, and both contribute", async () => {
     const size = 8 * MiB;
-    const seedRate = 256 * 1024;
+    const seedRate = 128 * 1024;
     const swarm = await swarmWith({ payload: { name: "mix.bin", size }, pieceLength: 256 * 1024, tracker: "http", seeds: 1, seedUploadRateLimit: seedRate });
-    // Four requests at 160 KiB/s each: the mirror alone would take about 13 s, the seed alone 32 s.
+    // Four requests at 160 KiB/s each: the mirror alone would take about 13 s, the seed alone 64 s.
     const web = await mirror(join(swarm.dir, "data"), { bytesPerSecond: 160 * 1024 });
     const started = Date.now();
     const r = await runCli(["get", swarm.torrentPath, "--out", swarm.out, "--port", "0", "--json", "--web-seed", web.url], 120_000, {

@@ -58,3 +58,20 @@ export function pickWebSeedRun(pick: WebSeedPick): number[] {
   for (let i = start; i < pieceCount && run.length < maxPieces && eligible(i); i++) run.push(i);
   return run;
 }
+
+/**
+ * Seconds of a web seed's measured rate one request should take. Long enough that request
+ * gaps and the claim round trip are noise, short enough that a slow mirror holds few pieces:
+ * its runs are not shared with connections, so the end of a download waits for them.
+ */
+export const WEB_SEED_REQUEST_SECONDS = 10;
+
+/**
+ * Bytes the next run of a web seed should cover: `WEB_SEED_REQUEST_SECONDS` of its measured
+ * rate per request, between one piece and `maxBytes`. Before anything was measured, a quarter of
+ * `maxBytes`, so a first run on a slow mirror is not the largest.
+ */
+export function webSeedRunBytes(bytesPerSecond: number | undefined, maxBytes: number, pieceLength: number): number {
+  const wanted = bytesPerSecond === undefined ? maxBytes / 4 : bytesPerSecond * WEB_SEED_REQUEST_SECONDS;
+  return Math.max(pieceLength, Math.min(maxBytes, wanted));
+}

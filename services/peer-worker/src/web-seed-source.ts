@@ -10,7 +10,7 @@ import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import type { RateMeter } from "./rate-meter.js";
 import { fetchRange } from "./web-seed-fetch.js";
 import { WebSeedHealth } from "./web-seed-health.js";
-import { pickWebSeedRun } from "./web-seed-picker.js";
+import { pickWebSeedRun, webSeedRunBytes } from "./web-seed-picker.js";
 import { runPiecesFor } from "./run-picker.js";
 
 /** How a web seed is named where peers are (blame, bans, `piece_staged.peers`). */
@@ -63,6 +63,8 @@ interface Seed {
   /** The last piece it delivered: the next run continues after it. */
   after: number | undefined;
   downloadedBytes: number;
+  /** Bytes per second one request of it delivered lately (smoothed); undefined until measured. */
+  bytesPerSecond: number | undefined;
   lastError: string | undefined;
   readonly controllers: Set<AbortController>;
 }
@@ -100,6 +102,7 @@ export class WebSeedSource {
       inFlight: 0,
       after: undefined,
       downloadedBytes: 0,
+      bytesPerSecond: undefined,
       lastError: undefined,
       controllers: new Set(),
     }));
@@ -156,6 +159,7 @@ export class WebSeedSource {
       state: s.health.state(now),
       inFlight: s.inFlight,
       downloadedBytes: s.downloadedBytes,
+      ...(s.bytesPerSecond === undefined ? {} : { requestBytesPerSec: Math.round(s.bytesPerSecond) }),
       failures: s.health.failures,
       ...(s.lastError === undefined ? {} : { lastError: s.lastError }),
     }));
@@ -169,7 +173,8 @@ export class WebSeedSource {
     if (!seed) return;
     const pieceLength = this.meta.pieceLength;
     const byBudget = Math.floor(this.host.bufferRoom() / pieceLength);
-    const maxPieces = Math.min(Math.max(1, Math.floor(this.opts.requestBytes / pieceLength)), byBudget);
+    const runBytes = webSeedRunBytes(seed.bytesPerSecond, this.opts.requestBytes, pieceLength);
+    const maxPieces = Math.min(Math.max(1, Math.floor(runBytes / pieceLength)), byBudget);
     const run = pickWebSeedRun({
       pieceCount: this.meta.pieceCount,
       eligible: (i) => this.host.claimable(i),
@@ -220,6 +225,7 @@ export class WebSeedSource {
   private async fetchPieces(seed: Seed, pieces: readonly ActivePiece[]): Promise<void> {
     const controller = new AbortController();
     seed.controllers.add(controller);
+    const startedAt = this.deps.now();
     let next = 0;
     try {
       while (next < pieces.length) {
@@ -229,6 +235,9 @@ export class WebSeedSource {
         next = end;
       }
       seed.health.succeeded();
+      const bytes = pieces.reduce((n, p) => n + p.length, 0);
+      const observed = (bytes * 1000) / Math.max(1, this.deps.now() - startedAt);
+      seed.bytesPerSecond = seed.bytesPerSecond === undefined ? observed : (seed.bytesPerSecond + observed) / 2;
     } catch (err) {
       if (!controller.signal.aborted) this.failed(seed, err);
     } finally {

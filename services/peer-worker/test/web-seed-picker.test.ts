@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pickWebSeedRun } from "../src/web-seed-picker.js";
+import { pickWebSeedRun, webSeedRunBytes } from "../src/web-seed-picker.js";
 
 const free = (taken: readonly number[]) => (i: number) => !taken.includes(i);
 
@@ -23,5 +23,16 @@ describe("web seed run picks", () => {
     expect(pickWebSeedRun({ pieceCount: 10, eligible: free([0, 1, 2, 3, 9]), maxPieces: 4, runPieces: 0 })).toEqual([4, 5, 6, 7]);
     expect(pickWebSeedRun({ pieceCount: 3, eligible: () => false, maxPieces: 4, runPieces: 0 })).toEqual([]);
     expect(pickWebSeedRun({ pieceCount: 3, eligible: () => true, maxPieces: 0, runPieces: 0 })).toEqual([]);
+  });
+});
+
+describe("web seed run length", () => {
+  const MiB = 1024 * 1024;
+  it("takes a quarter of the maximum before the mirror was measured, then ten seconds of its rate per request", () => {
+    expect(webSeedRunBytes(undefined, 4 * MiB, 256 * 1024)).toBe(1 * MiB);
+    expect(webSeedRunBytes(100 * 1024, 4 * MiB, 256 * 1024)).toBe(1000 * 1024);
+    expect(webSeedRunBytes(50 * MiB, 4 * MiB, 256 * 1024)).toBe(4 * MiB);
+    // Never less than a piece, however slow the mirror.
+    expect(webSeedRunBytes(10, 4 * MiB, 256 * 1024)).toBe(256 * 1024);
   });
 });
