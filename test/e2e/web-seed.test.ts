@@ -146,16 +146,23 @@ describe("shoal get from web seeds (BEP 19)", () => {
     expect(web.stats.bytesServed).toBeLessThan(size);
   });
 
-  it("--no-web-seeds ignores the torrent's url-list", async () => {
+  it("--no-web-seeds ignores the torrent's url-list and keeps the mirrors given with --web-seed", async () => {
     const dir = await mkdtemp(join(tmpdir(), "shoal-ws-"));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const payload = await makePayload(join(dir, "data"), { name: "off.bin", size: 300_000 });
-    const server = await mirror(join(dir, "data"));
-    const made = await makeTorrent({ path: payload.root, out: join(dir, "t.torrent"), pieceLength: 64 * 1024, webSeeds: [server.url] });
-    const r = await runCli(["get", made.torrentPath, "--out", join(dir, "out"), "--port", "0", "--no-web-seeds"], 30_000);
-    // Without web seeds and without a tracker nothing can be found: refused at once.
-    expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/names no HTTP or UDP tracker/);
-    expect(server.stats.requests).toBe(0);
+    const payload = await makePayload(join(dir, "data"), { name: "off.bin", size: 700_000 });
+    const listed = await mirror(join(dir, "data"));
+    const added = await mirror(join(dir, "data"));
+    const made = await makeTorrent({ path: payload.root, out: join(dir, "t.torrent"), pieceLength: 64 * 1024, webSeeds: [listed.url] });
+    const out = join(dir, "out");
+    const r = await runCli(["get", made.torrentPath, "--out", out, "--port", "0", "--no-web-seeds", "--web-seed", `${added.url}off.bin`], 60_000);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await mismatches(payload, out)).toEqual([]);
+    expect(listed.stats.requests).toBe(0);
+    // The added URL names the file itself (it does not end in "/").
+    expect(added.stats.bytesServed).toBe(payload.totalBytes);
+    // With neither, a torrent without a tracker has no source at all: refused at once.
+    const none = await runCli(["get", made.torrentPath, "--out", join(dir, "out2"), "--port", "0", "--no-web-seeds"], 30_000);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/names no HTTP or UDP tracker/);
   });
 });
