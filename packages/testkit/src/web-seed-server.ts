@@ -27,6 +27,9 @@ export interface WebSeedServerStats {
   connections: number;
   /** Body bytes written for file requests. */
   bytesServed: number;
+  /** `Date.now()` of the first and the last body byte written (0 before any). */
+  firstByteAt: number;
+  lastByteAt: number;
   /** Answers by status code. */
   readonly statuses: Record<number, number>;
 }
@@ -55,7 +58,7 @@ const CHUNK_BYTES = 64 * 1024;
 export async function startWebSeedServer(opts: WebSeedServerOptions): Promise<WebSeedServer> {
   const root = resolve(opts.root);
   const faults: WebSeedFaults = { ...opts.faults };
-  const stats: WebSeedServerStats = { requests: 0, connections: 0, bytesServed: 0, statuses: {} };
+  const stats: WebSeedServerStats = { requests: 0, connections: 0, bytesServed: 0, firstByteAt: 0, lastByteAt: 0, statuses: {} };
   const answer = (res: ServerResponse, status: number, headers: Record<string, string> = {}, body = "") => {
     stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
     res.writeHead(status, { "content-length": String(Buffer.byteLength(body)), ...headers });
@@ -120,7 +123,9 @@ export async function startWebSeedServer(opts: WebSeedServerOptions): Promise<We
       if (res.destroyed) return;
       const chunk = body.subarray(at, Math.min(sendBytes, at + CHUNK_BYTES));
       stats.bytesServed += chunk.length;
+      stats.firstByteAt ||= Date.now();
       const full = !res.write(chunk);
+      stats.lastByteAt = Date.now();
       const rate = faults.bytesPerSecond ?? 0;
       if (rate > 0) await new Promise((r) => setTimeout(r, (chunk.length * 1000) / rate));
       else if (full) await new Promise((r) => res.once("drain", r));
