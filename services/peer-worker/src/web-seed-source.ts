@@ -209,12 +209,23 @@ export class WebSeedSource {
       return;
     }
     const now = this.deps.now();
-    const pieces = got.map((c) => {
+    const pieces: ActivePiece[] = [];
+    for (const c of got) {
+      // Taken up here meanwhile (an end-game duplicate of the claim another worker just gave
+      // back): the connections already fetch it, so the claim goes back rather than race them.
+      if (this.host.active.has(c.piece)) {
+        void this.deps.claims.release(this.meta.infoHashHex, this.deps.workerId, c).catch(() => undefined);
+        continue;
+      }
       const p = new ActivePiece(c.piece, c.attempt, pieceLengthOf(this.meta, c.piece), true, now);
       p.source = seed.id;
       this.host.startExternal(p);
-      return p;
-    });
+      pieces.push(p);
+    }
+    if (pieces.length === 0) {
+      seed.inFlight--;
+      return;
+    }
     void this.fetchPieces(seed, pieces).finally(() => {
       seed.inFlight--;
       this.pump();
