@@ -82,6 +82,8 @@ export class WebSeedSource {
   private readonly agents: { readonly http: http.Agent; readonly https: https.Agent };
   private readonly timer: NodeJS.Timeout;
   private claiming = false;
+  /** After a failed claim-table call, no claim before this time (the next pump interval). */
+  private claimsPausedUntil = 0;
   private closed = false;
 
   constructor(
@@ -167,8 +169,8 @@ export class WebSeedSource {
 
   /** Claims a run for the first web seed with room, one claim-table call at a time. */
   private pump(): void {
-    if (this.closed || this.claiming) return;
     const now = this.deps.now();
+    if (this.closed || this.claiming || now < this.claimsPausedUntil) return;
     const seed = this.seeds.find((s) => s.health.usable(now) && s.inFlight < this.opts.requestsPerHost);
     if (!seed) return;
     const pieceLength = this.meta.pieceLength;
@@ -191,6 +193,8 @@ export class WebSeedSource {
         (got) => this.claimed(seed, run, got),
         (err: unknown) => {
           seed.inFlight--;
+          // The table is down (Redis restarting): ask again at the next interval, not at once.
+          this.claimsPausedUntil = this.deps.now() + PUMP_INTERVAL_MS;
           this.deps.logger.error({ err, op: "claims.claim" }, "asking the claim table failed");
         },
       )
