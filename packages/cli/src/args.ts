@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
-import { parseFileSelection, parseRate } from "@shoal/runtime";
+import { parseFileSelection, parseRate, webSeedChoice, type WebSeedChoice } from "@shoal/runtime";
 
 export const USAGE = `usage: shoal <command> [options]
 
@@ -26,6 +26,11 @@ options of get:
       --max-download-rate R   bytes per second, with an optional binary suffix (500K, 4M, 1G;
                               4M = 4 MiB/s); 0 = unlimited (default)
       --max-upload-rate R     the same for uploads
+      --web-seed URL          also fetch from this HTTP mirror (BEP 19; repeatable): a
+                              single-file torrent's file, or the directory holding the
+                              torrent's top directory
+      --no-web-seeds          do not use the torrent's own web seeds (url-list); those given
+                              with --web-seed are still used
       --seed-ratio X          after completion keep uploading until uploaded/size reaches X
       --seed-time SECONDS     after completion keep uploading for this long (with --seed-ratio:
                               whichever comes first); Ctrl-C ends seeding with exit status 0
@@ -91,6 +96,8 @@ export interface GetArgs {
   readonly maxDownloadRate: number | undefined;
   readonly maxUploadRate: number | undefined;
   readonly seed: SeedLimits | undefined;
+  /** Web seeds: undefined = the torrent's own (url-list) and none added. */
+  readonly webSeeds: WebSeedChoice | undefined;
 }
 
 export interface InfoArgs {
@@ -117,7 +124,7 @@ export class UsageError extends Error {}
 
 /** The options each command takes; any other is refused with a message naming its command. */
 const OPTIONS_OF = {
-  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3", "encryption"],
+  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3", "encryption", "web-seed", "no-web-seeds"],
   verify: ["in", "select", "json", "s3"],
   info: ["json"],
 } as const;
@@ -143,6 +150,8 @@ export function parseCommandLine(argv: readonly string[]): Args {
         "max-upload-rate": { type: "string" },
         "seed-ratio": { type: "string" },
         "seed-time": { type: "string" },
+        "web-seed": { type: "string", multiple: true },
+        "no-web-seeds": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -187,6 +196,7 @@ export function parseCommandLine(argv: readonly string[]): Args {
     maxDownloadRate: values["max-download-rate"] === undefined ? undefined : wrap("--max-download-rate", () => parseRate(values["max-download-rate"]!)),
     maxUploadRate: values["max-upload-rate"] === undefined ? undefined : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
     seed: seedLimits(values["seed-ratio"], values["seed-time"]),
+    webSeeds: wrap("--web-seed", () => webSeedChoice(values["no-web-seeds"], values["web-seed"])),
   };
 }
 

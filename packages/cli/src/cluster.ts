@@ -13,6 +13,7 @@ import {
   submitProblemOf,
   torrentSourceOf,
   type ServiceName,
+  webSeedChoice,
 } from "@shoal/runtime";
 import { ConfigError, silentLogger } from "@shoal/service-kit";
 import { CliError } from "./cli-error.js";
@@ -62,6 +63,8 @@ options of the cluster commands (each flag falls back to its environment variabl
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
                               equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
+      --web-seed URL          submit: also fetch from this HTTP mirror (repeatable; as for get)
+      --no-web-seeds          submit: do not use the torrent's own web seeds (url-list)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
       --log-level L           service, dashboard: log level (debug, info, warn; default info)
 `;
@@ -71,7 +74,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Runs a cluster command; resolves with the exit status. */
 export async function clusterMain(argv: readonly string[], env: Env): Promise<number> {
   const command = argv[0] as (typeof CLUSTER_COMMANDS)[number];
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -96,6 +99,8 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         "max-download-rate": { type: "string" },
         "max-upload-rate": { type: "string" },
         "job-id": { type: "string" },
+        "web-seed": { type: "string", multiple: true },
+        "no-web-seeds": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -207,7 +212,7 @@ async function withQueue<T>(str: (k: string) => string | undefined, env: Env, fn
 
 async function submit(
   positionals: string[],
-  values: Record<string, string | boolean | undefined>,
+  values: Record<string, string | boolean | string[] | undefined>,
   str: (k: string) => string | undefined,
   env: Env,
 ): Promise<number> {
@@ -229,6 +234,7 @@ async function submit(
         maxDownloadRate: str("max-download-rate"),
         maxUploadRate: str("max-upload-rate"),
         jobId: str("job-id"),
+        webSeeds: webSeedOption(values),
       },
       str("s3"),
       env,
@@ -365,4 +371,13 @@ function jobDetails(job: JobInfo): string {
   }
   if (job.result) lines.push(`result: ${job.result.files.length} file(s), ${formatBytes(job.result.totalBytes)}`);
   return `${lines.join("\n")}\n`;
+}
+
+/** `--web-seed URL` (repeatable) and `--no-web-seeds`, as `get` reads them. */
+function webSeedOption(values: Record<string, string | boolean | string[] | undefined>) {
+  try {
+    return webSeedChoice(values["no-web-seeds"] === true, values["web-seed"] as string[] | undefined);
+  } catch (err) {
+    throw new UsageFailure(`--web-seed: ${(err as Error).message}`);
+  }
 }

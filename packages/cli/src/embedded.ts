@@ -80,7 +80,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   });
   const torrents = new TorrentInfoCache(async (ih) => catalog.get(ih));
 
-  const worker = await peerWorker.start(workerConfig, { claims, store, bus, torrents, logger, now, pool }).catch((err: Error) => {
+  const worker = await peerWorker.start(workerConfig, { claims, store, bus, torrents, logger, now, pool, onEvent: hooks.onEvent }).catch((err: Error) => {
     throw new CliError(`cannot listen for peers on port ${args.port}: ${err.message} (choose another with --port, or 0 for any)`, 1);
   });
   const services = [
@@ -113,6 +113,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
     options: {
       ...(args.select ? { selectFiles: args.select } : {}),
       ...(args.seed ? { seed: args.seed } : {}),
+      ...(args.webSeeds ? { webSeeds: args.webSeeds } : {}),
     },
   });
   return {

@@ -36,9 +36,15 @@ export function torrentCatalogContract(harness: TorrentCatalogHarness): void {
       expect(plain(await catalog.get(open.infoHash))).toEqual(plain(open));
     });
 
-    scenario("the job's file selection and rate limits come back, and a later put without them drops them", async (catalog) => {
+    scenario("the job's file selection, rate limits and web seeds come back, and a later put without them drops them", async (catalog) => {
       const ih = randomInfoHash();
-      const selective = { ...record(ih), selectFiles: [0, 3, 4, 9], maxDownloadBytesPerSec: 4 * 1024 * 1024, maxUploadBytesPerSec: 512 * 1024 };
+      const selective = {
+        ...record(ih),
+        selectFiles: [0, 3, 4, 9],
+        maxDownloadBytesPerSec: 4 * 1024 * 1024,
+        maxUploadBytesPerSec: 512 * 1024,
+        webSeeds: ["http://mirror.test/pub/", "https://other.test/x y"],
+      };
       await catalog.put(selective);
       expect(plain(await catalog.get(ih))).toEqual(plain(selective));
       // Another job on the same torrent, with every file and no limits.

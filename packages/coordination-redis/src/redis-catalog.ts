@@ -12,6 +12,7 @@ const FIELD = {
   selectFiles: "selectFiles",
   maxDownloadBytesPerSec: "maxDownloadBytesPerSec",
   maxUploadBytesPerSec: "maxUploadBytesPerSec",
+  webSeeds: "webSeeds",
 } as const;
 
 /**
@@ -50,6 +51,7 @@ export class RedisCatalog implements TorrentCatalog {
           ...(record.selectFiles ? { [FIELD.selectFiles]: JSON.stringify(record.selectFiles) } : {}),
           ...(record.maxDownloadBytesPerSec ? { [FIELD.maxDownloadBytesPerSec]: String(record.maxDownloadBytesPerSec) } : {}),
           ...(record.maxUploadBytesPerSec ? { [FIELD.maxUploadBytesPerSec]: String(record.maxUploadBytesPerSec) } : {}),
+          ...(record.webSeeds && record.webSeeds.length > 0 ? { [FIELD.webSeeds]: JSON.stringify(record.webSeeds) } : {}),
         })
         .exec();
       // EXEC answers each command's own error in its slot rather than failing the whole call.
@@ -80,6 +82,7 @@ export class RedisCatalog implements TorrentCatalog {
       ...(fields[FIELD.selectFiles] ? { selectFiles: JSON.parse(fields[FIELD.selectFiles]!.toString("utf8")) as number[] } : {}),
       ...(fields[FIELD.maxDownloadBytesPerSec] ? { maxDownloadBytesPerSec: Number(fields[FIELD.maxDownloadBytesPerSec]!.toString("utf8")) } : {}),
       ...(fields[FIELD.maxUploadBytesPerSec] ? { maxUploadBytesPerSec: Number(fields[FIELD.maxUploadBytesPerSec]!.toString("utf8")) } : {}),
+      ...(fields[FIELD.webSeeds] ? { webSeeds: JSON.parse(fields[FIELD.webSeeds]!.toString("utf8")) as string[] } : {}),
     };
   }
 

@@ -16,3 +16,6 @@ export { selectFiles } from "./file-selection.js";
 export type { FileSelection } from "./file-selection.js";
 export { DEFAULT_MAGNET_LIMITS, formatMagnet, isMagnetLink, parseMagnet } from "./bep9-magnet.js";
 export type { MagnetLimits, MagnetLink, MagnetPeer } from "./bep9-magnet.js";
+export { isWebSeedUrl, MAX_WEB_SEEDS, MAX_WEB_SEED_URL_BYTES } from "./bep19-url-list.js";
+export { webSeedFileUrl, webSeedSpans } from "./bep19-web-seed.js";
+export type { WebSeedSpan } from "./bep19-web-seed.js";

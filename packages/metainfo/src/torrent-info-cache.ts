@@ -12,6 +12,8 @@ export interface TorrentInfo {
   readonly layout: StorageLayout;
   /** The job's rate limits for the whole cluster, bytes per second; 0 = none. */
   readonly limits: JobRateLimits;
+  /** BEP 19 web seeds the job may fetch from (the torrent's own and added ones; empty: none). */
+  readonly webSeeds: readonly string[];
 }
 
 /** A job's rate limits for all its workers together, bytes per second; 0 = unlimited. */
@@ -27,6 +29,8 @@ export interface TorrentSource {
   readonly selectFiles?: readonly number[];
   readonly maxDownloadBytesPerSec?: number;
   readonly maxUploadBytesPerSec?: number;
+  /** Web seed URLs for the job, already chosen by its owner; absent means none. */
+  readonly webSeeds?: readonly string[];
 }
 
 /**
@@ -45,8 +49,8 @@ export class TorrentInfoCache {
    * same info dict again: a torrent of thousands of files takes a good part of a second to parse
    * while the download has not started yet. An entry already there is kept.
    */
-  add(metainfo: InfoDict, selectFiles?: readonly number[]): void {
-    if (!this.entries.has(metainfo.infoHashHex)) this.entries.set(metainfo.infoHashHex, Promise.resolve(infoOf(metainfo, selectFiles)));
+  add(metainfo: InfoDict, selectFiles?: readonly number[], webSeeds: readonly string[] = []): void {
+    if (!this.entries.has(metainfo.infoHashHex)) this.entries.set(metainfo.infoHashHex, Promise.resolve(infoOf(metainfo, selectFiles, NO_LIMITS, webSeeds)));
   }
 
   /**
@@ -79,11 +83,11 @@ export class TorrentInfoCache {
     return infoOf(metainfo, source.selectFiles, {
       downloadBytesPerSec: source.maxDownloadBytesPerSec ?? 0,
       uploadBytesPerSec: source.maxUploadBytesPerSec ?? 0,
-    });
+    }, source.webSeeds ?? []);
   }
 }
 
-function infoOf(metainfo: InfoDict, select: readonly number[] | undefined, limits: JobRateLimits = NO_LIMITS): TorrentInfo {
+function infoOf(metainfo: InfoDict, select: readonly number[] | undefined, limits: JobRateLimits, webSeeds: readonly string[]): TorrentInfo {
   const selection = selectFiles(metainfo, select);
-  return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles), limits };
+  return { metainfo, selection, layout: torrentLayout(metainfo, selection.skippedFiles), limits, webSeeds };
 }

@@ -43,7 +43,7 @@ export interface Metainfo extends InfoDict {
   announce?: string;
   /** BEP 12 tiers; `[[announce]]` when the torrent has no usable announce-list. */
   announceList: string[][];
-  /** BEP 19 web seeds (parsed, not used yet). */
+  /** BEP 19 web seeds: absolute http(s) URLs from `url-list`, at most `MAX_WEB_SEEDS`. */
   urlList: string[];
   comment?: string;
   createdBy?: string;

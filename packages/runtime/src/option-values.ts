@@ -1,3 +1,5 @@
+import { isWebSeedUrl, MAX_WEB_SEED_URL_BYTES } from "@shoal/metainfo";
+
 /** Parsers for option values whose syntax is part of the command-line contract. */
 
 /**
@@ -40,4 +42,23 @@ export function parseRate(text: string): number {
   const bytes = Math.floor(Number(m[1]) * RATE_UNITS[m[2]!.toLowerCase()]!);
   if (!Number.isSafeInteger(bytes)) throw new Error(`"${text}" is too large`);
   return bytes;
+}
+
+/** A job's web seed choice from `--no-web-seeds` and repeated `--web-seed URL`. */
+export interface WebSeedChoice {
+  readonly fromTorrent: boolean;
+  readonly add: readonly string[];
+}
+
+/**
+ * The web seed options, or undefined when they are the defaults (the torrent's own web seeds,
+ * none added). Each added URL must be an absolute http(s) URL without credentials.
+ */
+export function webSeedChoice(noWebSeeds: boolean | undefined, urls: readonly string[] | undefined): WebSeedChoice | undefined {
+  const add = (urls ?? []).map((u) => u.trim());
+  for (const url of add) {
+    if (!isWebSeedUrl(url)) throw new Error(`"${url}" is not an http(s) URL a web seed can have (http://host/path, no user:password, at most ${MAX_WEB_SEED_URL_BYTES} bytes)`);
+  }
+  if (noWebSeeds !== true && add.length === 0) return undefined;
+  return { fromTorrent: noWebSeeds !== true, add };
 }

@@ -3,7 +3,7 @@ import { parseMetainfo, selectFiles } from "@shoal/metainfo";
 import { ConfigError } from "@shoal/service-kit";
 import { checkBucket } from "./bucket-check.js";
 import { formatDestination, parseDestination } from "./destination.js";
-import { parseFileSelection, parseRate } from "./option-values.js";
+import { parseFileSelection, parseRate, type WebSeedChoice } from "./option-values.js";
 import { s3ConnectionFrom } from "./s3-connection.js";
 
 /**
@@ -27,6 +27,8 @@ export interface SubmitRequest {
   readonly maxUploadRate?: string | undefined;
   /** Names the job (a second submit with the same id is the same job). */
   readonly jobId?: string | undefined;
+  /** BEP 19 web seeds: the torrent's, extra ones, or none (`webSeedChoice` reads the options). */
+  readonly webSeeds?: WebSeedChoice | undefined;
 }
 
 export interface PreparedSubmission {
@@ -95,6 +97,7 @@ export async function prepareSubmission(req: SubmitRequest, s3Flag: string | und
       ...(seed ? { seed } : {}),
       ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
       ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
+      ...(req.webSeeds ? { webSeeds: req.webSeeds } : {}),
     },
   };
   return { data, jobId };

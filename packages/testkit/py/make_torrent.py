@@ -1,7 +1,7 @@
 """Create a .torrent with libtorrent's create_torrent.
 
 usage: make_torrent.py --path FILE_OR_DIR --out FILE --piece-length BYTES
-                       [--tracker TIER URL]... [--private] [--hybrid]
+                       [--tracker TIER URL]... [--web-seed URL]... [--private] [--hybrid]
 
 Without --hybrid the torrent is v1 only (no padding files). With --hybrid it carries both the
 v1 info and the v2 file tree (BEP 52), and libtorrent inserts padding files (BEP 47) so every
@@ -21,6 +21,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--piece-length", type=int, required=True)
     ap.add_argument("--tracker", nargs=2, action="append", default=[], metavar=("TIER", "URL"))
+    ap.add_argument("--web-seed", action="append", default=[])
     ap.add_argument("--private", action="store_true")
     ap.add_argument("--hybrid", action="store_true")
     a = ap.parse_args()
@@ -34,6 +35,8 @@ def main():
     ct = lt.create_torrent(fs, a.piece_length, flags=flags)
     for tier, url in a.tracker:
         ct.add_tracker(url, int(tier))
+    for url in a.web_seed:
+        ct.add_url_seed(url)
     if a.private:
         ct.set_priv(True)
     ct.set_creator("shoal-testkit")

@@ -52,3 +52,5 @@ export type { LabHost, NetnsLab, NetnsLabOptions } from "./netns-lab.js";
 export type { NetworkPlacement } from "./network-placement.js";
 export { startLabCluster, cpuSeconds } from "./lab-cluster.js";
 export type { LabCluster, LabClusterOptions, LabJobOptions, LabJobResult } from "./lab-cluster.js";
+export { startWebSeedServer } from "./web-seed-server.js";
+export type { WebSeedFaults, WebSeedServer, WebSeedServerOptions, WebSeedServerStats } from "./web-seed-server.js";

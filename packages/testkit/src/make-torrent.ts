@@ -25,6 +25,8 @@ export interface MakeTorrentOptions {
   /** Default "mktorrent". */
   readonly tool?: TorrentTool;
   readonly private?: boolean;
+  /** BEP 19 `url-list` entries (mktorrent and libtorrent tools only). */
+  readonly webSeeds?: readonly string[];
 }
 
 export interface MadeTorrent {
@@ -67,9 +69,13 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
     // mktorrent: one -a per tier, URLs of one tier separated by commas.
     for (const tier of tiers) args.push("-a", tier.join(","));
     if (opts.private === true) args.push("-p");
+    for (const url of opts.webSeeds ?? []) args.push("-w", url);
     args.push(opts.path);
     await runProcess("mktorrent", args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
   } else if (tool === "transmission") {
+    if ((opts.webSeeds ?? []).length > 0) {
+      throw new TestkitError("BAD_ARGUMENT", "transmission-create in Debian bookworm cannot add web seeds; use mktorrent or libtorrent", { context: { tool } });
+    }
     // transmission-create: piece size in KiB; every -t URL becomes a tier of its own.
     const args = ["-o", opts.out, "-s", String(pieceLength / 1024)];
     for (const url of tiers.flat()) args.push("-t", url);
@@ -81,6 +87,7 @@ export async function makeTorrent(opts: MakeTorrentOptions): Promise<MadeTorrent
     const args = [pyScript("make_torrent.py"), "--path", opts.path, "--out", opts.out, "--piece-length", String(pieceLength)];
     tiers.forEach((tier, i) => tier.forEach((url) => args.push("--tracker", String(i), url)));
     if (opts.private === true) args.push("--private");
+    for (const url of opts.webSeeds ?? []) args.push("--web-seed", url);
     if (tool === "libtorrent-hybrid") args.push("--hybrid");
     const res = await runProcess(SYSTEM_PYTHON, args, { timeoutMs: TOOL_TIMEOUT_MS, check: true });
     toolV1 = (JSON.parse(res.stdout) as { v1: string }).v1;

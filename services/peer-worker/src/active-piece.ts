@@ -26,6 +26,11 @@ export class ActivePiece {
   lastProgressAt: number;
   /** Since when none of our connections can serve it; undefined while one can. */
   sourcelessSince: number | undefined;
+  /**
+   * Set for a piece a web seed fetches whole (its id, `web:<url>`): connections never request
+   * its blocks, and it is not given up for want of a connection.
+   */
+  source: string | undefined;
 
   constructor(
     readonly index: number,
@@ -51,6 +56,14 @@ export class ActivePiece {
   /** The distinct peers whose blocks are in the buffer. */
   contributors(): string[] {
     return [...new Set(this.blockFrom.filter((p): p is string => p !== undefined))];
+  }
+
+  /** Every block arrived from `source` at once (a web seed filled the buffer). */
+  receivedWhole(source: string): void {
+    this.blocks.fill(BLOCK_RECEIVED);
+    this.blockFrom.fill(source);
+    this.received = this.blockCount;
+    this.requested = 0;
   }
 
   /** Forgets every block `peer` sent (it was banned): they are downloaded again from others. */

@@ -321,6 +321,7 @@ export class BlockScheduler {
       }
     }
     for (const p of [...this.active.values()]) {
+      if (p.source !== undefined) continue;
       if (this.hasSource(p.index)) p.sourcelessSince = undefined;
       else if (p.sourcelessSince === undefined) p.sourcelessSince = now;
       else if (now - p.sourcelessSince >= this.opts.sourcelessClaimMs) this.giveUp(p);
@@ -339,6 +340,43 @@ export class BlockScheduler {
     await Promise.allSettled(
       owned.map((p) => this.claims.release(this.opts.infoHash, this.opts.workerId, { piece: p.index, attempt: p.attempt })),
     );
+  }
+
+  /** Bytes of the memory budget free for more pieces. */
+  bufferRoom(): number {
+    return this.opts.maxBufferedBytes - this.bufferedBytes();
+  }
+
+  /** Whether this worker may claim `piece` now (not done, in progress or known claimed elsewhere). */
+  claimable(piece: number): boolean {
+    return !this.stopped && this.claimer.isEligible(piece);
+  }
+
+  /** The claim table refused these to another source of ours (a web seed): someone holds them. */
+  claimedElsewhere(pieces: readonly number[]): void {
+    this.claimer.markElsewhere(pieces);
+  }
+
+  /** A piece a web seed claimed and fetches whole: it counts against memory like any other. */
+  startExternal(p: ActivePiece): void {
+    this.active.set(p.index, p);
+    this.claimer.reconsider(p.index);
+  }
+
+  /** A web seed's piece is whole: it is staged like a piece from connections. */
+  finishExternal(p: ActivePiece): void {
+    if (this.active.get(p.index) === p) this.finish(p);
+  }
+
+  /** A web seed could not fetch the piece: its bytes are dropped and its claim given back. */
+  dropExternal(p: ActivePiece): void {
+    if (this.active.get(p.index) !== p) return;
+    this.forget(p, true);
+    this.claimer.onMemoryFreed();
+    void this.claims
+      .release(this.opts.infoHash, this.opts.workerId, { piece: p.index, attempt: p.attempt })
+      .catch((err: unknown) => this.logger.error({ err, piece: p.index, op: "claims.release" }, "releasing a claim failed; it lapses with our lease"));
+    this.fillAll();
   }
 
   private hasSource(index: number): boolean {
@@ -368,7 +406,7 @@ export class BlockScheduler {
   }
 
   private requestFrom(conn: PeerConnection, p: ActivePiece | undefined, room: number): number {
-    if (!p || p.requested + p.received >= p.blockCount || !conn.bitfield.has(p.index)) return room;
+    if (!p || p.source !== undefined || p.requested + p.received >= p.blockCount || !conn.bitfield.has(p.index)) return room;
     if (!this.mayAsk(conn, p.index)) return room;
     for (let b = 0; b < p.blockCount && room > 0; b++) {
       if (p.blocks[b] !== BLOCK_FREE) continue;

@@ -88,6 +88,18 @@ export const peerWorkerConfigSchema = z.object({
    * from SHOAL_ENCRYPTION (or `--encryption`).
    */
   encryption: z.enum(ENCRYPTION_POLICIES).default("prefer"),
+  /**
+   * Fetch pieces from the job's BEP 19 web seeds (HTTP mirrors) too; false turns them off for
+   * this worker whatever the job says (`SHOAL_PEER_WORKER_WEB_SEEDS=false`).
+   */
+  webSeeds: envBoolean().default(true),
+  /**
+   * Requests in flight per web seed and keep-alive connections per mirror host. Four keeps a
+   * mirror's pipe full across request gaps without looking like a download accelerator.
+   */
+  webSeedRequestsPerHost: envNumber().int().positive().max(32).default(4),
+  /** Bytes one web seed request covers, in whole pieces (at least one). */
+  webSeedRequestMiB: envNumber().positive().default(4),
   /** Claim lease: a worker silent this long loses its claims. */
   heartbeatTtlSeconds: envNumber().positive().default(15),
 });

@@ -113,6 +113,21 @@ export class PieceClaimer {
     else if (this.eligible.add(piece)) this.changes++;
   }
 
+  /** Whether `piece` may be claimed now (see `reconsider`). */
+  isEligible(piece: number): boolean {
+    return this.eligible.has(piece);
+  }
+
+  /** Pieces the claim table refused to another source of this worker: someone else holds them. */
+  markElsewhere(pieces: readonly number[]): void {
+    for (const i of pieces) {
+      if (this.elsewhere[i] === 1) continue;
+      this.elsewhere[i] = 1;
+      this.elsewhereList.push(i);
+      this.reconsider(i);
+    }
+  }
+
   /** A connected peer announced `piece`. */
   onPeerHas(piece: number): void {
     if (this.eligible.has(piece)) this.changes++;

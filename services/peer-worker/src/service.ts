@@ -23,6 +23,8 @@ export interface PeerWorkerDeps {
   readonly random?: () => number;
   /** Shared with the store in embedded mode, so staged buffers come back for reuse. */
   readonly pool?: PieceBufferPool;
+  /** Events a person should see (embedded mode shows them): `warning` with a `message`. */
+  readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
 }
 
 export interface RunningPeerWorker extends RunningService {
@@ -152,6 +154,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
         pool,
         downloadLimiter: share ? new LimiterChain([downloadLimiter, share.download]) : downloadLimiter,
         uploadLimiter: share ? new LimiterChain([uploadLimiter, share.upload]) : uploadLimiter,
+        webSeeds: info.webSeeds,
+        onWarning: (message) => deps.onEvent?.("warning", { infoHash, message }),
       },
       port,
     );

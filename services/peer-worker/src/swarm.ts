@@ -18,12 +18,13 @@ import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
 import { RateMeter } from "./rate-meter.js";
-import { publishWithRetry } from "./publish-retry.js";
+import { stagePiece, type StageContext } from "./piece-stager.js";
+import { PublishGate } from "./publish-gate.js";
+import { WebSeedSource } from "./web-seed-source.js";
 import { runPiecesFor } from "./run-picker.js";
 import type { SocketInput } from "./socket-input.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
-import { BLOCK_BYTES, blockKey, type ActivePiece } from "./active-piece.js";
-import { PublishGate } from "./publish-gate.js";
+import { BLOCK_BYTES, blockKey } from "./active-piece.js";
 
 export interface SwarmDeps {
   readonly claims: ClaimTable;
@@ -38,15 +39,12 @@ export interface SwarmDeps {
   /** The worker's rate limits, shared by all its torrents. */
   readonly downloadLimiter?: RateLimit;
   readonly uploadLimiter?: RateLimit;
+  /** The job's BEP 19 web seeds (none when absent). */
+  readonly webSeeds?: readonly string[];
+  /** Warnings a person should see (a web seed failing or banned). */
+  readonly onWarning?: (message: string) => void;
 }
 
-/** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */
-const BUS_HEADER_ROOM_BYTES = 64 * 1024;
-/**
- * How long a staged piece's message is sent again while the bus cannot take it. A NATS restart
- * or fail-over takes seconds; past this the piece goes back to missing and is downloaded again.
- */
-const STAGED_PUBLISH_RETRY_MS = 60_000;
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
 const TICK_MS = 1000;
 /** Every this many ticks, forget which pieces were claimed elsewhere and ask again. */
@@ -68,6 +66,9 @@ export class TorrentSwarm {
   private readonly uploader: Uploader;
   /** Pieces downloaded here lately, for serving before their objects are readable. */
   private readonly recent: RecentPieces;
+  private readonly stageContext: StageContext;
+  /** The job's web seeds, when it has any and this worker uses them. */
+  private readonly webSeeds: WebSeedSource | undefined;
   private readonly banned = new Set<string>();
   /** IPs of banned peers: an incoming connection from one is refused (its port means nothing). */
   private readonly bannedIps = new Set<string>();
@@ -140,7 +141,7 @@ export class TorrentSwarm {
       },
       done,
       deps.claims,
-      { onComplete: (p) => this.stage(p), connections: () => this.conns.values() },
+      { onComplete: (p) => stagePiece(this.stageContext, p), connections: () => this.conns.values() },
       this.logger,
     );
     this.availabilitySync = new AvailabilitySync(
@@ -155,6 +156,11 @@ export class TorrentSwarm {
     // Evicted pieces' buffers go back to the pool for the next downloads (fresh ones cost page faults).
     this.recent = new RecentPieces(config.uploadCacheMiB * 1024 * 1024, (d) => deps.pool.release(Buffer.from(d.buffer, d.byteOffset, d.byteLength)));
     this.uploader = new Uploader(meta.infoHashHex, have, pieceLength, meta.pieceLength, deps.store, this.sent, deps.uploadLimiter, this.recent);
+    const { claims, store, bus, pool, workerId } = deps;
+    const { scheduler, recent } = this;
+    const stagePiecesOnBus = config.stagePiecesOnBus;
+    this.stageContext = { infoHash: meta.infoHashHex, claims, store, bus, pool, workerId, scheduler, recent, stagePiecesOnBus, stageGate: this.stageGate, logger: this.logger, closed: () => this.closed };
+    this.webSeeds = WebSeedSource.forSwarm(meta, config, scheduler, { ...deps, logger: this.logger, received: this.received, limiter: deps.downloadLimiter });
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
     for (const t of this.timers) t.unref();
@@ -187,6 +193,7 @@ export class TorrentSwarm {
   }
 
   ban(peer: string): void {
+    if (WebSeedSource.isWebSeedId(peer)) return this.webSeeds?.ban(peer);
     this.banned.add(peer);
     this.bannedIps.add(splitPeerKey(peer)[0]);
     this.dialer.book.remove(peer);
@@ -285,6 +292,7 @@ export class TorrentSwarm {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    this.webSeeds?.close();
     await this.scheduler.releaseAll();
     for (const c of [...this.conns.values()]) c.close("torrent stopped");
     await this.dialer.close();
@@ -316,6 +324,7 @@ export class TorrentSwarm {
       stagedPieces: this.scheduler.pending.size,
       endgame: this.scheduler.endgame,
       wastedBytes: this.scheduler.wastedBytes,
+      ...(this.webSeeds ? { webSeeds: this.webSeeds.status() } : {}),
     };
   }
 
@@ -404,57 +413,6 @@ export class TorrentSwarm {
     this.logger.debug({ peer: conn.key, reason }, "disconnected");
     if (reason.startsWith("protocol violation")) this.logger.warn({ peer: conn.key, reason }, "peer dropped");
     this.dialer.run();
-  }
-
-  private stage(p: ActivePiece): void {
-    const infoHash = this.meta.infoHashHex;
-    const ref = { infoHash, piece: p.index, attempt: p.attempt, workerId: this.deps.workerId };
-    const claim = { piece: p.index, attempt: p.attempt };
-    const buf = p.buf!;
-    p.buf = undefined;
-    // Room for the message's other fields next to the bytes.
-    const limit = this.deps.bus.maxPayloadBytes;
-    const onBus = this.config.stagePiecesOnBus && (limit === undefined || buf.length + BUS_HEADER_ROOM_BYTES <= limit);
-    let staged = false;
-    void (async () => {
-      if (!onBus) await this.deps.store.putStaged(ref, buf);
-      const r = await this.deps.claims.stage(infoHash, this.deps.workerId, claim);
-      if (r !== "ok") {
-        // Another worker staged this attempt first (end-game), or our claim expired.
-        this.scheduler.onStageFailed(p.index);
-        if (onBus) this.deps.pool.release(buf);
-        else await this.deps.store.deleteStaged(ref);
-        return;
-      }
-      staged = true;
-      // Staged in the table, the piece moves on only through this message: while the bus is
-      // down (a NATS restart) it is sent again rather than dropped with the bytes in hand.
-      const gate = this.stageGate;
-      const send = () => this.deps.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
-      await publishWithRetry(() => (onBus ? gate.run(send) : send()), {
-        giveUpAfterMs: STAGED_PUBLISH_RETRY_MS,
-        stopped: () => this.closed,
-        now: () => Date.now(),
-        onRetry: (err) => this.logger.warn({ err, piece: p.index, op: "bus.publish" }, "bus unavailable; sending the staged piece again"),
-      });
-      if (onBus) {
-        // The bus copied the bytes: they no longer count against this worker's claim budget,
-        // and the buffer is kept (within its own budget) to serve the piece to peers.
-        this.scheduler.onHandedOff(p.index);
-        this.recent.put(p.index, buf);
-      }
-    })().catch(async (err: unknown) => {
-      this.scheduler.onStageFailed(p.index);
-      this.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
-      try {
-        // Claimed or staged, the piece is this worker's to give back; a staged one nobody would
-        // ever move on, so the others hear of it (once the bus takes messages again).
-        const r = await this.deps.claims.release(infoHash, this.deps.workerId, claim);
-        if (r === "ok" && staged) await this.deps.bus.publish("piece_failed", { ...claim, infoHash, peers: [] });
-      } catch {
-        // Redis or the bus is unreachable too: the piece goes back when this worker's lease lapses.
-      }
-    });
   }
 
   private unchokedCount(): number {

@@ -12,6 +12,8 @@ export interface TestSwarmOptions {
   readonly stored?: readonly number[];
   readonly config?: Partial<PeerWorkerConfig>;
   readonly now?: () => number;
+  /** BEP 19 web seeds of the job. */
+  readonly webSeeds?: readonly string[];
 }
 
 export interface TestSwarm {
@@ -57,6 +59,7 @@ export async function testSwarm(fixture: TorrentFixture, opts: TestSwarmOptions 
       now: opts.now ?? (() => performance.now()),
       random: Math.random,
       pool: new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024),
+      ...(opts.webSeeds ? { webSeeds: opts.webSeeds } : {}),
     },
     0,
   );

@@ -25,6 +25,12 @@ export interface TorrentJobOptions {
    */
   readonly maxDownloadBytesPerSec?: number;
   readonly maxUploadBytesPerSec?: number;
+  /**
+   * BEP 19 web seeds: `fromTorrent` (absent = true) uses the torrent's `url-list` (a magnet's
+   * `ws=` once magnets are supported), `add` lists more http(s) URLs. The torrent's owner
+   * resolves them into the catalog record, so every worker uses the same list.
+   */
+  readonly webSeeds?: { readonly fromTorrent?: boolean; readonly add?: readonly string[] };
 }
 
 export interface TorrentJobData {

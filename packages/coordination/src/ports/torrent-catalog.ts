@@ -14,6 +14,11 @@ export interface TorrentRecord {
    */
   readonly maxDownloadBytesPerSec?: number;
   readonly maxUploadBytesPerSec?: number;
+  /**
+   * BEP 19 web seeds every worker on the job may fetch from (http(s) URLs): the torrent's
+   * `url-list` unless the job turned it off, plus those the job added. Absent: none.
+   */
+  readonly webSeeds?: readonly string[];
 }
 
 /**

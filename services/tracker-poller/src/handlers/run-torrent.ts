@@ -13,6 +13,7 @@ import { seedUntilDone } from "./seed.js";
 import { finalizeByWriter } from "./finalize.js";
 import { StuckPieces } from "./stuck-pieces.js";
 import { SwarmTotals } from "./swarm-totals.js";
+import { resolveWebSeeds } from "./web-seed-list.js";
 import { PollerError } from "../poller-error.js";
 import type { PieceStateBoard } from "../piece-state-board.js";
 import { ShoalError } from "@shoal/errors";
@@ -47,17 +48,22 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   let bytes: Uint8Array;
   // Peers a magnet link names (`x.pe`): handed to the workers like tracker peers.
   let linkPeers: readonly PeerAddress[] = [];
+  let linkWebSeeds: readonly string[] = [];
   if (job.source.kind === "magnet") {
     const resolved = await resolveMagnet(job.source.uri, config, { catalog, logger: deps.logger }, ctx.signal);
     bytes = resolved.torrent;
     linkPeers = resolved.peers;
+    linkWebSeeds = resolved.webSeeds;
   } else {
     bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
   }
   const meta = parseMetainfo(bytes);
   const infoHash = meta.infoHashHex;
   const logger = deps.logger.child({ infoHash });
-  if (!meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url)) && linkPeers.length === 0) {
+  const webSeeds = resolveWebSeeds({ torrent: meta.urlList, ...(linkWebSeeds.length > 0 ? { magnet: linkWebSeeds } : {}) }, job.options?.webSeeds);
+  // Web seeds alone can download the whole torrent, and so can a magnet link's peers; only
+  // without either are trackers a must.
+  if (webSeeds.length === 0 && linkPeers.length === 0 && !meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
     throw new PollerError(
       "NO_TRACKERS",
       `torrent ${meta.name} names no HTTP or UDP tracker (${meta.announceList.flat().join(", ") || "none at all"}), and peers cannot be found without one (DHT is not supported yet)`,
@@ -66,7 +72,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   }
   checkPieceFitsBus(meta, bus);
   const selection = resolveSelection(meta, job.options?.selectFiles);
-  deps.torrents?.add(meta, job.options?.selectFiles);
+  deps.torrents?.add(meta, job.options?.selectFiles, webSeeds);
   const files = selection.selectedFiles.map((i) => meta.files[i]!);
   emit("metadata", {
     infoHash,
@@ -76,7 +82,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     pieces: meta.pieceCount,
     ...(job.options?.selectFiles ? { selectedFiles: files.length, selectedBytes: selection.wantedBytes } : {}),
   });
-  logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength, wantedPieces: selection.wantedPieces }, "torrent loaded");
+  logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength, wantedPieces: selection.wantedPieces, webSeeds: webSeeds.length }, "torrent loaded");
 
   await catalog.put({
     infoHash,
@@ -87,6 +93,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     ...(job.options?.selectFiles ? { selectFiles: job.options.selectFiles } : {}),
     ...(job.options?.maxDownloadBytesPerSec ? { maxDownloadBytesPerSec: job.options.maxDownloadBytesPerSec } : {}),
     ...(job.options?.maxUploadBytesPerSec ? { maxUploadBytesPerSec: job.options.maxUploadBytesPerSec } : {}),
+    ...(webSeeds.length > 0 ? { webSeeds } : {}),
   });
   await store.openTorrent(torrentLayout(meta, selection.skippedFiles));
   const skipped = new Uint8Array(meta.pieceCount);

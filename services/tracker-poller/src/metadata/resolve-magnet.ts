@@ -13,6 +13,8 @@ export interface ResolvedMagnet {
   readonly torrent: Uint8Array;
   /** `x.pe` peers of the link, to hand to the workers like tracker peers. */
   readonly peers: readonly PeerAddress[];
+  /** `ws` web seeds of the link (BEP 19), next to the torrent's own. */
+  readonly webSeeds: readonly string[];
 }
 
 /**
@@ -34,7 +36,7 @@ export async function resolveMagnet(
   const known = await deps.catalog.get(link.infoHashHex);
   if (known) {
     logger.info({ op: "magnet.metadata" }, "metadata already in the catalog");
-    return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers };
+    return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds };
   }
   const peerId = makePeerId(randomBytes(6));
   const fetch = new MetadataFetch({
@@ -69,7 +71,7 @@ export async function resolveMagnet(
   try {
     const info = await fetch.result;
     logger.info({ op: "magnet.metadata", bytes: info.length }, "metadata fetched from peers and verified");
-    return { torrent: buildTorrent(info, link.trackers.map((t) => [t])), peers };
+    return { torrent: buildTorrent(info, link.trackers.map((t) => [t])), peers, webSeeds: link.webSeeds };
   } finally {
     await announcer?.stop().catch(() => undefined);
     await udp.close().catch(() => undefined);
