@@ -235,7 +235,7 @@ export class NatsBus implements PieceBus {
     }
     const p = (async () => {
       try {
-        await handler(payload, { redeliveryCount: 1 });
+        await handler(payload, { redeliveryCount: 1, inProgress: () => {} });
       } catch (err) {
         this.logger.warn({ err, op: "nats.subscribe", subject, name }, "broadcast handler failed");
       }

@@ -13,6 +13,9 @@ export interface WriteDeps {
   readonly held: HeldPieces;
 }
 
+/** A piece the claim table says is verified: what the writer took from its `piece_staged` message. */
+export type VerifiedPiece = Omit<SubjectPayloads["piece_staged"], "peers">;
+
 export interface WriteStats {
   stored: number;
   stale: number;
@@ -26,7 +29,7 @@ export interface WriteStats {
  * is held under this writer's lease before the message is acknowledged, so it goes back to
  * missing if the writer dies with the bytes in its memory.
  */
-export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece_verified"], stats: WriteStats): Promise<void> {
+export async function writeVerified(deps: WriteDeps, msg: VerifiedPiece, stats: WriteStats): Promise<void> {
   const { claims, store, bus } = deps;
   const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, workerId: msg.workerId };
   const claim = { piece: msg.piece, attempt: msg.attempt };
@@ -92,7 +95,7 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
  */
 async function permanentFailureReported(
   deps: WriteDeps,
-  msg: SubjectPayloads["piece_verified"],
+  msg: VerifiedPiece,
   call: () => Promise<void>,
   op: string,
 ): Promise<boolean> {
