@@ -102,12 +102,15 @@ afterEach(async () => {
   await table.close();
 });
 
-/** Takes `piece` through claim, stage and verify by a peer-worker; returns its piece_verified. */
-async function verified(piece: number): Promise<SubjectPayloads["piece_verified"]> {
+/** The staging key of a staged piece's message. */
+const refOf = ({ peers: _, ...ref }: SubjectPayloads["piece_staged"]) => ref;
+
+/** Takes `piece` through claim, stage and verify by a peer-worker; returns its piece_staged. */
+async function verified(piece: number): Promise<SubjectPayloads["piece_staged"]> {
   const [claim] = await table.claim(IH, "worker", [piece], 1);
   expect(await table.stage(IH, "worker", claim!)).toBe("ok");
   expect(await table.verify(IH, claim!)).toBe("ok");
-  return { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker" };
+  return { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker", peers: [] };
 }
 
 async function startWriter(claims: ClaimTable = table, leaseTtlSeconds = LEASE_TTL_SECONDS): Promise<RunningService> {
@@ -125,8 +128,8 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     await startWriter(claims);
     const stored = new Inbox<number>();
     await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
-    await bus.publish("piece_verified", await verified(0));
-    await bus.publish("piece_verified", await verified(2));
+    await bus.publish("piece_staged", await verified(0));
+    await bus.publish("piece_staged", await verified(2));
     await stored.count(1, "piece 2 stored");
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
@@ -149,7 +152,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const failed = new Inbox<SubjectPayloads["piece_failed"]>();
     await bus.subscribe("piece_failed", IH, (m) => failed.push(m));
     const msg = await verified(1);
-    await bus.publish("piece_verified", msg);
+    await bus.publish("piece_staged", msg);
     await until(async () => (await heldBy(1)) === WRITER, { timeoutMs: 2_000, what: "piece 1 held by the writer" });
     await bus.drain();
     expect(writer.status()).toMatchObject({ held: 1, stored: 0 });
@@ -157,7 +160,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     await writer.stop();
     expect(await table.piece(IH, 1)).toEqual({ state: "missing", attempt: msg.attempt });
     expect(await failed.count(1, "piece_failed for the released piece")).toEqual([{ infoHash: IH, piece: 1, attempt: msg.attempt, peers: [] }]);
-    expect(store.deleted).toContainEqual(msg);
+    expect(store.deleted).toContainEqual(refOf(msg));
     expect(writer.status()).toMatchObject({ held: 0 });
     // Nothing is left under the writer's lease.
     now += 2 * LEASE_TTL_SECONDS * 1000;
@@ -169,25 +172,25 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const stored = new Inbox<number>();
     await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
     const first = await verified(0);
-    await bus.publish("piece_verified", first);
+    await bus.publish("piece_staged", first);
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
     // The writer stays up but its lease lapses (it could not reach the table for a while).
     now += (LEASE_TTL_SECONDS + 1) * 1000;
     expect(await table.expireLeases(IH)).toEqual([{ piece: 0, attempt: first.attempt }]);
 
-    await bus.publish("piece_verified", await verified(1));
+    await bus.publish("piece_staged", await verified(1));
     await stored.count(1, "piece 1 stored");
     await bus.drain();
     expect(stored.items).toEqual([1]);
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: first.attempt });
-    expect(writer.status()).toEqual({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
-    expect(store.deleted).toContainEqual(first);
+    expect(writer.status()).toMatchObject({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
+    expect(store.deleted).toContainEqual(refOf(first));
   });
 
   it("gives a cancelled torrent's held pieces back, and keeps them when the torrent's owner only stops", async () => {
     const writer = await startWriter();
-    await bus.publish("piece_verified", await verified(0));
+    await bus.publish("piece_staged", await verified(0));
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
 
@@ -208,7 +211,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const { claims, heartbeats } = killable(table);
     // A short lease: the writer's own timer beats every 100 ms.
     await startWriter(claims, 0.3);
-    await bus.publish("piece_verified", await verified(0));
+    await bus.publish("piece_staged", await verified(0));
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     const before = heartbeats();
     await until(() => heartbeats() >= before + 3, { timeoutMs: 3_000, what: "three heartbeats while piece 0 is held" });
@@ -248,7 +251,7 @@ describe("HeldPieces", () => {
     expect(held.size).toBe(0);
     expect(held.leasedTorrents()).toEqual([]);
     expect(s.stale).toBe(1);
-    expect(store.deleted).toContainEqual(msg);
+    expect(store.deleted).toContainEqual(refOf(msg));
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: msg.attempt });
   });
 
