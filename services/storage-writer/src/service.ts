@@ -4,7 +4,7 @@ import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
 import { HeldPieces } from "./held-pieces.js";
-import { writeVerified, type WriteStats } from "./handlers/write-verified.js";
+import { markStored, writeVerified, type WriteStats } from "./handlers/write-verified.js";
 import { awaitVerdict, type AwaitVerdictStats } from "./handlers/await-verdict.js";
 import { VerdictWaits } from "./verdict-waits.js";
 
@@ -150,8 +150,22 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
+  // Pieces whose `stored` mark failed when their part completed (Redis or NATS down) are marked
+  // again with the heartbeats; without it they would stay verified under a live lease for good.
+  const markDeferred = async (): Promise<void> => {
+    for (const [infoHash, pieces] of held.takeUnmarked()) {
+      try {
+        await track(infoHash, markStored({ ...deps, logger, ensureOpen, held }, infoHash, pieces, stats));
+      } catch (err) {
+        logger.warn({ err, infoHash, op: "claims.store" }, "pieces durable in the store not marked stored yet; trying again");
+      }
+    }
+  };
   // Three beats per lease, so one late beat never costs the held pieces.
-  const heartbeatTimer = setInterval(() => void held.heartbeat(), leaseTtlMs / 3);
+  const heartbeatTimer = setInterval(() => {
+    void held.heartbeat();
+    void markDeferred();
+  }, leaseTtlMs / 3);
   heartbeatTimer.unref();
   let stopping: Promise<void> | undefined;
   return {

@@ -53,10 +53,14 @@ class PairingStore {
   }
   async writePiece(_ih: string, piece: number): Promise<readonly number[]> {
     await this.duringWrite(piece);
-    if (piece >= 2) return [piece];
+    // As the S3 store: a unit's pieces are reported durable once, then each alone when written again.
+    if (piece >= 2 || this.reported.has(piece)) return [piece];
     this.waiting.add(piece);
-    return this.waiting.size === 2 ? [0, 1] : [];
+    if (this.waiting.size < 2) return [];
+    for (const p of this.waiting) this.reported.add(p);
+    return [0, 1];
   }
+  private readonly reported = new Set<number>();
 }
 
 /** A claim table as a killed process sees it: after `kill`, nothing it sends arrives. */
@@ -186,6 +190,35 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: first.attempt });
     expect(writer.status()).toMatchObject({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
     expect(store.deleted).toContainEqual(refOf(first));
+  });
+
+  it("marks a piece stored at a later heartbeat when the claim table failed as its part completed", async () => {
+    // The table refuses the first `store`: Redis went away just as the part's upload finished.
+    let failStores = 1;
+    const flaky = new Proxy(table, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (name === "store" && failStores-- > 0) return Promise.reject(new Error("redis.store: the connection closed"));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    // A short lease, so the heartbeats that retry the mark come within the test.
+    const writer = await startWriter(flaky, 0.3);
+    const stored = new Inbox<number>();
+    await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
+    await bus.publish("piece_staged", await verified(0));
+    await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
+    // Piece 1 completes the part: the store reports 0 and 1 durable, once; marking 0 fails.
+    await bus.publish("piece_staged", await verified(1));
+    await until(async () => (await table.piece(IH, 0)).state === "stored" && (await table.piece(IH, 1)).state === "stored", {
+      timeoutMs: 5_000,
+      what: "both pieces of the part stored",
+    });
+    expect([...(await stored.count(2, "piece_stored of both"))].sort()).toEqual([0, 1]);
+    expect(writer.status()).toMatchObject({ stored: 2, held: 0 });
   });
 
   it("gives a cancelled torrent's held pieces back, and keeps them when the torrent's owner only stops", async () => {
