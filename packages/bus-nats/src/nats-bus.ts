@@ -15,6 +15,7 @@ import { encodePayload, decodePayload } from "./codec.js";
 import { parseNatsBusConfig, type NatsBusConfig, type NatsBusConfigInput } from "./config.js";
 import { DurableSubscription } from "./durable-subscription.js";
 import { toCoordinationError, unavailable } from "./errors.js";
+import { presizeSplitPayloads } from "./presized-payloads.js";
 import { assertGroup, consumerName, SubjectSpace } from "./naming.js";
 import { declareConsumer, ensureConsumer, ensureStream, type ConsumerPlan, type StreamPlan } from "./stream-setup.js";
 
@@ -67,6 +68,8 @@ export class NatsBus implements PieceBus {
   static async connect(input: NatsBusConfigInput = {}, deps: NatsBusDeps = {}): Promise<NatsBus> {
     const config = parseNatsBusConfig(input);
     const logger = (deps.logger ?? silentLogger()).child({ component: "bus-nats" });
+    // Piece messages span many socket reads: gather each in one buffer of its size.
+    presizeSplitPayloads();
     let nc: NatsConnection;
     try {
       nc = await connect({
