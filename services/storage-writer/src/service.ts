@@ -88,14 +88,15 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     "piece_staged",
     "*",
     async (msg, delivery) => {
-      if (!(await awaitVerdict(verdictDeps, msg, delivery, stats))) return;
+      const verdict = await awaitVerdict(verdictDeps, msg, delivery, stats);
+      if (verdict === "gone") return;
       if (cancelled.has(msg.infoHash)) {
         // A late piece of a cancelled torrent: no new upload is started for it.
         await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
         return;
       }
       const { peers: _peers, ...piece } = msg;
-      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, piece, stats));
+      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, piece, stats, verdict === "verified"));
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );

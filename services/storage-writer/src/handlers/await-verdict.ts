@@ -18,33 +18,39 @@ export interface AwaitVerdictStats {
 }
 
 /**
+ * What became of a staged piece's attempt: `verified` (just read, or the verifier's verdict for
+ * it), `stored` already (the write drops it as stale and cleans up), or `gone` (failed, or moved
+ * on to another attempt).
+ */
+export type Verdict = "verified" | "stored" | "gone";
+
+/**
  * Holds a staged piece (its message unacknowledged) until the claim table says what became of
- * its attempt. Resolves true once it is `verified` (or already `stored`, which the write then
- * treats as stale) at that attempt, so the caller writes it; false when the attempt failed or
- * moved on, so the message is acknowledged and dropped. While it waits the message's ack wait
- * is pushed back at every wake. The table is read when the piece arrives (a redelivered piece
- * may be verified long since), after a verdict that is not this attempt's, and every `pollMs`;
- * a verified verdict for this attempt needs no read, since the write reads the table anyway.
- * Throws WaitCancelled when the writer stops: the bus delivers the piece again later.
+ * its attempt, and resolves with that; `gone` means the message is acknowledged and dropped.
+ * While it waits the message's ack wait is pushed back at every wake. The table is read when the
+ * piece arrives (a redelivered piece may be verified long since), after a verdict that is not
+ * this attempt's, and every `pollMs`; a verified verdict for this attempt needs no read (the
+ * verifier publishes it once the table says so). Throws WaitCancelled when the writer stops: the
+ * bus delivers the piece again later.
  */
 export async function awaitVerdict(
   deps: AwaitVerdictDeps,
   msg: SubjectPayloads["piece_staged"],
   delivery: Delivery,
   stats: AwaitVerdictStats,
-): Promise<boolean> {
+): Promise<Verdict> {
   const wait = deps.verdicts.expect(msg.infoHash, msg.piece, msg.attempt, msg.data?.byteLength ?? 0);
   try {
     let reason: WakeReason | "arrived" = wait.heard ? "verified" : "arrived";
     for (;;) {
-      if (reason === "verified") return true;
+      if (reason === "verified") return "verified";
       if (reason === "poll") stats.polls++;
       const rec = await deps.claims.piece(msg.infoHash, msg.piece);
-      if (rec.attempt === msg.attempt && (rec.state === "verified" || rec.state === "stored")) return true;
+      if (rec.attempt === msg.attempt && (rec.state === "verified" || rec.state === "stored")) return rec.state;
       if (rec.attempt !== msg.attempt || rec.state !== "staged") {
         stats.dropped++;
         deps.logger.debug({ infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, state: rec.state }, "staged piece not verified at its attempt; dropped");
-        return false;
+        return "gone";
       }
       delivery.inProgress();
       reason = await wait.next(deps.pollMs);
