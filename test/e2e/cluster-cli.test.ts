@@ -326,6 +326,8 @@ describe("cluster commands as processes against Redis, NATS, S3 and real seeds",
     const writerMetrics = (await opsGet(await writer.ready, "/metrics")).body;
     expect(metricValue(writerMetrics, "shoal_s3_requests_total", { op: "putObject", destination: `s3://${backends.bucket}/${prefix}` })).toBeGreaterThanOrEqual(3);
     expect(metricValue(writerMetrics, "shoal_pieces_stored_total")).toBeGreaterThan(0);
+    // Every staged piece it held for its verdict was written or dropped.
+    expect(metricValue(writerMetrics, "shoal_writer_awaiting_verdict_pieces")).toBe(0);
     expect(metricValue((await opsGet(await poller.ready, "/metrics")).body, "shoal_up")).toBe(1);
 
     const again = await backends.shoal(["cancel", jobId], 30_000);

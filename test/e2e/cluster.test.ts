@@ -55,6 +55,7 @@ describe("cluster: services as processes, into an S3 bucket", () => {
       backends.startService("peer-worker"),
     ];
     await Promise.all(services.map((s) => s.ready));
+    const before = await natsTraffic(backends.nats.monitorUrl);
     const prefix = "ingest/run1";
     const submitted = await backends.shoal(["submit", swarm.torrentPath, "--to", `s3://${backends.bucket}/${prefix}`, "--wait", "--json"], 240_000);
     expect(submitted.stderr).not.toMatch(/internal error/);
@@ -68,6 +69,16 @@ describe("cluster: services as processes, into an S3 bucket", () => {
     const wrong = [...want].filter(([key, w]) => got.get(key)?.sha256 !== w.sha256 || got.get(key)?.size !== w.size).map(([key]) => key);
     expect(wrong).toEqual([]);
     expect(await backends.s3.listMultipartUploads(backends.bucket, `${prefix}/`)).toEqual([]);
+
+    // One trip per piece: its bytes reach NATS once (in the staged piece, which the verifier and
+    // the writer both take), not a second time in a verified piece. Sending a piece in twice
+    // put 2.0 payload bytes into the server per payload byte; a few pieces fetched again
+    // (end-game, a claim lost to a slow moment) and every broadcast stay well within 1.5.
+    const after = await natsTraffic(backends.nats.monitorUrl);
+    const payloadBytes = swarm.payload.totalBytes;
+    expect((after.inBytes - before.inBytes) / payloadBytes).toBeLessThan(1.5);
+    // Both groups take each staged piece: the verifier's and the writer's copies go out.
+    expect((after.outBytes - before.outBytes) / payloadBytes).toBeGreaterThanOrEqual(2);
 
     // Every worker downloaded a share: the job's last progress lists each with its bytes.
     const jobId = String(submitted.events.find((e) => e["event"] === "queued")?.["jobId"]);
@@ -109,3 +120,10 @@ describe("cluster: services as processes, into an S3 bucket", () => {
     expect(seconds).toBeGreaterThan((0.8 * selectedBytes) / limit);
   }, 300_000);
 });
+
+/** Bytes the NATS server took in from clients and sent out to them, from its monitoring endpoint. */
+async function natsTraffic(monitorUrl: string): Promise<{ inBytes: number; outBytes: number }> {
+  const res = await fetch(`${monitorUrl}/varz`);
+  const varz = (await res.json()) as { in_bytes: number; out_bytes: number };
+  return { inBytes: varz.in_bytes, outBytes: varz.out_bytes };
+}

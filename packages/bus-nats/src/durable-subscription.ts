@@ -31,7 +31,9 @@ export interface DurableSubscriptionOptions {
  * acknowledges its message; one that rejects naks it with a delay that doubles per delivery, or
  * terminates it (the poison message is dropped, with an error log) on its last allowed delivery.
  * A message whose handler outlives the ack wait is redelivered by the server; the slow handler
- * keeps running and, if it resolves first, its late ack still settles the message.
+ * keeps running and, if it resolves first, its late ack still settles the message. A handler
+ * that calls `inProgress` sends JetStream's working acknowledgement, which starts the ack wait
+ * again, and keeps its slot for another ack wait.
  */
 export class DurableSubscription {
   private messages: ConsumerMessages | undefined;
@@ -95,10 +97,23 @@ export class DurableSubscription {
 
   private run(m: JsMsg, release: () => void): void {
     // After the ack wait the server redelivers, so a handler that is still running no longer
-    // holds a slot: stuck handlers cannot stall the subscription.
-    const timer = setTimeout(release, this.o.ackWaitMs);
-    timer.unref();
-    const p = this.handle(m).finally(() => {
+    // holds a slot: stuck handlers cannot stall the subscription. A handler that reports
+    // progress pushes both the server's deadline and this one back.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let done = false;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(release, this.o.ackWaitMs);
+      timer.unref();
+    };
+    arm();
+    const inProgress = (): void => {
+      if (done) return;
+      settle(() => m.working(), this.o.logger);
+      arm();
+    };
+    const p = this.handle(m, inProgress).finally(() => {
+      done = true;
       clearTimeout(timer);
       release();
       this.running.delete(p);
@@ -106,7 +121,7 @@ export class DurableSubscription {
     this.running.add(p);
   }
 
-  private async handle(m: JsMsg): Promise<void> {
+  private async handle(m: JsMsg, inProgress: () => void): Promise<void> {
     const seq = m.seq;
     const delivery = m.info.deliveryCount;
     const log = { op: "nats.consume", consumer: this.o.consumerName, subject: m.subject, seq, delivery };
@@ -123,7 +138,7 @@ export class DurableSubscription {
         return;
       }
       try {
-        await this.o.handler(payload, { redeliveryCount: delivery });
+        await this.o.handler(payload, { redeliveryCount: delivery, inProgress });
       } catch (err) {
         this.failed(m, delivery, log, err);
         return;

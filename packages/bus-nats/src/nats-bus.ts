@@ -16,6 +16,7 @@ import { encodePayload, decodePayload } from "./codec.js";
 import { parseNatsBusConfig, type NatsBusConfig, type NatsBusConfigInput } from "./config.js";
 import { DurableSubscription } from "./durable-subscription.js";
 import { toCoordinationError, unavailable } from "./errors.js";
+import { presizeSplitPayloads } from "./presized-payloads.js";
 import { assertGroup, consumerName, SubjectSpace } from "./naming.js";
 import { declareConsumer, ensureConsumer, ensureStream, type ConsumerPlan, type StreamPlan } from "./stream-setup.js";
 
@@ -69,6 +70,8 @@ export class NatsBus implements PieceBus {
   static async connect(input: NatsBusConfigInput = {}, deps: NatsBusDeps = {}): Promise<NatsBus> {
     const config = parseNatsBusConfig(input);
     const logger = (deps.logger ?? silentLogger()).child({ component: "bus-nats" });
+    // Piece messages span many socket reads: gather each in one buffer of its size.
+    presizeSplitPayloads();
     let nc: NatsConnection;
     try {
       nc = await connect({
@@ -244,7 +247,7 @@ export class NatsBus implements PieceBus {
     this.counters.onReceived(name, 1);
     const p = (async () => {
       try {
-        await handler(payload, { redeliveryCount: 1 });
+        await handler(payload, { redeliveryCount: 1, inProgress: () => {} });
       } catch (err) {
         this.logger.warn({ err, op: "nats.subscribe", subject, name }, "broadcast handler failed");
       }

@@ -58,13 +58,13 @@ describe("NATS bus config", () => {
   it("takes the environment's strings: comma lists, subject:group pairs, numbers", () => {
     const c = parseNatsBusConfig({
       servers: "nats://a:4222, nats://b:4222",
-      groups: "piece_staged:piece-verifier,piece_verified:storage-writer",
+      groups: "piece_staged:piece-verifier,piece_staged:storage-writer",
       requestTimeoutMs: "750" as unknown as number,
     });
     expect(c.servers).toEqual(["nats://a:4222", "nats://b:4222"]);
     expect(c.groups).toEqual([
       { subject: "piece_staged", group: "piece-verifier" },
-      { subject: "piece_verified", group: "storage-writer" },
+      { subject: "piece_staged", group: "storage-writer" },
     ]);
     expect(c.requestTimeoutMs).toBe(750);
   });

@@ -13,7 +13,7 @@ afterAll(() => nats.stop());
 const RECOVERY_DEADLINE_MS = 15_000;
 const ACK_WAIT_MS = 500;
 
-const verified = (infoHash: string, piece: number): SubjectPayloads["piece_verified"] => ({ infoHash, piece, attempt: 1, workerId: "w1" });
+const verified = (infoHash: string, piece: number): SubjectPayloads["piece_staged"] => ({ infoHash, piece, attempt: 1, workerId: "w1", peers: [] });
 const stored = (infoHash: string, piece: number): SubjectPayloads["piece_stored"] => ({ infoHash, piece, attempt: 1 });
 
 async function errorOf(run: () => Promise<unknown>): Promise<unknown> {
@@ -61,7 +61,7 @@ async function survivesOutage(outage: () => Promise<void>): Promise<Seen[]> {
   let after = false;
   try {
     await subscriber.subscribe(
-      "piece_verified",
+      "piece_staged",
       ih,
       async (p, d) => {
         const now = after;
@@ -70,12 +70,12 @@ async function survivesOutage(outage: () => Promise<void>): Promise<Seen[]> {
       },
       { group: "writers", ackWaitMs: ACK_WAIT_MS, maxDeliveries: 100 },
     );
-    const absent = await subscriber.subscribe("piece_verified", ih, () => {}, { group: "late", ackWaitMs: ACK_WAIT_MS });
+    const absent = await subscriber.subscribe("piece_staged", ih, () => {}, { group: "late", ackWaitMs: ACK_WAIT_MS });
     await absent.unsubscribe();
     const broadcasts = new Inbox<number>();
     await subscriber.subscribe("piece_stored", ih, (p) => broadcasts.push(p.piece));
 
-    for (let piece = 0; piece < 3; piece++) await publisher.publish("piece_verified", verified(ih, piece));
+    for (let piece = 0; piece < 3; piece++) await publisher.publish("piece_staged", verified(ih, piece));
     await seen.until((items) => new Set(items.map((s) => s.piece)).size === 3, "the first delivery of pieces 0-2");
 
     await outage();
@@ -86,7 +86,7 @@ async function survivesOutage(outage: () => Promise<void>): Promise<Seen[]> {
       "pieces 0-2 again after the outage",
       RECOVERY_DEADLINE_MS,
     );
-    await publishOnceUp(publisher, (b) => b.publish("piece_verified", verified(ih, 3)), "a durable publish after the outage");
+    await publishOnceUp(publisher, (b) => b.publish("piece_staged", verified(ih, 3)), "a durable publish after the outage");
     await seen.until((items) => items.some((s) => s.after && s.piece === 3), "piece 3, published after the outage", RECOVERY_DEADLINE_MS);
     // A broadcast sent before the subscriber's connection is back is lost (core NATS), so the
     // publisher repeats it, as a periodic broadcast would, until one arrives.
@@ -99,7 +99,7 @@ async function survivesOutage(outage: () => Promise<void>): Promise<Seen[]> {
       "a broadcast to arrive after the outage",
     );
     const late = new Inbox<number>();
-    await subscriber.subscribe("piece_verified", ih, (p) => late.push(p.piece), { group: "late", ackWaitMs: ACK_WAIT_MS });
+    await subscriber.subscribe("piece_staged", ih, (p) => late.push(p.piece), { group: "late", ackWaitMs: ACK_WAIT_MS });
     await late.until((items) => [0, 1, 2, 3].every((p) => items.includes(p)), "the absent group's waiting messages", RECOVERY_DEADLINE_MS);
     return seen.items;
   } finally {
@@ -128,7 +128,7 @@ describe("NatsBus through nats-server outages", () => {
         what: "a broadcast publish to fail as unavailable",
       });
       const started = Date.now();
-      expect(isUnavailable(await errorOf(() => bus.publish("piece_verified", verified(randomInfoHash(), 0))))).toBe(true);
+      expect(isUnavailable(await errorOf(() => bus.publish("piece_staged", verified(randomInfoHash(), 0))))).toBe(true);
       expect(isUnavailable(await errorOf(() => bus.subscribe("piece_stored", randomInfoHash(), () => {})))).toBe(true);
       expect(Date.now() - started).toBeLessThan(1_000);
       await nats.server.restart();
@@ -140,7 +140,7 @@ describe("NatsBus through nats-server outages", () => {
     const ih = randomInfoHash();
     // JetStream answers again after the restarts above (on a loaded machine it takes a moment):
     // otherwise the publish below fails at once for that reason, not by its deadline.
-    await waitFor(async () => (await errorOf(() => bus.publish("piece_verified", verified(ih, 1)))) === undefined, {
+    await waitFor(async () => (await errorOf(() => bus.publish("piece_staged", verified(ih, 1)))) === undefined, {
       timeoutMs: 15_000,
       what: "a durable publish to succeed",
     });
@@ -149,7 +149,7 @@ describe("NatsBus through nats-server outages", () => {
     let err: unknown;
     const started = Date.now();
     try {
-      err = await errorOf(() => bus.publish("piece_verified", verified(ih, 0)));
+      err = await errorOf(() => bus.publish("piece_staged", verified(ih, 0)));
     } finally {
       process.kill(pid, "SIGCONT");
     }

@@ -11,8 +11,8 @@ beforeAll(() => nats.start());
 afterEach(() => nats.cleanup());
 afterAll(() => nats.stop());
 
-type Verified = SubjectPayloads["piece_verified"];
-const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1, workerId: "w1" });
+type Verified = SubjectPayloads["piece_staged"];
+const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1, workerId: "w1", peers: [] });
 const DURABLE = { ackWaitMs: 300, maxDeliveries: 5 } as const;
 
 /** Piece bytes are not in any payload type yet; the bus carries extra fields as they are. */
@@ -36,9 +36,9 @@ describe("NatsBus on a real nats-server", () => {
     const piece = new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 31 + (i >>> 13)) & 0xff);
     const durable = new Inbox<Uint8Array>();
     const broadcast = new Inbox<Uint8Array>();
-    await bus.subscribe("piece_verified", ih, (p) => durable.push((p as WithBytes<Verified>).bytes), { group: "writers", ...DURABLE });
+    await bus.subscribe("piece_staged", ih, (p) => durable.push((p as WithBytes<Verified>).bytes), { group: "writers", ...DURABLE });
     await bus.subscribe("piece_stored", ih, (p) => broadcast.push((p as WithBytes<SubjectPayloads["piece_stored"]>).bytes));
-    await bus.publish("piece_verified", { ...verified(ih, 0), bytes: piece } as Verified);
+    await bus.publish("piece_staged", { ...verified(ih, 0), bytes: piece } as Verified);
     await bus.publish("piece_stored", { infoHash: ih, piece: 0, attempt: 1, bytes: piece } as SubjectPayloads["piece_stored"]);
     for (const inbox of [durable, broadcast]) {
       const [got] = await inbox.count(1, "the 4 MiB message");
@@ -53,7 +53,7 @@ describe("NatsBus on a real nats-server", () => {
     expect(bus.maxPayloadBytes).toBe(NATS_MAX_PAYLOAD_BYTES);
     const ih = randomInfoHash();
     const big = { ...verified(ih, 0), bytes: new Uint8Array(NATS_MAX_PAYLOAD_BYTES + 1) } as Verified;
-    const err = await rejection(() => bus.publish("piece_verified", big));
+    const err = await rejection(() => bus.publish("piece_staged", big));
     expect(err.code).toBe("PAYLOAD_TOO_LARGE");
     expect(err.retryable).toBe(false);
     const size = err.context["sizeBytes"] as number;
@@ -62,8 +62,8 @@ describe("NatsBus on a real nats-server", () => {
     expect(err.message).toContain(String(size));
     expect(err.message).toContain(String(NATS_MAX_PAYLOAD_BYTES));
     const got = new Inbox<number>();
-    await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
-    await bus.publish("piece_verified", verified(ih, 1));
+    await bus.subscribe("piece_staged", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
+    await bus.publish("piece_staged", verified(ih, 1));
     expect(await got.count(1, "a normal message after the refused one")).toEqual([1]);
   });
 
@@ -73,7 +73,7 @@ describe("NatsBus on a real nats-server", () => {
     const ih = randomInfoHash();
     const got = new Inbox<number>();
     await bus.subscribe(
-      "piece_verified",
+      "piece_staged",
       ih,
       (_p, delivery) => {
         got.push(delivery.redeliveryCount);
@@ -81,12 +81,12 @@ describe("NatsBus on a real nats-server", () => {
       },
       { group: "writers", ackWaitMs: 5_000, maxDeliveries: 3 },
     );
-    await bus.publish("piece_verified", verified(ih, 0));
+    await bus.publish("piece_staged", verified(ih, 0));
     await got.count(3, "three failing deliveries");
     // Terminated, not just left: the interest stream lets go of it at once, and the consumer
     // has nothing left to deliver, so there will be no fourth delivery.
     await waitFor(async () => (await nats.storedMessages(space.streamName)) === 0, { timeoutMs: 5_000, what: "the poison message to leave the stream" });
-    const info = await nats.jsm.consumers.info(space.streamName, consumerName("writers", "piece_verified", ih));
+    const info = await nats.jsm.consumers.info(space.streamName, consumerName("writers", "piece_staged", ih));
     expect(info.num_ack_pending).toBe(0);
     expect(info.num_pending).toBe(0);
     expect(got.items).toEqual([1, 2, 3]);
@@ -126,7 +126,7 @@ describe("NatsBus on a real nats-server", () => {
     const got = new Inbox<string>();
     try {
       await bus.subscribe(
-        "piece_verified",
+        "piece_staged",
         ih,
         async (p, delivery) => {
           got.push(`${p.piece}/${delivery.redeliveryCount}`);
@@ -134,8 +134,8 @@ describe("NatsBus on a real nats-server", () => {
         },
         { group: "writers", ...DURABLE },
       );
-      await bus.publish("piece_verified", verified(ih, 0));
-      await bus.publish("piece_verified", verified(ih, 1));
+      await bus.publish("piece_staged", verified(ih, 0));
+      await bus.publish("piece_staged", verified(ih, 1));
       await got.until((items) => items.includes("1/1") && items.includes("0/2"), "piece 1 and the redelivery of piece 0");
     } finally {
       stuck.open();
@@ -177,14 +177,14 @@ describe("NatsBus on a real nats-server", () => {
     const bus = await nats.bus({ ...space, pullExpiresMs: 1_000 });
     const ih = randomInfoHash();
     const got = new Inbox<number>();
-    await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
-    const name = consumerName("writers", "piece_verified", ih);
+    await bus.subscribe("piece_staged", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
+    const name = consumerName("writers", "piece_staged", ih);
     await nats.jsm.consumers.delete(space.streamName, name);
     await waitFor(() => nats.jsm.consumers.info(space.streamName, name).then(() => true, () => false), {
       timeoutMs: 10_000,
       what: "the consumer to be re-created",
     });
-    await bus.publish("piece_verified", verified(ih, 5));
+    await bus.publish("piece_staged", verified(ih, 5));
     expect(await got.count(1, "a message after the consumer came back", 10_000)).toEqual([5]);
   });
 
@@ -193,19 +193,19 @@ describe("NatsBus on a real nats-server", () => {
     const bus = await nats.bus({ ...space, pullExpiresMs: 1_000 });
     const ih = randomInfoHash();
     const got = new Inbox<number>();
-    await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
+    await bus.subscribe("piece_staged", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
     await nats.jsm.streams.delete(space.streamName);
-    const err = await rejection(() => bus.publish("piece_verified", verified(ih, 1)));
+    const err = await rejection(() => bus.publish("piece_staged", verified(ih, 1)));
     expect(err.code).toBe("BACKEND_UNAVAILABLE");
     // Another process starting (here: another bus connecting) creates the stream again; the
     // running subscription then re-creates its consumer.
     const restarted = await nats.bus(space);
-    const name = consumerName("writers", "piece_verified", ih);
+    const name = consumerName("writers", "piece_staged", ih);
     await waitFor(() => nats.jsm.consumers.info(space.streamName, name).then(() => true, () => false), {
       timeoutMs: 10_000,
       what: "the consumer to be re-created",
     });
-    await restarted.publish("piece_verified", verified(ih, 6));
+    await restarted.publish("piece_staged", verified(ih, 6));
     expect(await got.count(1, "a message after the stream came back", 10_000)).toEqual([6]);
   });
 

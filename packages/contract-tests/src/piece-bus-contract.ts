@@ -17,10 +17,11 @@ const MAX_DELIVERIES = 5;
 const DURABLE = { ackWaitMs: ACK_WAIT_MS, maxDeliveries: MAX_DELIVERIES } as const;
 
 type Stored = SubjectPayloads["piece_stored"];
-type Verified = SubjectPayloads["piece_verified"];
+type Staged = SubjectPayloads["piece_staged"];
 
 const stored = (infoHash: string, piece: number): Stored => ({ infoHash, piece, attempt: 1 });
-const verified = (infoHash: string, piece: number): Verified => ({ infoHash, piece, attempt: 1, workerId: "w1" });
+/** A durable message: a staged piece without bytes. */
+const work = (infoHash: string, piece: number): Staged => ({ infoHash, piece, attempt: 1, workerId: "w1", peers: [] });
 
 /** The piece the ack-wait fence publishes; cases use lower pieces for their own messages. */
 const FENCE_PIECE = 99;
@@ -54,7 +55,7 @@ class AckWaitFence {
   /** Publishes the fence and waits for its acknowledged delivery; releases the hung ones. */
   async pass(bus: PieceBus, infoHash: string, got: Inbox<Seen>): Promise<void> {
     try {
-      await bus.publish("piece_verified", verified(infoHash, FENCE_PIECE));
+      await bus.publish("piece_staged", work(infoHash, FENCE_PIECE));
       await got.until(
         (items) => items.some((d) => d.piece === FENCE_PIECE && d.redeliveryCount === FENCE_HANGS + 1),
         `delivery ${FENCE_HANGS + 1} of the ack-wait fence`,
@@ -109,11 +110,11 @@ export function pieceBusContract(harness: PieceBusHarness): void {
       const ih = randomInfoHash();
       const got = new Inbox<number>();
       for (let m = 0; m < 3; m++) {
-        await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
+        await bus.subscribe("piece_staged", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
       }
-      for (let piece = 0; piece < 10; piece++) await bus.publish("piece_verified", verified(ih, piece));
+      for (let piece = 0; piece < 10; piece++) await bus.publish("piece_staged", work(ih, piece));
       await got.until((items) => new Set(items).size === 10, "every piece once");
-      await bus.publish("piece_verified", verified(ih, 10));
+      await bus.publish("piece_staged", work(ih, 10));
       await got.until((items) => items.includes(10), "the fence message");
       expect([...got.items].sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     });
@@ -122,7 +123,7 @@ export function pieceBusContract(harness: PieceBusHarness): void {
       const ih = randomInfoHash();
       const got = new Inbox<{ piece: number; redeliveryCount: number }>();
       await bus.subscribe(
-        "piece_verified",
+        "piece_staged",
         ih,
         (p, delivery) => {
           got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
@@ -130,9 +131,9 @@ export function pieceBusContract(harness: PieceBusHarness): void {
         },
         { group: "writers", ...DURABLE },
       );
-      await bus.publish("piece_verified", verified(ih, 0));
+      await bus.publish("piece_staged", work(ih, 0));
       await got.until((items) => items.filter((d) => d.piece === 0).length >= 3, "three deliveries of piece 0");
-      await bus.publish("piece_verified", verified(ih, 1));
+      await bus.publish("piece_staged", work(ih, 1));
       await got.until((items) => items.some((d) => d.piece === 1), "the fence message");
       expect(got.items.filter((d) => d.piece === 0).map((d) => d.redeliveryCount)).toEqual([1, 2, 3]);
       expect(got.items.filter((d) => d.piece === 1).map((d) => d.redeliveryCount)).toEqual([1]);
@@ -163,11 +164,11 @@ export function pieceBusContract(harness: PieceBusHarness): void {
 
     scenario("a durable message published while its group has no member waits for one", async (bus) => {
       const ih = randomInfoHash();
-      const first = await bus.subscribe("piece_verified", ih, () => {}, { group: "writers", ...DURABLE });
+      const first = await bus.subscribe("piece_staged", ih, () => {}, { group: "writers", ...DURABLE });
       await first.unsubscribe();
-      await bus.publish("piece_verified", verified(ih, 7));
+      await bus.publish("piece_staged", work(ih, 7));
       const got = new Inbox<number>();
-      await bus.subscribe("piece_verified", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
+      await bus.subscribe("piece_staged", ih, (p) => got.push(p.piece), { group: "writers", ...DURABLE });
       expect(await got.count(1, "the waiting message")).toEqual([7]);
     });
 
@@ -232,7 +233,7 @@ export function pieceBusContract(harness: PieceBusHarness): void {
       const stuck = gate();
       try {
         await bus.subscribe(
-          "piece_verified",
+          "piece_staged",
           ih,
           async (p, delivery) => {
             got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
@@ -242,7 +243,7 @@ export function pieceBusContract(harness: PieceBusHarness): void {
           },
           { group: "writers", ...DURABLE },
         );
-        await bus.publish("piece_verified", verified(ih, 0));
+        await bus.publish("piece_staged", work(ih, 0));
         await got.until((items) => items.filter((d) => d.piece === 0).length >= 2, "the redelivery of the unacknowledged piece 0");
         // The first delivery finally returns: a late ack of a message already acknowledged.
         stuck.open();
@@ -259,7 +260,7 @@ export function pieceBusContract(harness: PieceBusHarness): void {
       const got = new Inbox<Seen>();
       const fence = new AckWaitFence();
       await bus.subscribe(
-        "piece_verified",
+        "piece_staged",
         ih,
         async (p, delivery) => {
           got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
@@ -267,20 +268,51 @@ export function pieceBusContract(harness: PieceBusHarness): void {
         },
         { group: "writers", ...DURABLE },
       );
-      await bus.publish("piece_verified", verified(ih, 0));
+      await bus.publish("piece_staged", work(ih, 0));
       await got.until((items) => items.some((d) => d.piece === 0), "piece 0");
       await fence.pass(bus, ih, got);
       expect(got.items.filter((d) => d.piece === 0).map((d) => d.redeliveryCount)).toEqual([1]);
+    });
+
+    scenario("a durable handler that reports progress keeps its message past ackWaitMs without a redelivery", async (bus) => {
+      const ih = randomInfoHash();
+      const got = new Inbox<Seen>();
+      const fence = new AckWaitFence();
+      const waited = gate();
+      try {
+        await bus.subscribe(
+          "piece_staged",
+          ih,
+          async (p, delivery) => {
+            got.push({ piece: p.piece, redeliveryCount: delivery.redeliveryCount });
+            if (p.piece !== 0) return fence.handle(p.piece, delivery);
+            // Waits five ack waits, reporting progress every third of one, as the writer does
+            // while a staged piece waits for its verdict.
+            for (let beat = 0; beat < 15; beat++) {
+              delivery.inProgress();
+              await new Promise((resolve) => setTimeout(resolve, ACK_WAIT_MS / 3));
+            }
+            waited.open();
+          },
+          { group: "writers", ...DURABLE },
+        );
+        await bus.publish("piece_staged", work(ih, 0));
+        await waited.promise;
+        await fence.pass(bus, ih, got);
+        expect(got.items.filter((d) => d.piece === 0).map((d) => d.redeliveryCount)).toEqual([1]);
+      } finally {
+        fence.release();
+      }
     });
 
     scenario("publish and subscribe after close throw CoordinationError BACKEND_UNAVAILABLE, retryable", async (bus) => {
       await bus.subscribe("piece_stored", randomInfoHash(), () => {}, { group: randomId("g") });
       await bus.close();
       await expectUnavailable(() => bus.publish("piece_stored", stored(randomInfoHash(), 0)), "publish after close");
-      await expectUnavailable(() => bus.publish("piece_verified", verified(randomInfoHash(), 0)), "durable publish after close");
+      await expectUnavailable(() => bus.publish("piece_staged", work(randomInfoHash(), 0)), "durable publish after close");
       await expectUnavailable(() => bus.subscribe("piece_stored", randomInfoHash(), () => {}), "subscribe after close");
       await expectUnavailable(
-        () => bus.subscribe("piece_verified", randomInfoHash(), () => {}, { group: "writers", ...DURABLE }),
+        () => bus.subscribe("piece_staged", randomInfoHash(), () => {}, { group: "writers", ...DURABLE }),
         "durable subscribe after close",
       );
       // A second close is harmless: teardown closes every port again.

@@ -2,9 +2,9 @@ import type { ShoalErrorJson } from "@shoal/errors";
 
 /**
  * Bus subjects and their payloads: the only place either is defined. Work that must not be lost
- * (a staged piece to verify, a verified piece to write) is `durable`: delivered to one member of a
- * queue group, acknowledged by handler success, redelivered on failure. Everything else is a
- * broadcast that can be rebuilt from the claim table. Payloads are JSON-safe, except that a field
+ * (a staged piece to verify and to write, a torrent to finalize) is `durable`: delivered to one
+ * member of each queue group, acknowledged by handler success, redelivered on failure. Everything
+ * else is a broadcast that can be rebuilt from the claim table. Payloads are JSON-safe, except that a field
  * may hold bytes as a Uint8Array (bus adapters carry them raw, not as base64), and every piece
  * message carries the attempt it belongs to, so handlers can drop stale ones.
  */
@@ -31,13 +31,20 @@ export interface SubjectPayloads {
   torrent_finished: { infoHash: string; reason: "completed" | "stopped" | "failed" | "cancelled" };
   peers_discovered: { infoHash: string; peers: PeerAddress[]; source: string };
   /**
-   * Durable: a piece is downloaded; the verifier takes it from here. Its bytes ride along in
-   * `data` when the bus carries them (between machines they cost one network copy instead of a
-   * write and a read of a staging object); otherwise they are in the store's staging area.
+   * Durable: a piece is downloaded. Two queue groups take each message: the verifier hashes it,
+   * and the storage-writer keeps it unacknowledged until the piece's verdict and then writes it,
+   * so the bytes cross the bus once. They ride along in `data` when the bus carries them
+   * (between machines they cost one network copy instead of a write and a read of a staging
+   * object); otherwise they are in the store's staging area.
    */
   piece_staged: { infoHash: string; piece: number; attempt: number; workerId: string; peers: string[]; data?: Uint8Array };
-  /** Durable: the piece hashed correctly; the writer takes it from here, with `data` as above. */
-  piece_verified: { infoHash: string; piece: number; attempt: number; workerId: string; data?: Uint8Array };
+  /**
+   * The verifier's verdict: the piece hashed correctly and is `verified` at this attempt. A
+   * broadcast without bytes: the writer waiting with the piece's `piece_staged` message writes
+   * it at once, and reads the claim table every few seconds in case a verdict is lost, since
+   * the table holds the same decision.
+   */
+  piece_verified: { infoHash: string; piece: number; attempt: number };
   /** The piece is missing again: its hash failed (peers blamed) or its staged bytes were lost (no peers). */
   piece_failed: { infoHash: string; piece: number; attempt: number; peers: string[] };
   piece_stored: { infoHash: string; piece: number; attempt: number };
@@ -75,7 +82,7 @@ export const SUBJECTS = {
   torrent_finished: { durable: false },
   peers_discovered: { durable: false },
   piece_staged: { durable: true },
-  piece_verified: { durable: true },
+  piece_verified: { durable: false },
   piece_failed: { durable: false },
   piece_stored: { durable: false },
   peer_banned: { durable: false },

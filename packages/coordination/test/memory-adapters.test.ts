@@ -30,7 +30,7 @@ describe("MemoryBus", () => {
     const bus = new MemoryBus((err, name) => failures.push(`${name}: ${(err as Error).message}`));
     let deliveries = 0;
     await bus.subscribe(
-      "piece_verified",
+      "piece_staged",
       ih,
       () => {
         deliveries++;
@@ -38,7 +38,7 @@ describe("MemoryBus", () => {
       },
       { group: "writers", maxDeliveries: 2 },
     );
-    await bus.publish("piece_verified", { infoHash: ih, piece: 0, attempt: 1, workerId: "w1" });
+    await bus.publish("piece_staged", { infoHash: ih, piece: 0, attempt: 1, workerId: "w1", peers: [] });
     await bus.drain();
     expect(deliveries).toBe(1);
     await vi.advanceTimersByTimeAsync(1_000);
@@ -47,7 +47,7 @@ describe("MemoryBus", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     await bus.drain();
     expect(deliveries).toBe(2);
-    expect(failures).toEqual(["piece_verified: delivery 1 fails", "piece_verified: delivery 2 fails"]);
+    expect(failures).toEqual(["piece_staged: delivery 1 fails", "piece_staged: delivery 2 fails"]);
     await bus.close();
   });
 

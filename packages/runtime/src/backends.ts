@@ -17,7 +17,7 @@ import { redisUnreachable } from "./redis-unreachable.js";
 const QUIET_WAIT_MS = 3_000;
 
 /** Queue groups of the durable subjects: their consumers exist before anyone publishes. */
-export const DURABLE_GROUPS = ["piece_staged:piece-verifier", "piece_verified:storage-writer", "torrent_complete:storage-writer"] as const;
+export const DURABLE_GROUPS = ["piece_staged:piece-verifier", "piece_staged:storage-writer", "torrent_complete:storage-writer"] as const;
 
 /** The cluster's adapters behind the ports, as one process uses them. */
 export interface Backends {

@@ -45,6 +45,26 @@ export function registerServiceMetrics(registry: Registry, name: ServiceName, se
   }
   if (name === "storage-writer") {
     new TotalsCounter(registry, "shoal_pieces_stored_total", "Pieces made durable in their final objects", [], (c) => c.observe("", num(status()["stored"])));
+    // Staged pieces held (message unacknowledged, bytes in memory) until their verdict.
+    new Gauge({
+      name: "shoal_writer_awaiting_verdict_pieces",
+      help: "Staged pieces the writer holds until the verifier's verdict",
+      registers: [registry],
+      collect() {
+        this.set(num(status()["awaitingVerdict"]));
+      },
+    });
+    new Gauge({
+      name: "shoal_writer_awaiting_verdict_bytes",
+      help: "Bytes of the staged pieces the writer holds until the verifier's verdict",
+      registers: [registry],
+      collect() {
+        this.set(num(status()["awaitingVerdictBytes"]));
+      },
+    });
+    new TotalsCounter(registry, "shoal_verdict_polls_total", "Claim-table reads for staged pieces whose verdict had not come", [], (c) =>
+      c.observe("", num(status()["polls"])),
+    );
     new Gauge({
       name: "shoal_held_pieces",
       help: "Verified pieces held in memory under this writer's lease until their part is uploaded",

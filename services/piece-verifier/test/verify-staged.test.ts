@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BAN_STRIKES, MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef } from "@shoal/coordination";
+import { Inbox } from "@shoal/contract-tests";
+import { BAN_STRIKES, MemoryBus, MemoryClaimTable, type ObjectStore, type StagedRef, type SubjectPayloads } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { silentLogger } from "@shoal/service-kit";
 import { verifyStaged, type VerifyStats } from "../src/handlers/verify-staged.js";
@@ -83,5 +84,29 @@ describe("verifying a staged piece", () => {
     } finally {
       await bus.close();
     }
+  });
+
+  it("answers bytes on the bus with a verdict without bytes, and sends it again for a redelivery of a verified piece", async () => {
+    const ih = fixture.infoHashHex;
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    // The bytes come in the message: the staging area must not be read.
+    const store = { getStaged: async () => Promise.reject(new Error("staging read")), deleteStaged: async () => undefined } as unknown as ObjectStore;
+    const deps = { claims, store, bus, torrents: new TorrentInfoCache(async () => ({ infoBytes: fixture.infoBytes })), logger: silentLogger(), hasher: new InlineHasher() };
+    const stats: VerifyStats = { verified: 0, failed: 0, stale: 0, hashedBytes: 0, banned: 0 };
+    const verdicts = new Inbox<SubjectPayloads["piece_verified"]>();
+    await bus.subscribe("piece_verified", ih, (m) => verdicts.push(m));
+    await claims.createTorrent(ih, fixture.pieceCount, []);
+    const [claim] = await claims.claim(ih, "worker-a", [1], 1);
+    expect(await claims.stage(ih, "worker-a", claim!)).toBe("ok");
+    const msg = { infoHash: ih, piece: 1, attempt: claim!.attempt, workerId: "worker-a", peers: [], data: new Uint8Array(fixture.piece(1)) };
+
+    await verifyStaged(deps, msg, stats);
+    await verifyStaged(deps, msg, stats);
+    const verdict = { infoHash: ih, piece: 1, attempt: claim!.attempt };
+    expect(await verdicts.count(2, "two verdicts")).toEqual([verdict, verdict]);
+    expect(stats).toMatchObject({ verified: 1, stale: 1, hashedBytes: fixture.piece(1).length });
+    expect(await claims.piece(ih, 1)).toMatchObject({ state: "verified" });
+    await bus.close();
   });
 });

@@ -27,6 +27,8 @@ export class HeldPieces {
   private readonly torrents = new Map<string, Map<number, PendingPiece>>();
   /** Torrents whose lease this writer started and keeps refreshing. */
   private readonly leased = new Set<string>();
+  /** Pending pieces the store reported durable whose `stored` mark failed, by torrent: marked again later. */
+  private readonly unmarked = new Map<string, Set<number>>();
 
   constructor(
     private readonly claims: ClaimTable,
@@ -97,6 +99,29 @@ export class HeldPieces {
     }
   }
 
+  /**
+   * Pending pieces the store already reported durable but the claim table could not be told
+   * (it was down): the store reports a piece once, so they wait here, still pending under the
+   * lease, until `takeUnmarked` hands them back for another try.
+   */
+  deferMarking(infoHash: string, pieces: readonly number[]): void {
+    let set = this.unmarked.get(infoHash);
+    if (!set) this.unmarked.set(infoHash, (set = new Set()));
+    for (const p of pieces) if (this.get(infoHash, p)) set.add(p);
+    if (set.size === 0) this.unmarked.delete(infoHash);
+  }
+
+  /** Takes the deferred marks, by torrent; those no longer pending are left out. */
+  takeUnmarked(): [string, number[]][] {
+    const out: [string, number[]][] = [];
+    for (const [ih, set] of this.unmarked) {
+      const pieces = [...set].filter((p) => this.get(ih, p) !== undefined);
+      if (pieces.length > 0) out.push([ih, pieces]);
+    }
+    this.unmarked.clear();
+    return out;
+  }
+
   /** Refreshes this writer's lease on every torrent where it holds pieces; call every third of the lease. */
   async heartbeat(): Promise<void> {
     await Promise.all(
@@ -114,6 +139,7 @@ export class HeldPieces {
   forgetTorrent(infoHash: string): PendingPiece[] {
     const pieces = this.torrents.get(infoHash);
     this.torrents.delete(infoHash);
+    this.unmarked.delete(infoHash);
     this.leased.delete(infoHash);
     return pieces ? [...pieces.values()] : [];
   }

@@ -4,7 +4,9 @@ import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { WriterConfig } from "./config.js";
 import { HeldPieces } from "./held-pieces.js";
-import { writeVerified, type WriteStats } from "./handlers/write-verified.js";
+import { markStored, writeVerified, type WriteStats } from "./handlers/write-verified.js";
+import { awaitVerdict, type AwaitVerdictStats } from "./handlers/await-verdict.js";
+import { VerdictWaits } from "./verdict-waits.js";
 
 export interface WriterDeps {
   readonly claims: ClaimTable;
@@ -18,7 +20,9 @@ export interface WriterDeps {
 export async function start(config: WriterConfig, deps: WriterDeps): Promise<RunningService & { readonly writerId: string }> {
   const writerId = config.writerId || `writer-${randomBytes(4).toString("hex")}`;
   const logger = deps.logger.child({ component: "writer", workerId: writerId });
-  const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
+  const stats: WriteStats & AwaitVerdictStats = { stored: 0, stale: 0, writtenBytes: 0, dropped: 0, polls: 0 };
+  const verdicts = new VerdictWaits();
+  const verdictDeps = { claims: deps.claims, verdicts, pollMs: Math.min(config.verdictPollSeconds, config.ackWaitSeconds / 3) * 1000, logger };
   const opened = new Map<string, Promise<void>>();
   const leaseTtlMs = config.leaseTtlSeconds * 1000;
   const held = new HeldPieces(deps.claims, writerId, leaseTtlMs, logger);
@@ -75,16 +79,24 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     cancelled.delete(m.infoHash);
     if (m.newJob === true) forgetEarlierJob(m.infoHash);
   });
+  // Verdicts first, so none is missed by a piece this writer takes at once.
+  const verifiedSub = await deps.bus.subscribe("piece_verified", "*", (m) => verdicts.verified(m.infoHash, m.piece, m.attempt));
+  const failedSub = await deps.bus.subscribe("piece_failed", "*", (m) => verdicts.failed(m.infoHash, m.piece));
+  // The writer's own delivery of every staged piece (a second group next to the verifiers'):
+  // the bytes cross the bus once, and the message stays unacknowledged until the verdict.
   const sub = await deps.bus.subscribe(
-    "piece_verified",
+    "piece_staged",
     "*",
-    async (msg) => {
+    async (msg, delivery) => {
+      const verdict = await awaitVerdict(verdictDeps, msg, delivery, stats);
+      if (verdict === "gone") return;
       if (cancelled.has(msg.infoHash)) {
         // A late piece of a cancelled torrent: no new upload is started for it.
         await deps.claims.unstage(msg.infoHash, { piece: msg.piece, attempt: msg.attempt });
         return;
       }
-      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, msg, stats));
+      const { peers: _peers, ...piece } = msg;
+      await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, piece, stats, verdict === "verified"));
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
@@ -151,8 +163,22 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     },
     { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
   );
+  // Pieces whose `stored` mark failed when their part completed (Redis or NATS down) are marked
+  // again with the heartbeats; without it they would stay verified under a live lease for good.
+  const markDeferred = async (): Promise<void> => {
+    for (const [infoHash, pieces] of held.takeUnmarked()) {
+      try {
+        await track(infoHash, markStored({ ...deps, logger, ensureOpen, held }, infoHash, pieces, stats));
+      } catch (err) {
+        logger.warn({ err, infoHash, op: "claims.store" }, "pieces durable in the store not marked stored yet; trying again");
+      }
+    }
+  };
   // Three beats per lease, so one late beat never costs the held pieces.
-  const heartbeatTimer = setInterval(() => void held.heartbeat(), leaseTtlMs / 3);
+  const heartbeatTimer = setInterval(() => {
+    void held.heartbeat();
+    void markDeferred();
+  }, leaseTtlMs / 3);
   heartbeatTimer.unref();
   let stopping: Promise<void> | undefined;
   return {
@@ -160,6 +186,10 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     stop() {
       stopping ??= (async () => {
         await sub.unsubscribe();
+        // Pieces still waiting for a verdict go back to the bus for the next writer.
+        verdicts.cancelAll();
+        await verifiedSub.unsubscribe();
+        await failedSub.unsubscribe();
         await completeSub.unsubscribe();
         await finishedSub.unsubscribe();
         await startedSub.unsubscribe();
@@ -177,6 +207,6 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
       })();
       return stopping;
     },
-    status: () => ({ ...stats, held: held.size }),
+    status: () => ({ ...stats, held: held.size, awaitingVerdict: verdicts.size.pieces, awaitingVerdictBytes: verdicts.size.bytes }),
   };
 }

@@ -43,7 +43,7 @@ describe("storage-writer and a cancelled torrent", () => {
     await claims.stage(IH, "w", c!);
     await claims.verify(IH, c!);
 
-    await bus.publish("piece_verified", { infoHash: IH, piece: 0, attempt: c!.attempt, workerId: "w" });
+    await bus.publish("piece_staged", { infoHash: IH, piece: 0, attempt: c!.attempt, workerId: "w", peers: [] });
     await until(() => store.log.length > 0, { timeoutMs: 2_000, what: "the write to start" });
     await bus.publish("torrent_finished", { infoHash: IH, reason: "cancelled" });
     // Not a wait for an event: a window in which a writer that does not wait for the write

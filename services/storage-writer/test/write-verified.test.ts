@@ -114,13 +114,13 @@ afterEach(async () => {
 });
 
 /** Takes `piece` through claim, stage and verify, staging its bytes; returns its message. */
-async function verifiedPiece(piece: number): Promise<SubjectPayloads["piece_verified"]> {
+async function verifiedPiece(piece: number): Promise<SubjectPayloads["piece_staged"]> {
   const [claim] = await claims.claim(IH, WORKER, [piece], 1);
   if (!claim) throw new Error(`piece ${piece} could not be claimed`);
   expect(await claims.stage(IH, WORKER, claim)).toBe("ok");
   await store.putStaged({ infoHash: IH, piece, attempt: claim.attempt, workerId: WORKER }, Buffer.from(pieceBytes(piece)));
   expect(await claims.verify(IH, claim)).toBe("ok");
-  return { infoHash: IH, piece, attempt: claim.attempt, workerId: WORKER };
+  return { infoHash: IH, piece, attempt: claim.attempt, workerId: WORKER, peers: [] };
 }
 
 async function startWriter(): Promise<void> {
@@ -147,7 +147,7 @@ function filesOnDisk(): Buffer {
   return Buffer.concat(FILES.map((f) => readFileSync(join(root, NAME, ...f.path))));
 }
 
-async function stagedExists(msg: SubjectPayloads["piece_verified"]): Promise<boolean> {
+async function stagedExists(msg: SubjectPayloads["piece_staged"]): Promise<boolean> {
   try {
     await store.getStaged(msg);
     return true;
@@ -168,15 +168,15 @@ describe("storage-writer", () => {
 
     const messages = [];
     for (let piece = 0; piece < PIECE_COUNT; piece++) messages.push(await verifiedPiece(piece));
-    for (const m of messages) await bus.publish("piece_verified", m);
+    for (const m of messages) await bus.publish("piece_staged", m);
     await stored.count(PIECE_COUNT, "piece_stored messages");
 
-    expect([...stored.items].sort((a, b) => a.piece - b.piece)).toEqual(messages.map(({ workerId: _, ...m }) => m));
+    expect([...stored.items].sort((a, b) => a.piece - b.piece)).toEqual(messages.map(({ workerId: _, peers: __, ...m }) => m));
     expect(statesDuringWrite).toEqual(["verified", "verified", "verified"]);
     expect(filesOnDisk().equals(PAYLOAD)).toBe(true);
     expect(await claims.piecesIn(IH, "stored")).toEqual([0, 1, 2]);
     for (const m of messages) expect(await stagedExists(m)).toBe(false);
-    expect(services[0]!.status()).toEqual({ stored: 3, stale: 0, writtenBytes: PAYLOAD.length, held: 0 });
+    expect(services[0]!.status()).toEqual({ stored: 3, stale: 0, writtenBytes: PAYLOAD.length, held: 0, dropped: 0, polls: 0, awaitingVerdict: 0, awaitingVerdictBytes: 0 });
     expect(handlerErrors).toEqual([]);
   });
 
@@ -240,7 +240,7 @@ describe("storage-writer", () => {
     await bus.subscribe("storage_failed", IH, (m) => failed.push(m));
     await startWriter();
 
-    await bus.publish("piece_verified", await verifiedPiece(0));
+    await bus.publish("piece_staged", await verifiedPiece(0));
     await stored.count(1, "piece_stored after the redelivery");
 
     expect(handlerErrors).toEqual([retryable]);
@@ -268,7 +268,7 @@ describe("storage-writer", () => {
     await startWriter();
 
     const msg = await verifiedPiece(0);
-    await bus.publish("piece_verified", msg);
+    await bus.publish("piece_staged", msg);
     const [report] = await failed.count(1, "storage_failed");
 
     expect(report).toMatchObject({ infoHash: IH, piece: 0 });

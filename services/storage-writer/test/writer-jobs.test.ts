@@ -76,7 +76,7 @@ async function verified(piece: number): Promise<void> {
   const [claim] = await table.claim(IH, "worker", [piece], 1);
   await table.stage(IH, "worker", claim!);
   await table.verify(IH, claim!);
-  await bus.publish("piece_verified", { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker", data: new Uint8Array(16) });
+  await bus.publish("piece_staged", { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker", peers: [], data: new Uint8Array(16) });
 }
 
 describe("storage-writer across jobs of one torrent", () => {

@@ -53,10 +53,14 @@ class PairingStore {
   }
   async writePiece(_ih: string, piece: number): Promise<readonly number[]> {
     await this.duringWrite(piece);
-    if (piece >= 2) return [piece];
+    // As the S3 store: a unit's pieces are reported durable once, then each alone when written again.
+    if (piece >= 2 || this.reported.has(piece)) return [piece];
     this.waiting.add(piece);
-    return this.waiting.size === 2 ? [0, 1] : [];
+    if (this.waiting.size < 2) return [];
+    for (const p of this.waiting) this.reported.add(p);
+    return [0, 1];
   }
+  private readonly reported = new Set<number>();
 }
 
 /** A claim table as a killed process sees it: after `kill`, nothing it sends arrives. */
@@ -102,12 +106,15 @@ afterEach(async () => {
   await table.close();
 });
 
-/** Takes `piece` through claim, stage and verify by a peer-worker; returns its piece_verified. */
-async function verified(piece: number): Promise<SubjectPayloads["piece_verified"]> {
+/** The staging key of a staged piece's message. */
+const refOf = ({ peers: _, ...ref }: SubjectPayloads["piece_staged"]) => ref;
+
+/** Takes `piece` through claim, stage and verify by a peer-worker; returns its piece_staged. */
+async function verified(piece: number): Promise<SubjectPayloads["piece_staged"]> {
   const [claim] = await table.claim(IH, "worker", [piece], 1);
   expect(await table.stage(IH, "worker", claim!)).toBe("ok");
   expect(await table.verify(IH, claim!)).toBe("ok");
-  return { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker" };
+  return { infoHash: IH, piece, attempt: claim!.attempt, workerId: "worker", peers: [] };
 }
 
 async function startWriter(claims: ClaimTable = table, leaseTtlSeconds = LEASE_TTL_SECONDS): Promise<RunningService> {
@@ -125,8 +132,8 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     await startWriter(claims);
     const stored = new Inbox<number>();
     await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
-    await bus.publish("piece_verified", await verified(0));
-    await bus.publish("piece_verified", await verified(2));
+    await bus.publish("piece_staged", await verified(0));
+    await bus.publish("piece_staged", await verified(2));
     await stored.count(1, "piece 2 stored");
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
@@ -149,7 +156,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const failed = new Inbox<SubjectPayloads["piece_failed"]>();
     await bus.subscribe("piece_failed", IH, (m) => failed.push(m));
     const msg = await verified(1);
-    await bus.publish("piece_verified", msg);
+    await bus.publish("piece_staged", msg);
     await until(async () => (await heldBy(1)) === WRITER, { timeoutMs: 2_000, what: "piece 1 held by the writer" });
     await bus.drain();
     expect(writer.status()).toMatchObject({ held: 1, stored: 0 });
@@ -157,7 +164,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     await writer.stop();
     expect(await table.piece(IH, 1)).toEqual({ state: "missing", attempt: msg.attempt });
     expect(await failed.count(1, "piece_failed for the released piece")).toEqual([{ infoHash: IH, piece: 1, attempt: msg.attempt, peers: [] }]);
-    expect(store.deleted).toContainEqual(msg);
+    expect(store.deleted).toContainEqual(refOf(msg));
     expect(writer.status()).toMatchObject({ held: 0 });
     // Nothing is left under the writer's lease.
     now += 2 * LEASE_TTL_SECONDS * 1000;
@@ -169,25 +176,54 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const stored = new Inbox<number>();
     await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
     const first = await verified(0);
-    await bus.publish("piece_verified", first);
+    await bus.publish("piece_staged", first);
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
     // The writer stays up but its lease lapses (it could not reach the table for a while).
     now += (LEASE_TTL_SECONDS + 1) * 1000;
     expect(await table.expireLeases(IH)).toEqual([{ piece: 0, attempt: first.attempt }]);
 
-    await bus.publish("piece_verified", await verified(1));
+    await bus.publish("piece_staged", await verified(1));
     await stored.count(1, "piece 1 stored");
     await bus.drain();
     expect(stored.items).toEqual([1]);
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: first.attempt });
-    expect(writer.status()).toEqual({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
-    expect(store.deleted).toContainEqual(first);
+    expect(writer.status()).toMatchObject({ stored: 1, stale: 1, writtenBytes: 100, held: 0 });
+    expect(store.deleted).toContainEqual(refOf(first));
+  });
+
+  it("marks a piece stored at a later heartbeat when the claim table failed as its part completed", async () => {
+    // The table refuses the first `store`: Redis went away just as the part's upload finished.
+    let failStores = 1;
+    const flaky = new Proxy(table, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver) as unknown;
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (name === "store" && failStores-- > 0) return Promise.reject(new Error("redis.store: the connection closed"));
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+    // A short lease, so the heartbeats that retry the mark come within the test.
+    const writer = await startWriter(flaky, 0.3);
+    const stored = new Inbox<number>();
+    await bus.subscribe("piece_stored", IH, (m) => stored.push(m.piece));
+    await bus.publish("piece_staged", await verified(0));
+    await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
+    // Piece 1 completes the part: the store reports 0 and 1 durable, once; marking 0 fails.
+    await bus.publish("piece_staged", await verified(1));
+    await until(async () => (await table.piece(IH, 0)).state === "stored" && (await table.piece(IH, 1)).state === "stored", {
+      timeoutMs: 5_000,
+      what: "both pieces of the part stored",
+    });
+    expect([...(await stored.count(2, "piece_stored of both"))].sort()).toEqual([0, 1]);
+    expect(writer.status()).toMatchObject({ stored: 2, held: 0 });
   });
 
   it("gives a cancelled torrent's held pieces back, and keeps them when the torrent's owner only stops", async () => {
     const writer = await startWriter();
-    await bus.publish("piece_verified", await verified(0));
+    await bus.publish("piece_staged", await verified(0));
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     await bus.drain();
 
@@ -208,7 +244,7 @@ describe("storage-writer leases on the pieces its store keeps", () => {
     const { claims, heartbeats } = killable(table);
     // A short lease: the writer's own timer beats every 100 ms.
     await startWriter(claims, 0.3);
-    await bus.publish("piece_verified", await verified(0));
+    await bus.publish("piece_staged", await verified(0));
     await until(async () => (await heldBy(0)) === WRITER, { timeoutMs: 2_000, what: "piece 0 held by the writer" });
     const before = heartbeats();
     await until(() => heartbeats() >= before + 3, { timeoutMs: 3_000, what: "three heartbeats while piece 0 is held" });
@@ -248,7 +284,7 @@ describe("HeldPieces", () => {
     expect(held.size).toBe(0);
     expect(held.leasedTorrents()).toEqual([]);
     expect(s.stale).toBe(1);
-    expect(store.deleted).toContainEqual(msg);
+    expect(store.deleted).toContainEqual(refOf(msg));
     expect(await table.piece(IH, 0)).toEqual({ state: "missing", attempt: msg.attempt });
   });
 

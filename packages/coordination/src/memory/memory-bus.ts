@@ -40,8 +40,8 @@ const DEFAULT_ACK_WAIT_MS = 30_000;
  * The in-process PieceBus of embedded mode, with the contract of the NATS adapter: broadcasts
  * reach every subscriber, a queue group gets each message once (round robin), durable messages
  * are redelivered until a handler succeeds: after a handler rejects, and after one that has not
- * resolved within `ackWaitMs` (the first delivery keeps running; whichever delivery resolves
- * first acknowledges the message). Delivery is always asynchronous, never re-entrant. After
+ * resolved within `ackWaitMs` of its start or of its last `inProgress` (the first delivery keeps
+ * running; whichever delivery resolves first acknowledges the message). Delivery is always asynchronous, never re-entrant. After
  * `close` the bus is down: `publish` and `subscribe` throw BACKEND_UNAVAILABLE.
  */
 export class MemoryBus implements PieceBus {
@@ -166,14 +166,17 @@ export class MemoryBus implements PieceBus {
     const deliveryNo = tracked ? ++tracked.deliveries : 1;
     const p = (async () => {
       await new Promise<void>((r) => setImmediate(r));
-      if (tracked) {
+      const armAckWait = (): void => {
+        if (!tracked || tracked.acked || tracked.deliveries !== deliveryNo) return;
+        clearTimeout(tracked.timer);
         tracked.timer = setTimeout(() => {
           if (!tracked.acked && tracked.deliveries === deliveryNo) this.redeliver(sub, tracked);
         }, sub.ackWaitMs);
         tracked.timer.unref?.();
-      }
+      };
+      armAckWait();
       try {
-        await sub.handler(payload, { redeliveryCount: deliveryNo });
+        await sub.handler(payload, { redeliveryCount: deliveryNo, inProgress: armAckWait });
         if (tracked && !tracked.acked) {
           tracked.acked = true;
           clearTimeout(tracked.timer);

@@ -20,9 +20,18 @@ export interface SubscribeOptions {
   readonly maxDeliveries?: number;
 }
 
-/** The attempt number of a delivery, starting at 1; a handler sees >1 after a redelivery. */
+/** One delivery of a message to a handler. */
 export interface Delivery {
+  /** The attempt number of the delivery, starting at 1; a handler sees >1 after a redelivery. */
   readonly redeliveryCount: number;
+  /**
+   * Durable subjects: the handler is still at work on this delivery, so its ack wait starts
+   * again from now (JetStream's "working" acknowledgement). A handler that waits on something
+   * outside the bus (a verdict, a slow store) calls it more often than the ack wait to keep its
+   * message from being redelivered meanwhile. A no-op for broadcasts, and once the delivery was
+   * acknowledged or superseded by a redelivery.
+   */
+  inProgress(): void;
 }
 
 /**

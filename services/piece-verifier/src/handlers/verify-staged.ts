@@ -22,9 +22,10 @@ export interface VerifyStats {
 }
 
 /**
- * Hashes one staged piece and moves it on: verified (and handed to the writer) or rejected (back
- * to missing, its peers blamed, repeat offenders banned for the whole cluster). Idempotent: a
- * message for an attempt that is no longer the staged one is dropped.
+ * Hashes one staged piece and moves it on: verified (and the verdict broadcast to the writer,
+ * which holds the same message) or rejected (back to missing, its peers blamed, repeat offenders
+ * banned for the whole cluster, `piece_failed` broadcast). Idempotent: a message for an attempt
+ * that is no longer the staged one is dropped.
  */
 export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece_staged"], stats: VerifyStats): Promise<void> {
   const { claims, store, bus, logger } = deps;
@@ -33,10 +34,8 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
   const rec = await claims.piece(msg.infoHash, msg.piece);
   if (rec.attempt !== msg.attempt || rec.state !== "staged") {
     stats.stale++;
-    // A redelivery after we already verified: make sure the writer still gets it.
-    if (rec.attempt === msg.attempt && rec.state === "verified") {
-      await bus.publish("piece_verified", { ...ref, ...(msg.data ? { data: msg.data } : {}) });
-    }
+    // A redelivery after we already verified: the verdict may not have gone out.
+    if (rec.attempt === msg.attempt && rec.state === "verified") await bus.publish("piece_verified", claimOf(msg));
     return;
   }
   const info = await deps.torrents.get(msg.infoHash);
@@ -60,8 +59,8 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     const r = await claims.verify(msg.infoHash, claim);
     if (r === "ok") {
       stats.verified++;
-      // Bytes that came on the bus go on to the writer the same way.
-      await bus.publish("piece_verified", { ...ref, ...(msg.data ? { data: msg.data } : {}) });
+      // Only the verdict: the writer has the bytes from its own delivery of `piece_staged`.
+      await bus.publish("piece_verified", claimOf(msg));
     } else {
       stats.stale++;
     }
@@ -88,4 +87,8 @@ export async function verifyStaged(deps: VerifyDeps, msg: SubjectPayloads["piece
     logger.warn({ infoHash: msg.infoHash, peer }, `peer ${peer} banned after repeated hash failures`);
     await bus.publish("peer_banned", { infoHash: msg.infoHash, peer });
   }
+}
+
+function claimOf(msg: SubjectPayloads["piece_staged"]): SubjectPayloads["piece_verified"] {
+  return { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt };
 }

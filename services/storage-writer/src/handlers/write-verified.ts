@@ -13,6 +13,9 @@ export interface WriteDeps {
   readonly held: HeldPieces;
 }
 
+/** A piece the claim table says is verified: what the writer took from its `piece_staged` message. */
+export type VerifiedPiece = Omit<SubjectPayloads["piece_staged"], "peers">;
+
 export interface WriteStats {
   stored: number;
   stale: number;
@@ -26,11 +29,13 @@ export interface WriteStats {
  * is held under this writer's lease before the message is acknowledged, so it goes back to
  * missing if the writer dies with the bytes in its memory.
  */
-export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece_verified"], stats: WriteStats): Promise<void> {
+export async function writeVerified(deps: WriteDeps, msg: VerifiedPiece, stats: WriteStats, verifiedNow = false): Promise<void> {
   const { claims, store, bus } = deps;
   const ref = { infoHash: msg.infoHash, piece: msg.piece, attempt: msg.attempt, workerId: msg.workerId };
   const claim = { piece: msg.piece, attempt: msg.attempt };
-  const rec = await claims.piece(msg.infoHash, msg.piece);
+  // A caller that has just seen the piece verified at this attempt saves the read: should it
+  // have moved on since, `hold` and `store` refuse it, and the bytes written are the piece's.
+  const rec = verifiedNow ? { state: "verified", attempt: msg.attempt } : await claims.piece(msg.infoHash, msg.piece);
   if (rec.attempt !== msg.attempt || rec.state !== "verified") {
     stats.stale++;
     if (rec.attempt === msg.attempt && rec.state === "stored") await store.deleteStaged(ref);
@@ -61,26 +66,47 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
   if (!written) return;
   // The store may report pieces it held for their unit (an S3 part) along with, or instead of,
   // this one: each is marked stored with the attempt it was verified in.
-  for (const piece of durable) {
-    const pending = deps.held.take(msg.infoHash, piece);
-    if (!pending) continue;
-    // Refused when the piece went back to missing meanwhile (this writer's lease lapsed) or moved
-    // on: it is dropped here, and downloaded again at a new attempt.
-    const r = await claims.store(msg.infoHash, { piece, attempt: pending.ref.attempt });
-    await store.deleteStaged(pending.ref);
-    if (r !== "ok") {
-      stats.stale++;
-      continue;
-    }
-    stats.stored++;
-    stats.writtenBytes += pending.bytes;
-    await bus.publish("piece_stored", { infoHash: msg.infoHash, piece, attempt: pending.ref.attempt });
-  }
+  await markStored(deps, msg.infoHash, durable, stats);
   if (deps.held.get(msg.infoHash, msg.piece)?.ref !== ref) return;
   if (!(await deps.held.hold(msg.infoHash, msg.piece))) {
     // No longer verified at this attempt (lost, or stored by another writer): nobody needs its staging.
     stats.stale++;
     await store.deleteStaged(ref);
+  }
+}
+
+/**
+ * Marks pieces the store reported durable `stored`, drops their staging and announces them.
+ * The store reports a piece durable once, so a mark that fails (the claim table or the bus is
+ * down) must not lose the rest: the pieces not done yet stay pending under this writer's lease
+ * and are handed to `HeldPieces.deferMarking`, which the writer tries again at its next
+ * heartbeat. Throws the failure, so the bus also delivers the message at hand again.
+ */
+export async function markStored(deps: WriteDeps, infoHash: string, durable: readonly number[], stats: WriteStats): Promise<void> {
+  for (let i = 0; i < durable.length; i++) {
+    const piece = durable[i]!;
+    const pending = deps.held.get(infoHash, piece);
+    if (!pending) continue;
+    const attempt = pending.ref.attempt;
+    try {
+      // Refused when the piece went back to missing meanwhile (this writer's lease lapsed) or
+      // moved on: it is dropped here, and downloaded again at a new attempt.
+      const r = await deps.claims.store(infoHash, { piece, attempt });
+      if (deps.held.get(infoHash, piece) === pending) deps.held.take(infoHash, piece);
+      await deps.store.deleteStaged(pending.ref);
+      if (r !== "ok") {
+        stats.stale++;
+        continue;
+      }
+      stats.stored++;
+      stats.writtenBytes += pending.bytes;
+      await deps.bus.publish("piece_stored", { infoHash, piece, attempt });
+    } catch (err) {
+      // A store that landed before the failure is refused next time and the piece dropped as
+      // stale: the next piece_stored it misses is only a broadcast (workers read the table).
+      deps.held.deferMarking(infoHash, durable.slice(i));
+      throw err;
+    }
   }
 }
 
@@ -92,7 +118,7 @@ export async function writeVerified(deps: WriteDeps, msg: SubjectPayloads["piece
  */
 async function permanentFailureReported(
   deps: WriteDeps,
-  msg: SubjectPayloads["piece_verified"],
+  msg: VerifiedPiece,
   call: () => Promise<void>,
   op: string,
 ): Promise<boolean> {
