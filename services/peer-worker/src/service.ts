@@ -249,7 +249,17 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       // Every worker hears every peer list; the registry decides which of them each one connects.
       (await swarmOf(m.infoHash))?.addPeers(m.peers);
     }),
-    await deps.bus.subscribe("piece_stored", "*", async (m) => (await swarms.get(m.infoHash))?.onStored(m.piece)),
+    await deps.bus.subscribe("piece_stored", "*", async (m) => {
+      const s = await swarms.get(m.infoHash);
+      if (!s) return;
+      const wasComplete = s.complete;
+      s.onStored(m.piece);
+      // The last piece is in: our byte totals are final, and the owner's last progress report
+      // (after the writer finalizes, often within a second) should not miss the last second of them.
+      if (!wasComplete && s.complete && !s.closed) {
+        await deps.bus.publish("swarm_stats", { infoHash: m.infoHash, workerId, ...s.stats() }).catch(() => undefined);
+      }
+    }),
     await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.onFailed(m.piece, m.peers)),
     await deps.bus.subscribe("peer_banned", "*", async (m) => (await swarms.get(m.infoHash))?.ban(m.peer)),
   );
