@@ -85,7 +85,7 @@ describe("shoal dashboard over HTTP and server-sent events, against a real clust
       { body: { torrent: { name: "junk.torrent", base64: Buffer.from("not bencode").toString("base64") }, to }, error: /^junk\.torrent: / },
       { body: { torrent, to: "s3://no-such-bucket-here/x" }, error: /bucket no-such-bucket-here does not exist/ },
       { body: { torrent, to: "ftp://host/x" }, error: /unsupported scheme "ftp:"/ },
-      { body: { url: "magnet:?xt=urn:btih:0000000000000000000000000000000000000000", to }, error: /^magnet links are not supported yet/ },
+      { body: { url: "magnet:?dn=no-hash", to }, error: /^magnet link: no xt=urn:btih: parameter/ },
       { body: { to }, error: /^choose a \.torrent file or give an http\(s\) URL of one$/ },
       { body: { torrent, url: "http://127.0.0.1:1/x.torrent", to }, error: /not both/ },
     ];
