@@ -119,6 +119,23 @@ describe("cluster: services as processes, into an S3 bucket", () => {
     const selectedBytes = [...want.values()].reduce((n, w) => n + w.size, 0);
     expect(seconds).toBeGreaterThan((0.8 * selectedBytes) / limit);
   }, 300_000);
+
+  it("a magnet link of a torrent the cluster ran before takes its metadata from the catalog and lands in the bucket", async () => {
+    // The services of the first case are still running, and the catalog holds this torrent's
+    // info dict from that job: a magnet link needs no fetch from peers (test/e2e/magnet.test.ts
+    // covers the fetch).
+    const prefix = "ingest/magnet";
+    const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&dn=cluster-set&tr=${encodeURIComponent(swarm.tracker.httpAnnounce)}`;
+    const submitted = await backends.shoal(["submit", link, "--to", `s3://${backends.bucket}/${prefix}`, "--wait", "--json"], 240_000);
+    expect(submitted.code, submitted.stderr).toBe(0);
+    const got = await backends.objects(`${prefix}/`);
+    const want = expectedObjects(swarm, prefix);
+    expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
+    const wrong = [...want].filter(([key, w]) => got.get(key)?.sha256 !== w.sha256 || got.get(key)?.size !== w.size).map(([key]) => key);
+    expect(wrong).toEqual([]);
+    const poller = backends.services.find((x) => x.name === "tracker-poller")!;
+    expect(poller.stderr()).toMatch(/metadata already in the catalog/);
+  }, 300_000);
 });
 
 /** Bytes the NATS server took in from clients and sent out to them, from its monitoring endpoint. */
