@@ -85,9 +85,11 @@ describe("cluster: many jobs at once under a cluster-wide cap", () => {
       let finished = 0;
       await waitFor(
         async () => {
-          const jobs = await queue.list({ limit: 100 });
-          mostActive = Math.max(mostActive, jobs.filter((j) => j.state === "active").length);
-          finished = jobs.filter((j) => j.state === "completed" || j.state === "failed").length;
+          // One atomic read of the queue's counts: a listing reads each job's state at its own
+          // moment and can see a job that just finished next to the one that replaced it.
+          const counts = await queue.counts();
+          mostActive = Math.max(mostActive, counts.active);
+          finished = counts.completed + counts.failed;
           return finished === JOBS;
         },
         { timeoutMs: 420_000, intervalMs: 200, what: `${JOBS} jobs to finish`, describe: async () => `${finished} finished` },
