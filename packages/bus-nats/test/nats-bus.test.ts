@@ -91,12 +91,12 @@ describe("NatsBus on a real nats-server", () => {
     expect(info.num_pending).toBe(0);
     expect(got.items).toEqual([1, 2, 3]);
     // The metrics endpoint reads these: three deliveries, two of them redeliveries, one poison.
-    await waitFor(() => bus.stats().dropped.piece_verified === 1, { timeoutMs: 5_000, what: "the poison message to be counted" });
+    await waitFor(() => bus.stats().dropped.piece_staged === 1, { timeoutMs: 5_000, what: "the poison message to be counted" });
     expect(bus.stats()).toEqual({
-      published: { piece_verified: 1 },
-      received: { piece_verified: 3 },
-      redelivered: { piece_verified: 2 },
-      dropped: { piece_verified: 1 },
+      published: { piece_staged: 1 },
+      received: { piece_staged: 3 },
+      redelivered: { piece_staged: 2 },
+      dropped: { piece_staged: 1 },
     });
   });
 
