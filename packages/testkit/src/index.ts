@@ -54,3 +54,5 @@ export { startLabCluster, cpuSeconds } from "./lab-cluster.js";
 export type { LabCluster, LabClusterOptions, LabJobOptions, LabJobResult } from "./lab-cluster.js";
 export { startWebSeedServer } from "./web-seed-server.js";
 export type { WebSeedFaults, WebSeedServer, WebSeedServerOptions, WebSeedServerStats } from "./web-seed-server.js";
+export { startMetadataPeer } from "./metadata-peer.js";
+export type { MetadataPeer, MetadataPeerOptions } from "./metadata-peer.js";

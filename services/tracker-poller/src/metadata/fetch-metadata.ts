@@ -25,19 +25,20 @@ export interface FetchMetadataOptions {
 /**
  * Fetches a torrent's info dict from peers (BEP 9) and resolves with its bytes once their SHA-1
  * is the info hash: nothing a peer sends is trusted before that. Peers come from `addPeers`
- * (trackers and `x.pe` at first, more as trackers answer); several are asked at once, each piece
- * from whichever peer is free. A peer whose pieces fail the hash check as a whole is not asked
- * again. Rejects with PollerError NO_METADATA (retryable: the swarm may come back) after
- * `timeoutMs` without the whole dict, naming what the peers answered.
+ * (trackers and `x.pe` at first, more as trackers answer); several are asked at once, and each
+ * one's pieces are assembled apart from the others', so a dict that fails the hash check names
+ * its one sender, which is not asked again (pieces mixed from several peers could not tell an
+ * honest peer from a liar). The info dict is small next to the payload (kilobytes to a few MiB),
+ * so fetching it whole from a few peers at once costs little and the fastest honest one wins.
+ * Rejects with PollerError NO_METADATA (retryable: the swarm may come back) after `timeoutMs`
+ * without the whole dict, naming what the peers answered.
  */
 export class MetadataFetch {
   private readonly queue: MetadataPeer[] = [];
   private readonly seen = new Set<string>();
   private readonly banned = new Set<string>();
   private readonly failures = new Map<string, string>();
-  private readonly inFlight = new Set<number>();
   private readonly abort = new AbortController();
-  private assembler: MetadataAssembler | undefined;
   private running = 0;
   private settle: { resolve(b: Uint8Array): void; reject(e: Error): void } | undefined;
   readonly result: Promise<Uint8Array>;
@@ -72,34 +73,39 @@ export class MetadataFetch {
       const key = `${peer.ip}:${peer.port}`;
       if (this.banned.has(key)) continue;
       this.running++;
+      // This peer's own pieces and requests.
+      let assembler: MetadataAssembler | undefined;
+      const inFlight = new Set<number>();
+      let lied = false;
       void fetchFromPeer(
         { ...peer, infoHash: this.o.infoHash, peerId: this.o.peerId, maxMetadataBytes: this.o.maxMetadataBytes, timeoutMs: SESSION_TIMEOUT_MS, signal: this.abort.signal },
         {
           onSize: (size) => {
-            this.assembler ??= new MetadataAssembler(this.o.infoHash, size);
-            return this.assembler.size === size;
+            assembler = new MetadataAssembler(this.o.infoHash, size);
+            return true;
           },
           nextPiece: () => {
-            const next = this.assembler?.nextWanted(this.inFlight);
-            if (next !== undefined) this.inFlight.add(next);
+            if (lied) return undefined;
+            const next = assembler?.nextWanted(inFlight);
+            if (next !== undefined) inFlight.add(next);
             return next;
           },
-          onRequestDropped: (piece) => this.inFlight.delete(piece),
+          onRequestDropped: (piece) => inFlight.delete(piece),
           onPiece: (piece, data) => {
-            this.inFlight.delete(piece);
-            const r = this.assembler?.add(piece, data, key);
+            inFlight.delete(piece);
+            const r = assembler?.add(piece, data, key);
             if (r?.status === "complete") this.finish(r.metadata);
             else if (r?.status === "mismatch") {
-              this.o.logger.warn({ op: "metadata.verify", peer: r.sources.join(",") }, `metadata from ${r.sources.join(", ")} does not hash to the info hash; not asking them again`);
-              for (const s of r.sources) this.banned.add(s);
-              // Their size may have been the lie too: learn it afresh from the next peer.
-              this.assembler = undefined;
+              lied = true;
+              this.banned.add(key);
+              this.failures.set(key, "its metadata does not hash to the info hash");
+              this.o.logger.warn({ op: "metadata.verify", peer: key }, `metadata from ${key} does not hash to the info hash; not asking it again`);
             }
           },
         },
       )
         .catch((err: Error) => {
-          this.failures.set(key, err.message);
+          if (!lied) this.failures.set(key, err.message);
           this.o.logger.debug({ op: "metadata.fetch", peer: key, err: err.message }, "peer gave no metadata");
         })
         .finally(() => {
