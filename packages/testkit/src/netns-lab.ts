@@ -256,7 +256,7 @@ export function sweepStaleLabs(): string[] {
     return Number.isInteger(pid) && pid !== process.pid && !processAlive(pid);
   });
   destroyLab(stale);
-  // Their forwarders' socket directories (`<lab name>-XXXXXX` in the temporary directory).
+  // Their forwarders' socket directories (`<lab name>-` and six random characters, in the temporary directory).
   const dead = new Set(stale.map((ns) => /^(shoallab-\d+-[a-z0-9]+)-/.exec(ns)?.[1]).filter((n) => n !== undefined));
   for (const entry of readdirSync(tmpdir())) {
     const lab = /^(shoallab-\d+-[a-z0-9]+)-/.exec(entry)?.[1];

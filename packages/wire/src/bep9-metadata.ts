@@ -8,6 +8,13 @@ export const METADATA_PIECE_BYTES = 16 * 1024;
 export const UT_METADATA = "ut_metadata";
 
 /**
+ * The extended message id shoal asks peers to send ut_metadata messages with (its handshake's
+ * `m` says so). Any id from 1 to 255 would do; one value for every shoal process keeps the
+ * fetching and the serving side in step.
+ */
+export const SHOAL_UT_METADATA_ID = 3;
+
+/**
  * The default ceiling on an announced `metadata_size`: torrents with hundreds of thousands of
  * files take a few MiB of info dict; 30 MiB is the .torrent limit the metainfo reader applies.
  */

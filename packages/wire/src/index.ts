@@ -37,7 +37,7 @@ export {
 } from "./message-encoder.js";
 export { Bitfield } from "./bitfield.js";
 export { PEER_ID_PREFIX, makePeerId } from "./bep20-peer-id.js";
-export { METADATA_PIECE_BYTES, UT_METADATA, DEFAULT_MAX_METADATA_BYTES, encodeMetadataMessage, decodeMetadataMessage } from "./bep9-metadata.js";
+export { METADATA_PIECE_BYTES, UT_METADATA, SHOAL_UT_METADATA_ID, DEFAULT_MAX_METADATA_BYTES, encodeMetadataMessage, decodeMetadataMessage } from "./bep9-metadata.js";
 export type { MetadataMessage } from "./bep9-metadata.js";
 export { MetadataAssembler } from "./bep9-metadata-assembler.js";
 export type { AssembleResult } from "./bep9-metadata-assembler.js";

@@ -1,8 +1,5 @@
-import { decodeMetadataMessage, encodeMetadataMessage, METADATA_PIECE_BYTES, UT_METADATA, type ExtensionHandshake } from "@shoal/wire";
+import { decodeMetadataMessage, encodeMetadataMessage, METADATA_PIECE_BYTES, SHOAL_UT_METADATA_ID, UT_METADATA, type ExtensionHandshake } from "@shoal/wire";
 import type { PeerConnection } from "./connection.js";
-
-/** The extended message id peers must send us ut_metadata messages with (our handshake says so). */
-export const OUR_UT_METADATA_ID = 3;
 
 /**
  * A peer asking for the same metadata again and again is wasting our upload: each connection
@@ -26,7 +23,7 @@ export class MetadataServer {
 
   /** What our extension handshake offers: ut_metadata and its size, or nothing for a private torrent. */
   handshakeFields(): { extensions?: Record<string, number>; metadataSize?: number } {
-    return this.info ? { extensions: { [UT_METADATA]: OUR_UT_METADATA_ID }, metadataSize: this.info.length } : {};
+    return this.info ? { extensions: { [UT_METADATA]: SHOAL_UT_METADATA_ID }, metadataSize: this.info.length } : {};
   }
 
   /** Remembers the id the peer wants ut_metadata messages sent with. */
@@ -37,7 +34,7 @@ export class MetadataServer {
 
   /** Handles an extended message with our ut_metadata id; anything malformed is the peer's fault (throws WireError). */
   onMessage(conn: PeerConnection, id: number, payload: Uint8Array): void {
-    if (id !== OUR_UT_METADATA_ID || !this.info) return;
+    if (id !== SHOAL_UT_METADATA_ID || !this.info) return;
     const peerId = this.peerIds.get(conn);
     if (peerId === undefined) return;
     const msg = decodeMetadataMessage(payload);

@@ -183,6 +183,11 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     return p;
   }
 
+  /** This worker's view of one torrent, for the owner's progress and announces (see `swarm_stats`). */
+  function publishStats(infoHash: string, s: TorrentSwarm): Promise<void> {
+    return deps.bus.publish("swarm_stats", { infoHash, workerId, ...s.stats() });
+  }
+
   function markFinished(infoHash: string, reason: SubjectPayloads["torrent_finished"]["reason"]): void {
     finished.delete(infoHash);
     finished.set(infoHash, reason);
@@ -257,7 +262,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       // The last piece is in: our byte totals are final, and the owner's last progress report
       // (after the writer finalizes, often within a second) should not miss the last second of them.
       if (!wasComplete && s.complete && !s.closed) {
-        await deps.bus.publish("swarm_stats", { infoHash: m.infoHash, workerId, ...s.stats() }).catch(() => undefined);
+        await publishStats(m.infoHash, s).catch(() => undefined);
       }
     }),
     await deps.bus.subscribe("piece_failed", "*", async (m) => (await swarms.get(m.infoHash))?.onFailed(m.piece, m.peers)),
@@ -271,7 +276,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     jobShares.rebalance();
     for (const [infoHash, p] of swarms) {
       void p
-        .then((s) => (s && !s.closed ? deps.bus.publish("swarm_stats", { infoHash, workerId, ...s.stats() }) : undefined))
+        .then((s) => (s && !s.closed ? publishStats(infoHash, s) : undefined))
         .catch((err: unknown) => logger.debug({ err, infoHash, op: "bus.publish" }, "swarm stats not sent"));
     }
   }, STATS_INTERVAL_MS);

@@ -36,7 +36,6 @@ export interface FetchMetadataOptions {
 export class MetadataFetch {
   private readonly queue: MetadataPeer[] = [];
   private readonly seen = new Set<string>();
-  private readonly banned = new Set<string>();
   private readonly failures = new Map<string, string>();
   private readonly abort = new AbortController();
   private running = 0;
@@ -71,7 +70,6 @@ export class MetadataFetch {
     while (this.settle && this.running < SESSIONS_AT_ONCE && this.queue.length > 0) {
       const peer = this.queue.shift()!;
       const key = `${peer.ip}:${peer.port}`;
-      if (this.banned.has(key)) continue;
       this.running++;
       // This peer's own pieces and requests.
       let assembler: MetadataAssembler | undefined;
@@ -97,7 +95,6 @@ export class MetadataFetch {
             if (r?.status === "complete") this.finish(r.metadata);
             else if (r?.status === "mismatch") {
               lied = true;
-              this.banned.add(key);
               this.failures.set(key, "its metadata does not hash to the info hash");
               this.o.logger.warn({ op: "metadata.verify", peer: key }, `metadata from ${key} does not hash to the info hash; not asking it again`);
             }

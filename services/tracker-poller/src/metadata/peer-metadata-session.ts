@@ -9,12 +9,10 @@ import {
   HandshakeDecoder,
   MessageDecoder,
   RESERVED_BITS,
+  SHOAL_UT_METADATA_ID,
   UT_METADATA,
   type Message,
 } from "@shoal/wire";
-
-/** The extended message id we ask peers to send ut_metadata messages with. */
-export const OUR_UT_METADATA_ID = 3;
 
 /** Pieces requested from one peer at once: the BEP's 16 KiB each, a few in flight hides latency. */
 const REQUESTS_IN_FLIGHT = 4;
@@ -92,7 +90,7 @@ export function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSession
         peerMetadataId = id;
         return requestMore();
       }
-      if (m.id !== OUR_UT_METADATA_ID || peerMetadataId === 0) return;
+      if (m.id !== SHOAL_UT_METADATA_ID || peerMetadataId === 0) return;
       const msg = decodeMetadataMessage(m.payload, o.maxMetadataBytes);
       if (msg.type === "request") {
         // We have nothing to give yet: say so, as the BEP asks.
@@ -127,7 +125,7 @@ export function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSession
           handshakeDone = true;
           if (!Buffer.from(done.handshake.infoHash).equals(Buffer.from(o.infoHash))) return finish(new Error("the peer answered for another torrent"));
           if (!RESERVED_BITS.extensionProtocol(done.handshake.reserved)) return finish(new Error("the peer does not speak the extension protocol"));
-          send({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_METADATA]: OUR_UT_METADATA_ID }, client: "shoal/0.1" }) });
+          send({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_METADATA]: SHOAL_UT_METADATA_ID }, client: "shoal/0.1" }) });
           decoder.push(done.rest);
           return;
         }
