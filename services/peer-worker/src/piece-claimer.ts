@@ -8,6 +8,14 @@ import { PieceSet } from "./piece-set.js";
 import { pickRuns } from "./run-picker.js";
 import { RunWindows } from "./run-windows.js";
 
+/**
+ * After a claim-table call failed, no claim is tried for this long. A table that fails at once
+ * (a store refusing commands while it restarts) was otherwise asked again from the failure's own
+ * callback, in a loop of microtasks that starved every timer of the worker, its heartbeats
+ * among them.
+ */
+export const FAILED_CALL_BACKOFF_MS = 500;
+
 export interface ClaimerOptions {
   readonly infoHash: string;
   readonly workerId: string;
@@ -65,6 +73,8 @@ export class PieceClaimer {
   private readonly elsewhere: Uint8Array;
   private elsewhereList: number[] = [];
   private busy = false;
+  /** No claims before this: see FAILED_CALL_BACKOFF_MS. */
+  private retryAt = Number.NEGATIVE_INFINITY;
   private wantedWhileBusy = false;
   /** The last own piece left while a claim-table trip was in flight: end-game looks again after it. */
   private ownDoneWhileBusy = false;
@@ -191,6 +201,9 @@ export class PieceClaimer {
   /** A connection has room for about `pieces` more pieces of requests: claim some in the background. */
   want(pieces: number): void {
     if (this.stopped || this.endgame || this.exhaustedAt === this.changes) return;
+    // A table that just failed is not asked again before the back-off: the scheduler's next
+    // tick fills again.
+    if (this.opts.now() < this.retryAt) return;
     if (this.busy) {
       this.wantedWhileBusy = true;
       return;
@@ -336,6 +349,7 @@ export class PieceClaimer {
     try {
       return await call;
     } catch (err) {
+      this.retryAt = this.opts.now() + FAILED_CALL_BACKOFF_MS;
       this.logger.error({ err, op }, "asking the claim table failed");
       return undefined;
     }

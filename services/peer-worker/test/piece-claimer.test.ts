@@ -3,7 +3,7 @@ import { silentLogger } from "@shoal/service-kit";
 import { Bitfield } from "@shoal/wire";
 import { BLOCK_BYTES, type ActivePiece } from "../src/active-piece.js";
 import type { PeerConnection } from "../src/connection.js";
-import { PieceClaimer, type ClaimerHost } from "../src/piece-claimer.js";
+import { FAILED_CALL_BACKOFF_MS, PieceClaimer, type ClaimerHost } from "../src/piece-claimer.js";
 import { pickPieces } from "../src/picker.js";
 import { ClaimTableProbe } from "./claim-table-probe.js";
 import { seededRandom } from "./seeded-random.js";
@@ -224,5 +224,51 @@ describe("PieceClaimer with runs off", () => {
     expect(started).toEqual(expected);
     // Rarest first all over the torrent: not a run of consecutive pieces.
     expect(started.map((i) => r.availability[i])).toEqual([1, 1, 1, 1, 1, 1]);
+  });
+});
+
+describe("PieceClaimer when the claim table fails", () => {
+  it("does not ask a table that fails at once again before the back-off, however often it is asked to fill", async () => {
+    let clock = 1_000;
+    let claims = 0;
+    // Fails at once, as a store refusing commands does; after 50 calls it answers, so that a
+    // claimer that loops on the failure ends the loop and the case can report it.
+    const table = {
+      claim: async () => {
+        claims++;
+        if (claims <= 50) throw new Error("refused");
+        return [];
+      },
+    } as unknown as import("@shoal/coordination").ClaimTable;
+    const host = new StubHost();
+    const claimer = new PieceClaimer(
+      { infoHash: IH, workerId: WORKER, pieceCount: 8, pieceLength: () => PIECE_BYTES, maxBufferedBytes: 8 * PIECE_BYTES, runPieces: 0, now: () => clock, random: seededRandom(5) },
+      new Bitfield(8),
+      new Uint16Array(8).fill(1),
+      new Uint16Array(8),
+      table,
+      // The scheduler fills every connection again when the claimer is done: each asks for more.
+      Object.assign(host, { fillAll: () => claimer.want(4) }),
+      silentLogger(),
+    );
+    const { conn } = stubConnection({ pieceCount: 8, key: "10.0.0.1:6881" });
+    for (let i = 0; i < 8; i++) conn.bitfield.set(i);
+    conn.peerChoking = false;
+    conn.amInterested = true;
+    host.conns.push(conn);
+
+    claimer.want(4);
+    claimer.want(4);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(claims).toBe(1);
+    // Within the back-off nothing is asked; after it, the next fill asks again.
+    clock += FAILED_CALL_BACKOFF_MS - 1;
+    claimer.want(4);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(claims).toBe(1);
+    clock += 1;
+    claimer.want(4);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(claims).toBe(2);
   });
 });
