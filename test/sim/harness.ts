@@ -109,6 +109,9 @@ export const SIM_WORKER_DEFAULTS: Partial<PeerWorkerConfig> = {
   requestTimeoutSeconds: 1,
   connectTimeoutSeconds: 2,
   minPipeline: 8,
+  // Most cases start one worker, or start them one by one; a case about workers joining
+  // together sets the wait.
+  joinSettleMs: 0,
 };
 
 export interface ClusterOptions {

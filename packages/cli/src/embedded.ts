@@ -63,6 +63,8 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       // One process shares its store: staging hands the buffer over without a copy, and the
       // store gives it back to the pool once written.
       stagePiecesOnBus: false,
+      // One worker has nobody to split the peers with: it dials as soon as it hears of them.
+      joinSettleMs: 0,
       // The filesystem store writes each piece in place, so pieces need not come in runs that
       // fill S3 parts; per-piece rarest first spreads the download over the swarm best. The S3
       // store makes pieces durable a whole part at a time and keeps the default runs: pieces

@@ -16,6 +16,14 @@ import { choosePeersToDrop, peersOverShare } from "./rebalance.js";
  * that joins gets its first connections within about two of these.
  */
 export const REGISTRY_SYNC_MS = 2_000;
+/**
+ * For this long after joining a torrent, the registry is asked every tick instead: workers join
+ * and split the peers in these seconds, and a hand-over waits for both the giver's round and
+ * the taker's.
+ */
+const FAST_SYNC_PHASE_MS = 20_000;
+/** The periodic round while joining: every tick (1 s), with room for a timer firing early. */
+const FAST_SYNC_MS = 900;
 /** A peer another worker owns, or that our share had no room for, is asked for again after this. */
 const NOT_GRANTED_RETRY_MS = 30_000;
 /** A peer we handed to another worker is not asked for again before this. */
@@ -65,6 +73,10 @@ export class PeerDialer {
   private again = false;
   private lastRoundAt = Number.NEGATIVE_INFINITY;
   private closed = false;
+  private readonly joinedAt: number;
+  /** No dials before this: see `joinSettleMs`. */
+  private readonly settleUntil: number;
+  private settleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly host: DialerHost,
@@ -73,6 +85,8 @@ export class PeerDialer {
   ) {
     this.book = new AddressBook(deps.now);
     this.ownership = new PeerOwnership({ claims: deps.claims, infoHash: deps.infoHashHex, workerId: deps.workerId, now: deps.now, logger: deps.logger });
+    this.joinedAt = deps.now();
+    this.settleUntil = this.joinedAt + config.joinSettleMs;
   }
 
   addPeers(peers: readonly PeerAddress[]): void {
@@ -137,6 +151,7 @@ export class PeerDialer {
   /** Stops dialling and gives every peer back to the registry. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.settleTimer);
     for (const a of this.admissions.splice(0)) a.resolve(false);
     await this.ownership.releaseAll();
   }
@@ -151,12 +166,17 @@ export class PeerDialer {
 
   private async round(): Promise<void> {
     const now = this.deps.now();
-    const due = now - this.lastRoundAt >= REGISTRY_SYNC_MS;
+    const syncMs = now - this.joinedAt < FAST_SYNC_PHASE_MS ? FAST_SYNC_MS : REGISTRY_SYNC_MS;
+    const due = now - this.lastRoundAt >= syncMs;
     const admissions = this.admissions.splice(0);
     const connecting = this.connecting.size;
+    // Settling after the join: the first round registers us as one of the torrent's peer
+    // workers, and dialling waits until the workers that joined with us have registered too.
+    const settling = now < this.settleUntil;
+    if (settling) this.wakeAfterSettling(now);
     // Not capped by our last share: new peers raise it. A peer the registry refuses is not asked
     // for again for NOT_GRANTED_RETRY_MS, so a worker at its share asks little.
-    const room = Math.min(this.config.maxConnections - this.host.conns.size - connecting, this.config.maxHalfOpen - connecting);
+    const room = settling ? 0 : Math.min(this.config.maxConnections - this.host.conns.size - connecting, this.config.maxHalfOpen - connecting);
     const dials = room > 0 ? this.book.take(room, (key) => this.active(key) || this.host.isBanned(key)) : [];
     if (admissions.length === 0 && dials.length === 0 && !due) return;
     // Connected peers are named on the periodic round: one not answered is no longer ours.
@@ -205,6 +225,12 @@ export class PeerDialer {
     }
     this.rebalance();
     this.next();
+  }
+
+  private wakeAfterSettling(now: number): void {
+    if (this.settleTimer !== undefined) return;
+    this.settleTimer = setTimeout(() => this.run(), this.settleUntil - now);
+    this.settleTimer.unref();
   }
 
   private next(): void {

@@ -95,6 +95,32 @@ describe("peer-worker: the cluster's peer registry decides who connects whom", (
     }
   });
 
+  it("splits the peers at the first claim among workers that join together, even when some register late", async () => {
+    // Workers on other machines hear of the torrent at the same moment, but their first call
+    // to the registry lands a little later than the quickest one's: here, 300 ms later.
+    const c = cleanup.add(await SimCluster.start({ fixture, workers: 0, worker: { joinSettleMs: 1_000 } }), (x) => x.close());
+    for (const id of ["worker-a", "worker-b", "worker-c"]) await c.startWorker({ workerId: id });
+    const claimPeers = c.claims.claimPeers.bind(c.claims);
+    const delayed = new Set(["worker-b", "worker-c"]);
+    c.claims.claimPeers = async (infoHash, workerId, peers, max) => {
+      if (delayed.delete(workerId)) await new Promise((r) => setTimeout(r, 300));
+      return claimPeers(infoHash, workerId, peers, max);
+    };
+    const all = await seeds(SEEDS);
+    await c.begin();
+    await c.announce(all.map((s) => s.address));
+    const share = fairPeerShare(SEEDS, 3);
+    await until(() => all.every((s) => live(s) === 1) && total(c) === SEEDS, {
+      timeoutMs: SHARE_WITHIN_MS,
+      what: "every seed connected",
+      describe: () => describeAll(c, all),
+    });
+    const perWorker = c.workers.map((w) => connections(c, w));
+    for (const n of perWorker) expect(n, `connections per worker: ${perWorker.join(", ")}`).toBeLessThanOrEqual(share);
+    // Nothing was handed over: each seed was connected once, by the worker that keeps it.
+    expect(all.map((s) => s.sessions.length), await describeAll(c, all)).toEqual(all.map(() => 1));
+  });
+
   it("gives a worker that joins mid-download its share within seconds, taken from the others", async () => {
     const c = await cluster(2);
     const all = await seeds(SEEDS);

@@ -41,7 +41,7 @@ export async function testSwarm(fixture: TorrentFixture, opts: TestSwarmOptions 
   const claims = new MemoryClaimTable();
   await claims.createTorrent(ih, fixture.pieceCount, opts.stored ?? []);
   const bus = new MemoryBus();
-  const config = peerWorkerConfigSchema.parse({ listenHost: "127.0.0.1", listenPort: 0, ...opts.config });
+  const config = peerWorkerConfigSchema.parse({ listenHost: "127.0.0.1", listenPort: 0, joinSettleMs: 0, ...opts.config });
   const have = new Bitfield(fixture.pieceCount);
   for (const i of opts.stored ?? []) have.set(i);
   const swarm = new TorrentSwarm(
