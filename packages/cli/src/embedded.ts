@@ -102,7 +102,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   ];
   const keeper = metadataKeeperFor(destination);
   const pollerService = await poller.start(
-    loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port } }),
+    loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port, encryption: workerConfig.encryption } }),
     { queue, claims, bus, store, catalog, torrents, logger, onEvent: hooks.onEvent, ...(keeper ? { metadataKeeper: keeper } : {}) },
   );
   services.unshift(pollerService);

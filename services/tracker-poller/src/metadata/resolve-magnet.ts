@@ -61,6 +61,7 @@ export async function resolveMagnet(
     infoHash: link.infoHash,
     peerId,
     maxMetadataBytes,
+    encryption: config.encryption,
     timeoutMs: config.metadataTimeoutSeconds * 1000,
     signal,
     logger,
