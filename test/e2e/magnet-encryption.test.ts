@@ -30,7 +30,7 @@ async function fresh(): Promise<string> {
  * settings, and `require`/`disable` hold for the metadata too.
  */
 describe("magnet metadata over protocol encryption (MSE/PE)", () => {
-  it("a libtorrent seed that takes encrypted connections only serves the metadata and the pieces with default settings; disable gets nothing", { timeout: 180_000 }, async () => {
+  it("a libtorrent seed that takes encrypted connections only serves the metadata and the pieces with default settings; disable gets nothing", { timeout: 300_000 }, async () => {
     swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 1, seedEncryption: "forced" });
     const seed = swarm.seeds[0]!;
     const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&x.pe=${seed.ip}:${seed.port}`;
@@ -45,7 +45,7 @@ describe("magnet metadata over protocol encryption (MSE/PE)", () => {
     expect(plain.stderr).toMatch(/no peer gave the torrent's metadata within 8 s \(1 peer\(s\) found; 127\.0\.0\.1:\d+: /);
   });
 
-  it("require asks a plaintext-only seed for nothing and says it refused encryption; prefer falls back to plaintext and gets the metadata", { timeout: 180_000 }, async () => {
+  it("require asks a plaintext-only seed for nothing and says it refused encryption; prefer falls back to plaintext and gets the metadata", { timeout: 300_000 }, async () => {
     swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 1, seedEncryption: "disabled" });
     const seed = swarm.seeds[0]!;
     const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&x.pe=${seed.ip}:${seed.port}`;

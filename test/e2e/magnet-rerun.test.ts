@@ -41,7 +41,7 @@ describe("shoal get with a magnet link, run again", () => {
   const fresh = async () => mkdtemp(join(tmpdir(), "shoal-magnet-rerun-"));
   const metadataEvent = (events: Record<string, unknown>[]) => events.find((e) => e["event"] === "metadata");
 
-  it("keeps the metadata next to the data; a rerun over the finished tree asks no peer for it, and a damaged copy is fetched again", async () => {
+  it("keeps the metadata next to the data; a rerun over the finished tree asks no peer for it, and a damaged copy is fetched again", { timeout: 400_000 }, async () => {
     const out = await fresh();
     const counting = await startMetadataPeer({ infoHash: Buffer.from(swarm.infoHashHex, "hex"), mode: "honest", info });
     try {
@@ -77,7 +77,7 @@ describe("shoal get with a magnet link, run again", () => {
     }
   });
 
-  it("--select with a magnet link downloads only the files chosen, numbered as shoal info lists the kept metadata", async () => {
+  it("--select with a magnet link downloads only the files chosen, numbered as shoal info lists the kept metadata", { timeout: 400_000 }, async () => {
     const [listing, out] = [await fresh(), await fresh()];
     try {
       const seed = swarm.seeds[0]!;
