@@ -40,7 +40,7 @@ describe("magnet metadata over protocol encryption (MSE/PE)", () => {
     expect(r.events.find((e) => e["event"] === "metadata")?.["metadataFrom"]).toBe("peers");
     expect(await swarm.mismatches(out)).toEqual([]);
 
-    const plain = await runCli(["get", link, "--out", await fresh(), "--port", "0", "--encryption", "disable"], 60_000, SHORT_METADATA_WAIT);
+    const plain = await runCli(["get", link, "--out", await fresh(), "--port", "0", "--encryption", "disable"], 120_000, SHORT_METADATA_WAIT);
     expect(plain.code).toBe(1);
     expect(plain.stderr).toMatch(/no peer gave the torrent's metadata within 8 s \(1 peer\(s\) found; 127\.0\.0\.1:\d+: /);
   });
@@ -49,7 +49,7 @@ describe("magnet metadata over protocol encryption (MSE/PE)", () => {
     swarm = await startSwarm({ payload, pieceLength: 64 * 1024, tracker: "http", seeds: 1, seedEncryption: "disabled" });
     const seed = swarm.seeds[0]!;
     const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&x.pe=${seed.ip}:${seed.port}`;
-    const strict = await runCli(["get", link, "--out", await fresh(), "--port", "0", "--encryption", "require"], 60_000, SHORT_METADATA_WAIT);
+    const strict = await runCli(["get", link, "--out", await fresh(), "--port", "0", "--encryption", "require"], 120_000, SHORT_METADATA_WAIT);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toMatch(/no peer gave the torrent's metadata.*peer refused encryption, which is required/);
 
