@@ -57,8 +57,9 @@ options of the cluster commands (each flag falls back to its environment variabl
                               page (SHOAL_DASHBOARD_PORT; default 8080, 0 = a free port)
       --host ADDR             dashboard: address to listen on (SHOAL_DASHBOARD_HOST; default
                               127.0.0.1: the page can submit and cancel jobs and has no login)
-      --encryption POLICY     peer-worker: prefer, require or disable protocol encryption
-                              (MSE/PE) with peers (SHOAL_ENCRYPTION; default prefer)
+      --encryption POLICY     peer-worker, tracker-poller: prefer, require or disable protocol
+                              encryption (MSE/PE) with peers, for pieces and for a magnet
+                              link's metadata (SHOAL_ENCRYPTION; default prefer)
       --select LIST           submit: download only these files (as for get)
       --seed-ratio X, --seed-time SECONDS   submit: seed after completion (as for get)
       --max-download-rate R, --max-upload-rate R   submit: rate limits of the whole job, shared
@@ -173,7 +174,9 @@ async function service(positionals: string[], str: (k: string) => string | undef
   };
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
   if (str("host") !== undefined) throw new UsageFailure("--host is an option of shoal dashboard");
-  if (flags.encryption !== undefined && name !== "peer-worker") throw new UsageFailure("--encryption is an option of the peer-worker service");
+  if (flags.encryption !== undefined && name !== "peer-worker" && name !== "tracker-poller") {
+    throw new UsageFailure("--encryption is an option of the peer-worker and tracker-poller services");
+  }
   // Signals are heard from the start: one that comes while the process still connects or waits
   // as a standby finds nothing to drain, and ends it at once with status 0.
   let signalled: ((sig: NodeJS.Signals) => void) | undefined;

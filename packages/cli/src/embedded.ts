@@ -8,7 +8,7 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { RoutingStore, checkBucket, encryptionFrom, formatDestination, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
+import { RoutingStore, checkBucket, encryptionFrom, formatDestination, metadataKeeperFor, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
@@ -102,9 +102,10 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
       logger,
     }),
   ];
+  const keeper = metadataKeeperFor(destination);
   const pollerService = await poller.start(
-    loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port } }),
-    { queue, claims, bus, store, catalog, torrents, logger, onEvent: hooks.onEvent },
+    loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port, encryption: workerConfig.encryption } }),
+    { queue, claims, bus, store, catalog, torrents, logger, onEvent: hooks.onEvent, ...(keeper ? { metadataKeeper: keeper } : {}) },
   );
   services.unshift(pollerService);
 

@@ -81,8 +81,9 @@ export function portFrom(flag: string | undefined, flagName: string, env: Env, e
 }
 
 /**
- * The peer-worker's encryption policy from `--encryption` or SHOAL_ENCRYPTION (one name for
- * `shoal get` and the service alike); undefined when neither is set (the schema's default holds).
+ * The encryption policy of the peer-worker and the tracker-poller (its metadata connections)
+ * from `--encryption` or SHOAL_ENCRYPTION (one name for `shoal get` and the services alike);
+ * undefined when neither is set (the schema's default holds).
  */
 export function encryptionFrom(flag: string | undefined, env: Env): EncryptionPolicy | undefined {
   const got = valueOf(flag, "--encryption", env, "SHOAL_ENCRYPTION");

@@ -27,3 +27,4 @@ export { prepareSubmission, submitJob, submitProblemOf } from "./submit-job.js";
 export type { SubmitRequest, PreparedSubmission, SubmitProblem } from "./submit-job.js";
 export { cancelJob } from "./cancel-job.js";
 export type { CancelOutcome } from "./cancel-job.js";
+export { metadataKeeperFor } from "./metadata-keeper-for.js";

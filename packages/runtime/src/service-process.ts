@@ -62,7 +62,8 @@ export async function startServiceProcess(
   const waitSeconds = secondsFrom(env, "SHOAL_CONNECT_WAIT_SECONDS", DEFAULT_CONNECT_WAIT_SECONDS);
   // The contract's SHOAL_PEER_WORKER_PORT names the listen port; the schema calls it listenPort.
   const peerPort = name === "peer-worker" ? portFrom(flags.port, "--port", env, "SHOAL_PEER_WORKER_PORT") : undefined;
-  const encryption = name === "peer-worker" ? encryptionFrom(flags.encryption, env) : undefined;
+  // Workers dial peers for pieces and the poller for a magnet link's metadata: one policy for both.
+  const encryption = name === "peer-worker" || name === "tracker-poller" ? encryptionFrom(flags.encryption, env) : undefined;
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
   const start = serviceStarter(name, serviceEnv, peerPort, encryption);
@@ -150,7 +151,7 @@ function serviceStarter(
 ): (b: Backends, logger: Logger) => Promise<RunningService> {
   switch (name) {
     case "tracker-poller": {
-      const config = loadConfig(poller.pollerConfigSchema, { prefix: name, env });
+      const config = loadConfig(poller.pollerConfigSchema, { prefix: name, env, overrides: { encryption } });
       return (b, logger) =>
         poller.start(config, { queue: b.queue(), claims: b.claims, bus: b.bus, store: b.store, catalog: b.catalog, torrents: b.torrents, logger });
     }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { envBoolean, envNumber } from "@shoal/service-kit";
-import { ENCRYPTION_POLICIES } from "./mse-session.js";
+import { ENCRYPTION_POLICIES } from "@shoal/wire-net";
 
 export const peerWorkerConfigSchema = z.object({
   /** Identifies this worker: its claims live and die with its heartbeat. Random when empty. */

@@ -12,7 +12,7 @@ import {
 } from "@shoal/wire";
 import type { RateLimit } from "./bandwidth-limiter.js";
 import { RateMeter } from "./rate-meter.js";
-import type { SocketInput } from "./socket-input.js";
+import type { SocketInput } from "@shoal/wire-net";
 
 /** Largest block a peer may send us or ask of us: the BEP 3 block size everybody uses. */
 export const MAX_BLOCK_BYTES = 16 * 1024;

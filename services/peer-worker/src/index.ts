@@ -3,8 +3,8 @@ export type { ByteTotals, PeerWorkerDeps, RunningPeerWorker } from "./service.js
 export { ENDED_TOTALS_KEEP_MS } from "./service.js";
 export { peerWorkerConfigSchema } from "./config.js";
 export type { PeerWorkerConfig } from "./config.js";
-export { ENCRYPTION_POLICIES } from "./mse-session.js";
-export type { EncryptionPolicy } from "./mse-session.js";
+export { ENCRYPTION_POLICIES } from "@shoal/wire-net";
+export type { EncryptionPolicy } from "@shoal/wire-net";
 export { pickPieces, RANDOM_FIRST_PIECES } from "./picker.js";
 export { pickRuns, runPiecesFor } from "./run-picker.js";
 export { decideUnchokes } from "./choker.js";

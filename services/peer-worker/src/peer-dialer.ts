@@ -3,9 +3,7 @@ import type { Logger } from "@shoal/service-kit";
 import { AddressBook, splitPeerKey } from "./address-book.js";
 import type { PeerWorkerConfig } from "./config.js";
 import type { PeerConnection } from "./connection.js";
-import { dialPeer, type Handshaken } from "./handshake.js";
-import { EncryptionMemory, dialWithPolicy } from "./encryption-dial.js";
-import { HandshakeFailure } from "./mse-session.js";
+import { EncryptionMemory, HandshakeFailure, dialPeer, dialWithPolicy, type Handshaken } from "@shoal/wire-net";
 import { PeerOwnership } from "./peer-ownership.js";
 import { choosePeersToDrop, peersOverShare } from "./rebalance.js";
 

@@ -22,7 +22,7 @@ import { stagePiece, type StageContext } from "./piece-stager.js";
 import { PublishGate } from "./publish-gate.js";
 import { WebSeedSource } from "./web-seed-source.js";
 import { runPiecesFor } from "./run-picker.js";
-import type { SocketInput } from "./socket-input.js";
+import type { SocketInput } from "@shoal/wire-net";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BLOCK_BYTES, blockKey } from "./active-piece.js";
 

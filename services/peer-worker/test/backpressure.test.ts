@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Bitfield, encodeMessage, type Message } from "@shoal/wire";
 import { makeFixture } from "../../../test/sim/torrent-fixture.js";
 import { until } from "../../../test/sim/wait.js";
-import type { SocketInput } from "../src/socket-input.js";
+import type { SocketInput } from "@shoal/wire-net";
 import type { StubSocket } from "./stub-socket.js";
 import { testSwarm, type TestSwarm } from "./swarm-kit.js";
 

@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { describe, expect, it } from "vitest";
 import { MessageDecoder, type Message } from "@shoal/wire";
 import { PeerConnection } from "../src/connection.js";
-import { SocketInput } from "../src/socket-input.js";
+import { SocketInput } from "@shoal/wire-net";
 
 /** Just enough of a socket for PeerConnection: records every write. */
 class RecordingSocket extends EventEmitter {

@@ -2,7 +2,7 @@ import { EventEmitter } from "node:events";
 import type { Socket } from "node:net";
 import { MessageDecoder, type Message } from "@shoal/wire";
 import { MAX_BLOCK_BYTES, MAX_MESSAGE_BYTES, PeerConnection, type ConnectionHandlers } from "../src/connection.js";
-import { SocketInput } from "../src/socket-input.js";
+import { SocketInput } from "@shoal/wire-net";
 
 /**
  * A socket stand-in for connection-level tests. It decodes every byte written to it as peer-wire

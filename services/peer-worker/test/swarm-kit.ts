@@ -3,7 +3,7 @@ import { silentLogger } from "@shoal/service-kit";
 import { Bitfield, RESERVED_BITS, type Handshake } from "@shoal/wire";
 import { peerWorkerConfigSchema, type PeerWorkerConfig } from "../src/config.js";
 import { PieceBufferPool } from "../src/piece-buffer-pool.js";
-import { SocketInput } from "../src/socket-input.js";
+import { SocketInput } from "@shoal/wire-net";
 import { TorrentSwarm } from "../src/swarm.js";
 import type { TorrentFixture } from "../../../test/sim/torrent-fixture.js";
 import { StubSocket } from "./stub-socket.js";

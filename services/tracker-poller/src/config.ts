@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { envNumber } from "@shoal/service-kit";
+import { ENCRYPTION_POLICIES } from "@shoal/wire-net";
 
 export const pollerConfigSchema = z.object({
   /** Port announced to trackers: where this torrent's peer-workers accept connections. */
@@ -41,6 +42,12 @@ export const pollerConfigSchema = z.object({
   metadataTimeoutSeconds: envNumber().positive().default(300),
   /** Largest info dict accepted from peers (BEP 9 `metadata_size`), as for .torrent files. */
   maxMetadataMiB: envNumber().positive().default(30),
+  /**
+   * Protocol encryption (MSE/PE) of the connections that fetch a magnet link's metadata: the
+   * workers' policy (SHOAL_ENCRYPTION, `--encryption`), so a peer that takes only encrypted
+   * connections gives the metadata too, and `require` sends nothing in plaintext.
+   */
+  encryption: z.enum(ENCRYPTION_POLICIES).default("prefer"),
   /** Jobs (torrents) this poller owns at once. */
   concurrency: envNumber().int().positive().default(4),
   /**

@@ -1,4 +1,4 @@
-import type { ClaimTable, JobQueue, ObjectStore, PieceBus, TorrentCatalog } from "@shoal/coordination";
+import type { ClaimTable, JobQueue, MetadataKeeper, ObjectStore, PieceBus, TorrentCatalog } from "@shoal/coordination";
 import type { TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PollerConfig } from "./config.js";
@@ -17,6 +17,11 @@ export interface PollerDeps {
    * parses is added to it, so they do not parse it a second time.
    */
   readonly torrents?: TorrentInfoCache;
+  /**
+   * Keeps a magnet link's fetched metadata at the destination and hands it back to the next run
+   * there (`shoal get` into a directory); a cluster has the catalog for that and passes none.
+   */
+  readonly metadataKeeper?: MetadataKeeper;
   /** Lifecycle events (metadata, resumed, warning) for a CLI to show. */
   readonly onEvent?: (type: string, fields: Record<string, unknown>) => void;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { ClaimTable, PeerAddress, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
+import type { ClaimTable, MetadataKeeper, PeerAddress, JobContext, JobResult, ObjectStore, PieceCounts, PieceBus, TorrentCatalog, TorrentJobData } from "@shoal/coordination";
 import { MetainfoError, parseMetainfo, pieceLengthOf, relativeFilePath, selectFiles, torrentLayout, type FileSelection, type Metainfo, type TorrentInfoCache } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
 import { makePeerId } from "@shoal/wire";
@@ -30,6 +30,8 @@ export interface RunTorrentDeps {
   readonly now?: () => number;
   /** Receives the piece counts each progress round reads, for the metrics endpoint. */
   readonly board?: PieceStateBoard;
+  /** Keeps a magnet link's metadata at the destination for the next run (embedded mode). */
+  readonly metadataKeeper?: MetadataKeeper;
 }
 
 /** Workers not heard from for this long no longer count towards peers and rates. */
@@ -49,11 +51,18 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   // Peers a magnet link names (`x.pe`): handed to the workers like tracker peers.
   let linkPeers: readonly PeerAddress[] = [];
   let linkWebSeeds: readonly string[] = [];
+  let metadataFrom: string | undefined;
   if (job.source.kind === "magnet") {
-    const resolved = await resolveMagnet(job.source.uri, config, { catalog, logger: deps.logger }, ctx.signal);
+    const resolved = await resolveMagnet(
+      job.source.uri,
+      config,
+      { catalog, logger: deps.logger, ...(deps.metadataKeeper ? { keeper: deps.metadataKeeper } : {}) },
+      ctx.signal,
+    );
     bytes = resolved.torrent;
     linkPeers = resolved.peers;
     linkWebSeeds = resolved.webSeeds;
+    metadataFrom = resolved.metadataFrom;
   } else {
     bytes = await resolveSource(job.source, config.maxTorrentMiB * 1024 * 1024, ctx.signal);
   }
@@ -80,6 +89,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     totalBytes: meta.totalLength,
     files: meta.files.filter((f) => !f.padding).length,
     pieces: meta.pieceCount,
+    ...(metadataFrom ? { metadataFrom } : {}),
     ...(job.options?.selectFiles ? { selectedFiles: files.length, selectedBytes: selection.wantedBytes } : {}),
   });
   logger.info({ name: meta.name, pieces: meta.pieceCount, bytes: meta.totalLength, wantedPieces: selection.wantedPieces, webSeeds: webSeeds.length }, "torrent loaded");

@@ -1,5 +1,6 @@
 import type { Logger } from "@shoal/service-kit";
 import { MetadataAssembler } from "@shoal/wire";
+import { EncryptionMemory, type EncryptionPolicy } from "@shoal/wire-net";
 import { PollerError } from "../poller-error.js";
 import { fetchFromPeer } from "./peer-metadata-session.js";
 
@@ -20,6 +21,8 @@ export interface FetchMetadataOptions {
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /** Protocol encryption (MSE/PE) for the metadata connections; prefer when not given. */
+  readonly encryption?: EncryptionPolicy;
 }
 
 /**
@@ -38,6 +41,8 @@ export class MetadataFetch {
   private readonly seen = new Set<string>();
   private readonly failures = new Map<string, string>();
   private readonly abort = new AbortController();
+  /** Which peers took encryption and which plaintext, for the peers of this one fetch. */
+  private readonly encryptionMemory = new EncryptionMemory();
   private running = 0;
   private settle: { resolve(b: Uint8Array): void; reject(e: Error): void } | undefined;
   readonly result: Promise<Uint8Array>;
@@ -76,7 +81,16 @@ export class MetadataFetch {
       const inFlight = new Set<number>();
       let lied = false;
       void fetchFromPeer(
-        { ...peer, infoHash: this.o.infoHash, peerId: this.o.peerId, maxMetadataBytes: this.o.maxMetadataBytes, timeoutMs: SESSION_TIMEOUT_MS, signal: this.abort.signal },
+        {
+          ...peer,
+          infoHash: this.o.infoHash,
+          peerId: this.o.peerId,
+          maxMetadataBytes: this.o.maxMetadataBytes,
+          timeoutMs: SESSION_TIMEOUT_MS,
+          signal: this.abort.signal,
+          encryption: this.o.encryption ?? "prefer",
+          memory: this.encryptionMemory,
+        },
         {
           onSize: (size) => {
             assembler = new MetadataAssembler(this.o.infoHash, size);

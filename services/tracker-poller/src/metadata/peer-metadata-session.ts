@@ -1,18 +1,17 @@
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import {
   decodeExtensionHandshake,
   decodeMetadataMessage,
   encodeExtensionHandshake,
-  encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  HandshakeDecoder,
   MessageDecoder,
   RESERVED_BITS,
   SHOAL_UT_METADATA_ID,
   UT_METADATA,
   type Message,
 } from "@shoal/wire";
+import { dialPeer, dialWithPolicy, type EncryptionMemory, type EncryptionPolicy, type Handshaken } from "@shoal/wire-net";
 
 /** Pieces requested from one peer at once: the BEP's 16 KiB each, a few in flight hides latency. */
 const REQUESTS_IN_FLIGHT = 4;
@@ -36,18 +35,49 @@ export interface MetadataSessionOptions {
   /** The whole session: connect, handshakes, pieces. */
   readonly timeoutMs: number;
   readonly signal: AbortSignal;
+  /** Protocol encryption (MSE/PE), as the workers dial: the same peers take the same policy. */
+  readonly encryption: EncryptionPolicy;
+  /** What worked with each peer so far (plaintext-only peers are dialled plaintext first). */
+  readonly memory: EncryptionMemory;
 }
+
+/** Connect and each handshake step of one dial: a peer that is there answers within seconds. */
+const DIAL_STEP_TIMEOUT_MS = 10_000;
 
 /**
  * One connection that fetches metadata pieces from a peer (BEP 9 over the BEP 10 extension
- * protocol). Resolves when the peer has nothing more to give us (no piece left to ask for, or the
- * caller's signal aborted); rejects with a one-line reason when the peer cannot help (refused,
- * no extension protocol, no ut_metadata, a bad message, timeout). The socket is always closed.
+ * protocol). It is dialled as a worker dials (`dialWithPolicy`): under `prefer` encrypted first
+ * and once more in plaintext if the peer drops that, under `require` encrypted only, so a peer
+ * that takes only encrypted connections serves the metadata too. Resolves when the peer has
+ * nothing more to give us (no piece left to ask for, or the caller's signal aborted); rejects
+ * with a one-line reason when the peer cannot help (refused, no extension protocol, no
+ * ut_metadata, a bad message, timeout). The socket is always closed.
  */
-export function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSessionEvents): Promise<void> {
+export async function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSessionEvents): Promise<void> {
+  const deadline = Date.now() + o.timeoutMs;
+  const stepMs = Math.min(DIAL_STEP_TIMEOUT_MS, o.timeoutMs);
+  let h: Handshaken;
+  try {
+    h = await dialWithPolicy(o.encryption, `${o.ip}:${o.port}`, o.memory, (mse) => dialPeer(o.ip, o.port, o.infoHash, o.peerId, stepMs, mse));
+  } catch (err) {
+    throw new Error(`connection failed: ${(err as Error).message}`);
+  }
+  if (o.signal.aborted) {
+    h.socket.destroy();
+    return;
+  }
+  if (!RESERVED_BITS.extensionProtocol(h.handshake.reserved)) {
+    h.socket.destroy();
+    throw new Error("the peer does not speak the extension protocol");
+  }
+  return exchange(h, o, events, Math.max(1, deadline - Date.now()));
+}
+
+/** The BEP 10 and BEP 9 messages of a session, over a connection whose handshakes are done. */
+function exchange(h: Handshaken, o: MetadataSessionOptions, events: MetadataSessionEvents, timeoutMs: number): Promise<void> {
+  const socket: Socket = h.socket;
   return new Promise<void>((resolve, reject) => {
     const inFlight = new Set<number>();
-    let socket: Socket | undefined;
     let peerMetadataId = 0;
     let settled = false;
     const finish = (err?: Error) => {
@@ -57,16 +87,21 @@ export function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSession
       o.signal.removeEventListener("abort", onAbort);
       for (const p of inFlight) events.onRequestDropped(p);
       inFlight.clear();
-      socket?.destroy();
+      h.input.setHandler(undefined);
+      socket.destroy();
       if (err) reject(err);
       else resolve();
     };
     const onAbort = () => finish();
-    const timer = setTimeout(() => finish(new Error(`no metadata within ${Math.round(o.timeoutMs / 1000)} s`)), o.timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`no metadata within ${Math.round(o.timeoutMs / 1000)} s`)), timeoutMs);
     o.signal.addEventListener("abort", onAbort, { once: true });
-    if (o.signal.aborted) return finish();
 
-    const send = (m: Message) => socket!.write(encodeMessage(m));
+    const send = (m: Message) => {
+      const bytes = encodeMessage(m);
+      // A fresh buffer of this call's: encrypted in place on an RC4 connection.
+      h.encrypt?.process(bytes);
+      socket.write(bytes);
+    };
     const requestMore = () => {
       while (inFlight.size < REQUESTS_IN_FLIGHT) {
         const piece = events.nextPiece();
@@ -106,33 +141,20 @@ export function fetchFromPeer(o: MetadataSessionOptions, events: MetadataSession
       requestMore();
     };
 
-    let handshakeDone = false;
-    const handshake = new HandshakeDecoder();
     // The piece count is unknown until the metadata is in: bitfields of any length are read past.
     const decoder = new MessageDecoder({ pieceCount: null }, onMessage);
-    socket = connect({ host: o.ip, port: o.port });
-    socket.setNoDelay(true);
-    socket.on("error", (err) => finish(new Error(`connection failed: ${err.message}`)));
-    socket.on("close", () => finish(new Error("the peer closed the connection")));
-    socket.on("connect", () => {
-      socket!.write(encodeHandshake({ reserved: RESERVED_BITS.make({ extensionProtocol: true, fast: true }), infoHash: o.infoHash, peerId: o.peerId }));
-    });
-    socket.on("data", (chunk: Buffer) => {
+    const push = (chunk: Uint8Array) => {
       try {
-        if (!handshakeDone) {
-          const done = handshake.push(chunk);
-          if (!done) return;
-          handshakeDone = true;
-          if (!Buffer.from(done.handshake.infoHash).equals(Buffer.from(o.infoHash))) return finish(new Error("the peer answered for another torrent"));
-          if (!RESERVED_BITS.extensionProtocol(done.handshake.reserved)) return finish(new Error("the peer does not speak the extension protocol"));
-          send({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_METADATA]: SHOAL_UT_METADATA_ID }, client: "shoal/0.1" }) });
-          decoder.push(done.rest);
-          return;
-        }
         decoder.push(chunk);
       } catch (err) {
         finish(new Error(`bad message: ${(err as Error).message}`));
       }
-    });
+    };
+    socket.on("close", () => finish(new Error("the peer closed the connection")));
+    send({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_METADATA]: SHOAL_UT_METADATA_ID }, client: "shoal/0.1" }) });
+    // What came with the peer's handshake first, then what arrived since (the input kept it).
+    push(h.rest);
+    if (!settled) h.input.setHandler(push);
+    if (socket.destroyed) finish(new Error("the peer closed the connection"));
   });
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { PeerAddress, TorrentCatalog } from "@shoal/coordination";
+import type { MetadataKeeper, PeerAddress, TorrentCatalog } from "@shoal/coordination";
 import { encode } from "@shoal/bencode";
 import { parseMagnet } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
@@ -7,6 +7,7 @@ import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
 import { Announcer, HttpTrackerClient, UdpTrackerClient } from "../trackers/index.js";
 import { MetadataFetch } from "./fetch-metadata.js";
+import { keepMetadata, loadKeptMetadata } from "./kept-metadata.js";
 
 export interface ResolvedMagnet {
   /** A .torrent built from the verified info dict and the link's trackers. */
@@ -15,18 +16,29 @@ export interface ResolvedMagnet {
   readonly peers: readonly PeerAddress[];
   /** `ws` web seeds of the link (BEP 19), next to the torrent's own. */
   readonly webSeeds: readonly string[];
+  /** Where the metadata came from: the cluster's catalog, an earlier run's kept copy, or peers. */
+  readonly metadataFrom: "catalog" | "kept" | "peers";
+}
+
+export interface ResolveMagnetDeps {
+  readonly catalog: TorrentCatalog;
+  readonly logger: Logger;
+  /** Metadata kept at the destination by an earlier run (`shoal get` into a directory). */
+  readonly keeper?: MetadataKeeper;
 }
 
 /**
  * The .torrent of a magnet link. Metadata the cluster already has (the catalog keeps each
- * torrent's info dict) is used as it is: a job submitted again does not fetch it again. Otherwise
+ * torrent's info dict) is used as it is: a job submitted again does not fetch it again. Next comes
+ * what an earlier run kept at the destination (checked against the info hash first). Otherwise
  * the link's trackers are asked for peers and the `x.pe` peers dialled, and the info dict is
- * fetched from them (BEP 9), trusted only once it hashes to the link's info hash.
+ * fetched from them (BEP 9), trusted only once it hashes to the link's info hash, and kept at the
+ * destination for the next run.
  */
 export async function resolveMagnet(
   uri: string,
   config: PollerConfig,
-  deps: { readonly catalog: TorrentCatalog; readonly logger: Logger },
+  deps: ResolveMagnetDeps,
   signal: AbortSignal,
 ): Promise<ResolvedMagnet> {
   const link = parseMagnet(uri);
@@ -36,13 +48,20 @@ export async function resolveMagnet(
   const known = await deps.catalog.get(link.infoHashHex);
   if (known) {
     logger.info({ op: "magnet.metadata" }, "metadata already in the catalog");
-    return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds };
+    return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds, metadataFrom: "catalog" };
+  }
+  const maxMetadataBytes = config.maxMetadataMiB * 1024 * 1024;
+  const kept = deps.keeper ? await loadKeptMetadata(deps.keeper, link.infoHashHex, maxMetadataBytes, logger) : undefined;
+  if (kept) {
+    logger.info({ op: "magnet.metadata" }, "metadata kept by an earlier run, checked against the info hash");
+    return { torrent: buildTorrent(kept.infoBytes, mergeTiers(kept.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds, metadataFrom: "kept" };
   }
   const peerId = makePeerId(randomBytes(6));
   const fetch = new MetadataFetch({
     infoHash: link.infoHash,
     peerId,
-    maxMetadataBytes: config.maxMetadataMiB * 1024 * 1024,
+    maxMetadataBytes,
+    encryption: config.encryption,
     timeoutMs: config.metadataTimeoutSeconds * 1000,
     signal,
     logger,
@@ -71,7 +90,9 @@ export async function resolveMagnet(
   try {
     const info = await fetch.result;
     logger.info({ op: "magnet.metadata", bytes: info.length }, "metadata fetched from peers and verified");
-    return { torrent: buildTorrent(info, link.trackers.map((t) => [t])), peers, webSeeds: link.webSeeds };
+    const torrent = buildTorrent(info, link.trackers.map((t) => [t]));
+    if (deps.keeper) await keepMetadata(deps.keeper, link.infoHashHex, torrent, logger);
+    return { torrent, peers, webSeeds: link.webSeeds, metadataFrom: "peers" };
   } finally {
     await announcer?.stop().catch(() => undefined);
     await udp.close().catch(() => undefined);

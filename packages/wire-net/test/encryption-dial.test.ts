@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { MSE_METHOD } from "@shoal/wire";
-import { EncryptionMemory, dialWithPolicy } from "../src/encryption-dial.js";
-import type { Handshaken } from "../src/handshake.js";
-import { HandshakeFailure, type HandshakeStage } from "../src/mse-session.js";
+import { EncryptionMemory, HandshakeFailure, dialWithPolicy, type HandshakeStage, type Handshaken } from "../src/index.js";
 
 /**
  * A peer as the policy sees it: which MSE offers it takes (by the mask dialled) and where a

@@ -3,7 +3,8 @@ import { MSE_METHOD, type MseHandshake, type MseResult } from "@shoal/wire";
 import type { SocketInput } from "./socket-input.js";
 
 /**
- * What the worker does about Message Stream Encryption (`--encryption`, SHOAL_ENCRYPTION):
+ * What a service that talks to peers (the peer-worker for pieces, the tracker-poller for a
+ * magnet link's metadata) does about Message Stream Encryption (`--encryption`, SHOAL_ENCRYPTION):
  * - prefer: dial encrypted (offering RC4 and plaintext, RC4 chosen when the peer allows it) and
  *   dial again in plaintext when the peer drops the encrypted handshake; accept both.
  * - require: RC4 only, in and out; plaintext peers are refused.
