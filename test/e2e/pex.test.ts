@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { announceProbe, startLibtorrentSeed, startPexPeer, waitFor, type LibtorrentPeer, type PexTestPeer } from "@shoal/testkit";
 import { UT_PEX } from "@shoal/wire";
 import { runCli } from "./cli-process.js";
+import { expectedObjects, startClusterBackends, type ClusterBackends } from "./cluster-kit.js";
 import { startSwarm, type Swarm } from "./swarm.js";
 
 const KiB = 1024;
@@ -147,4 +148,70 @@ describe.each([
       await rm(out, { recursive: true, force: true });
     }
   }, 150_000);
+});
+
+/**
+ * The same swarm shape through the cluster: the worker that connects the one peer the magnet link
+ * names learns the seeds and registers them as free peers, and the other worker takes its share
+ * of them from the registry: both download, and the seeds send most of the payload.
+ */
+describe("cluster: peers learnt through PEX reach every worker", () => {
+  const size = 8 * MiB;
+  let backends: ClusterBackends;
+  let swarm: Swarm;
+  let middle: LibtorrentPeer;
+  let middleDir: string;
+
+  beforeAll(async () => {
+    [backends, swarm] = await Promise.all([
+      startClusterBackends(),
+      startSwarm({
+        payload: { name: "pex-cluster-set", seed: "pex-cluster-e2e", files: [{ path: "c.bin", size }] },
+        pieceLength: 64 * KiB,
+        tracker: "http",
+        seeds: 3,
+        // Several seconds in all: the registry hands the second worker its seeds within two.
+        seedUploadRateLimit: 512 * KiB,
+      }),
+    ]);
+    middleDir = await mkdtemp(join(tmpdir(), "shoal-pex-middle-"));
+    middle = await startLibtorrentSeed({ torrentPath: swarm.torrentPath, dataDir: middleDir, mode: "leech", pex: true, uploadRateLimit: 8 * KiB, downloadRateLimit: 16 * KiB });
+    await middle.ready;
+    await waitFor(async () => (await middle.state()).peers >= 3, { timeoutMs: 60_000, intervalMs: 200, what: "the leecher to connect the three seeds" });
+  }, 180_000);
+
+  afterAll(async () => {
+    await backends?.close();
+    await middle?.stop();
+    await swarm?.close();
+    if (middleDir) await rm(middleDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it("two workers complete a magnet job from seeds only a peer named, each downloading a share", async () => {
+    const services = [
+      backends.startService("tracker-poller"),
+      backends.startService("piece-verifier"),
+      backends.startService("storage-writer"),
+      backends.startService("peer-worker"),
+      backends.startService("peer-worker"),
+    ];
+    await Promise.all(services.map((x) => x.ready));
+    const prefix = "ingest/pex";
+    const link = `magnet:?xt=urn:btih:${swarm.infoHashHex}&x.pe=${middle.ip}:${middle.port}`;
+    const submitted = await backends.shoal(["submit", link, "--to", `s3://${backends.bucket}/${prefix}`, "--wait", "--json"], 240_000);
+    expect(submitted.stderr).not.toMatch(/internal error/);
+    expect(submitted.code, submitted.stderr.slice(-4000)).toBe(0);
+    const got = await backends.objects(`${prefix}/`);
+    expect(got).toEqual(expectedObjects(swarm, prefix));
+
+    const jobId = String(submitted.events.find((e) => e["event"] === "queued")?.["jobId"]);
+    const status = await backends.shoal(["status", jobId, "--json"], 30_000);
+    expect(status.code, status.stderr).toBe(0);
+    const info = status.events[0] as { progress: { workers: { downloadedBytes: number }[] } };
+    const shares = info.progress.workers.map((w) => w.downloadedBytes);
+    expect(shares).toHaveLength(2);
+    for (const share of shares) expect(share).toBeGreaterThan(0);
+    const seedsSent = (await Promise.all((swarm.seeds as LibtorrentPeer[]).map((x) => x.state()))).reduce((n, x) => n + x.uploaded, 0);
+    expect(seedsSent - (await middle.state()).downloaded).toBeGreaterThan(0.7 * size);
+  }, 300_000);
 });
