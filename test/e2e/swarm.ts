@@ -44,6 +44,8 @@ export interface SwarmOptions {
   readonly seedEncryption?: "forced" | "disabled";
   /** Transmission and aria2 seeds that take encrypted peers only. */
   readonly otherSeedsRequireEncryption?: boolean;
+  /** A private torrent (BEP 27). */
+  readonly private?: boolean;
 }
 
 /** A real swarm on loopback: opentracker, a payload, its .torrent and libtorrent seeds. */
@@ -61,6 +63,7 @@ export async function startSwarm(opts: SwarmOptions): Promise<Swarm> {
     pieceLength: opts.pieceLength,
     tool: opts.tool ?? "mktorrent",
     announce: [[opts.tracker === "udp" ? tracker.udpAnnounce : tracker.httpAnnounce]],
+    ...(opts.private ? { private: true } : {}),
   });
   await tracker.allow(made.announceHashes);
   const seeds: Peer[] = [];

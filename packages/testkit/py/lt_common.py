@@ -5,7 +5,7 @@ import os
 import libtorrent as lt
 
 
-def session_settings(ip, port, upload_rate_limit=0, encryption="default"):
+def session_settings(ip, port, upload_rate_limit=0, encryption="default", download_rate_limit=0):
     """libtorrent defaults, with everything that leaves loopback or hides peers turned off.
 
     Every test peer sits on 127.0.0.0/8, so several connections per IP must be allowed, and
@@ -28,6 +28,7 @@ def session_settings(ip, port, upload_rate_limit=0, encryption="default"):
         "out_enc_policy": int(lt.enc_policy.disabled),
         "in_enc_policy": int(lt.enc_policy.enabled),
         "upload_rate_limit": upload_rate_limit,
+        "download_rate_limit": download_rate_limit,
         # A stopped test peer waits at most this long for its 'stopped' announce.
         "stop_tracker_timeout": 1,
         "alert_mask": lt.alert.category_t.error_notification
@@ -53,8 +54,8 @@ def session_settings(ip, port, upload_rate_limit=0, encryption="default"):
     return s
 
 
-def make_session(ip, port, upload_rate_limit=0, encryption="default"):
-    ses = lt.session(session_settings(ip, port, upload_rate_limit, encryption))
+def make_session(ip, port, upload_rate_limit=0, encryption="default", download_rate_limit=0):
+    ses = lt.session(session_settings(ip, port, upload_rate_limit, encryption, download_rate_limit))
     # Loopback peers sit in libtorrent's unlimited "local" peer class; move every address into
     # the global class so rate limits apply on 127.0.0.0/8 too.
     f = lt.ip_filter()
@@ -63,12 +64,16 @@ def make_session(ip, port, upload_rate_limit=0, encryption="default"):
     return ses
 
 
-def add_params(torrent, save_path):
+def add_params(torrent, save_path, pex=False):
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(torrent)
     atp.save_path = save_path
     atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
-    atp.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+    atp.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
+    # Peer exchange only when a test asks for it: other tests count on a peer knowing just the
+    # peers its tracker names.
+    if not pex:
+        atp.flags |= lt.torrent_flags.disable_pex
     return atp
 
 

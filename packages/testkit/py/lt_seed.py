@@ -2,6 +2,7 @@
 
 usage: lt_seed.py --torrent T --save DIR --ip IP --port P --state FILE
                   [--mode seed|leech] [--upload-rate-limit BYTES_PER_S] [--skip-check]
+                  [--download-rate-limit BYTES_PER_S] [--pex]
 
 seed: the data is already in DIR; libtorrent hash-checks it (or trusts it with --skip-check,
 seed_mode) and seeds. leech: downloads into DIR. The torrent's trackers are announced to.
@@ -34,6 +35,8 @@ def main():
     ap.add_argument("--mode", choices=["seed", "leech"], default="seed")
     ap.add_argument("--upload-rate-limit", type=int, default=0)
     ap.add_argument("--skip-check", action="store_true")
+    ap.add_argument("--download-rate-limit", type=int, default=0)
+    ap.add_argument("--pex", action="store_true", help="exchange peers (ut_pex) with peers that speak it")
     ap.add_argument("--encryption", choices=["default", "forced", "disabled"], default="default")
     a = ap.parse_args()
 
@@ -41,8 +44,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
 
-    ses = make_session(a.ip, a.port, a.upload_rate_limit, a.encryption)
-    atp = add_params(a.torrent, a.save)
+    ses = make_session(a.ip, a.port, a.upload_rate_limit, a.encryption, a.download_rate_limit)
+    atp = add_params(a.torrent, a.save, pex=a.pex)
     if a.mode == "seed" and a.skip_check:
         atp.flags |= lt.torrent_flags.seed_mode
     h = ses.add_torrent(atp)

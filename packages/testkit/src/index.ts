@@ -56,3 +56,5 @@ export { startWebSeedServer } from "./web-seed-server.js";
 export type { WebSeedFaults, WebSeedServer, WebSeedServerOptions, WebSeedServerStats } from "./web-seed-server.js";
 export { startMetadataPeer } from "./metadata-peer.js";
 export type { MetadataPeer, MetadataPeerOptions } from "./metadata-peer.js";
+export { startPexPeer, PEX_PEER_UT_PEX_ID } from "./pex-peer.js";
+export type { PexPeerOptions, PexTestPeer } from "./pex-peer.js";

@@ -17,6 +17,10 @@ export interface LibtorrentPeerOptions extends SeedOptions {
    * out; "disabled" plaintext only; default: dials plaintext, accepts both.
    */
   readonly encryption?: "forced" | "disabled";
+  /** Download limit in bytes per second (0 or absent: none); keeps a leecher incomplete for a while. */
+  readonly downloadRateLimit?: number;
+  /** Exchange peers (BEP 11 ut_pex) with peers that speak it; off by default. */
+  readonly pex?: boolean;
 }
 
 /** What py/lt_seed.py reports about itself. */
@@ -76,6 +80,8 @@ export async function startLibtorrentSeed(opts: LibtorrentPeerOptions): Promise<
     "--upload-rate-limit",
     String(opts.uploadRateLimit ?? 0),
     ...(opts.skipHashCheck === true ? ["--skip-check"] : []),
+    ...(opts.downloadRateLimit ? ["--download-rate-limit", String(opts.downloadRateLimit)] : []),
+    ...(opts.pex === true ? ["--pex"] : []),
     ...(opts.encryption ? ["--encryption", opts.encryption] : []),
   ];
   const proc = startProcess({

@@ -4,6 +4,12 @@ import { WireError } from "./wire-error.js";
 /** The extension name of peer exchange in the BEP 10 handshake. */
 export const UT_PEX = "ut_pex";
 
+/**
+ * The extended message id shoal asks peers to send ut_pex messages with (its handshake's `m`).
+ * 1 is what libtorrent uses; it only has to differ from our ut_metadata id.
+ */
+export const SHOAL_UT_PEX_ID = 1;
+
 /** BEP 11 flags of an added peer (`added.f`). */
 export const PEX_FLAGS = {
   /** Prefers encryption. */

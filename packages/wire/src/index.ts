@@ -43,7 +43,7 @@ export { MetadataAssembler } from "./bep9-metadata-assembler.js";
 export type { AssembleResult } from "./bep9-metadata-assembler.js";
 export { encodeExtensionHandshake, decodeExtensionHandshake } from "./bep10-extension-handshake.js";
 export type { ExtensionHandshake, ExtensionHandshakeFields } from "./bep10-extension-handshake.js";
-export { UT_PEX, PEX_FLAGS, DEFAULT_MAX_PEX_PEERS, encodePexMessage, decodePexMessage } from "./bep11-pex.js";
+export { UT_PEX, SHOAL_UT_PEX_ID, PEX_FLAGS, DEFAULT_MAX_PEX_PEERS, encodePexMessage, decodePexMessage } from "./bep11-pex.js";
 export type { PexAdded, PexMessage, PexPeer } from "./bep11-pex.js";
 export { Rc4 } from "./rc4.js";
 export { MSE_PRIME, MSE_GENERATOR, MSE_KEY_BYTES, MSE_PRIVATE_KEY_BYTES, msePublicKey, mseSharedSecret, mseHash } from "./mse-dh.js";

@@ -27,7 +27,9 @@ export class AddressBook {
     return this.entries.size;
   }
 
-  add(peers: readonly PeerAddress[]): void {
+  /** Adds the peers it does not know yet (as many as fit) and returns those. */
+  add(peers: readonly PeerAddress[]): PeerAddress[] {
+    const added: PeerAddress[] = [];
     for (const p of peers) {
       const key = `${p.ip}:${p.port}`;
       const e = this.entries.get(key);
@@ -38,7 +40,9 @@ export class AddressBook {
       }
       if (this.entries.size >= MAX_ADDRESSES) continue;
       this.entries.set(key, { ip: p.ip, port: p.port, fails: 0, nextAttemptAt: 0, connected: false });
+      added.push(p);
     }
+    return added;
   }
 
   /** Up to `n` addresses that may be dialled now, least failed first; marks them connected. */

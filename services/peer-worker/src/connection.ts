@@ -144,6 +144,11 @@ export class PeerConnection {
     }
   }
 
+  /** The connection is RC4-encrypted (MSE). */
+  get encrypted(): boolean {
+    return this.cipher !== null;
+  }
+
   send(msg: Message): void {
     this.write(encodeMessage(msg), true);
   }

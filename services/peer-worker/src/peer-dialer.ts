@@ -92,6 +92,17 @@ export class PeerDialer {
     this.run();
   }
 
+  /**
+   * Peers a connected peer told us of (PEX): into our address book like a tracker's, and the new
+   * ones into the cluster's registry as free known peers at once, so that every worker with room
+   * can take them (as unnamed free peers), not only this one when its own dials get to them.
+   */
+  learnPeers(peers: readonly PeerAddress[]): void {
+    const fresh = this.book.add(peers).map((p) => `${p.ip}:${p.port}`);
+    if (fresh.length > 0) void this.ownership.register(fresh);
+    this.run();
+  }
+
   /** An accepted connection from `key` (the address it came from): may we keep it? */
   admit(key: string): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);

@@ -64,6 +64,14 @@ export class PeerOwnership {
     });
   }
 
+  /**
+   * Makes `peers` known to the registry without taking any (a claim of none): they are free for
+   * whichever worker has room. What the registry answers about them is kept as a claim's is.
+   */
+  async register(peers: readonly string[]): Promise<void> {
+    await this.claim(peers, 0);
+  }
+
   /** Gives `peer` back: free for other workers, or forgotten (a dead, banned or incoming address). */
   release(peer: string, forget: boolean): void {
     if (!this.owned.delete(peer)) return;

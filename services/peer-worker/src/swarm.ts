@@ -11,9 +11,11 @@ import { BlockScheduler } from "./block-scheduler.js";
 import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
 import { PeerConnection } from "./connection.js";
-import { decodeExtensionHandshake } from "@shoal/wire";
+import { SHOAL_UT_PEX_ID, decodeExtensionHandshake } from "@shoal/wire";
 import { sendOpening } from "./opening-messages.js";
 import { MetadataServer } from "./metadata-server.js";
+import { PexExchange } from "./pex-exchange.js";
+import { isOwnAddress } from "./own-addresses.js";
 import { PeerDialer } from "./peer-dialer.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
@@ -94,6 +96,8 @@ export class TorrentSwarm {
   private readonly stageGate: PublishGate;
   /** The info dict for peers that came from a magnet link (BEP 9); none for a private torrent. */
   private readonly metadataServer: MetadataServer;
+  /** Peer exchange (BEP 11); offers, reads and sends nothing for a private torrent. */
+  readonly pex: PexExchange;
 
   constructor(
     readonly meta: InfoDict,
@@ -105,6 +109,17 @@ export class TorrentSwarm {
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
     this.metadataServer = new MetadataServer(meta.private ? undefined : meta.infoBytes);
+    this.pex = new PexExchange(
+      !meta.private,
+      {
+        connections: () => this.conns.values(),
+        isOwnAddress: (ip, port) => isOwnAddress(ip, port, listenPort),
+        complete: () => this.complete,
+        learn: (peers) => this.dialer.learnPeers(peers.filter((p) => !this.banned.has(`${p.ip}:${p.port}`))),
+      },
+      deps.now,
+      this.logger,
+    );
     // Per torrent, sized by its pieces; a worker rarely runs several torrents at full rate.
     this.stageGate = PublishGate.forPieces(meta.pieceLength);
     // The worker heartbeats the torrent just before it builds the swarm.
@@ -241,7 +256,8 @@ export class TorrentSwarm {
     const [ip, port] = splitPeerKey(key);
     if (outgoing) this.dialer.book.markConnected(key, ip, port);
     socket.setTimeout(0);
-    sendOpening(conn, this.have, this.listenPort, this.metadataServer.handshakeFields());
+    const fields = this.metadataServer.handshakeFields();
+    sendOpening(conn, this.have, this.listenPort, { ...fields, extensions: { ...fields.extensions, ...this.pex.handshakeFields() } });
     this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
     conn.start(rest);
   }
@@ -324,6 +340,7 @@ export class TorrentSwarm {
       stagedPieces: this.scheduler.pending.size,
       endgame: this.scheduler.endgame,
       wastedBytes: this.scheduler.wastedBytes,
+      pex: { ...this.pex.stats },
       ...(this.webSeeds ? { webSeeds: this.webSeeds.status() } : {}),
     };
   }
@@ -383,7 +400,9 @@ export class TorrentSwarm {
           const info = decodeExtensionHandshake(msg.payload);
           if (info.requestQueue) conn.peerRequestQueue = info.requestQueue;
           this.metadataServer.onHandshake(conn, info);
-        } else this.metadataServer.onMessage(conn, msg.id, msg.payload);
+          this.pex.onHandshake(conn, info);
+        } else if (msg.id === SHOAL_UT_PEX_ID) this.pex.onMessage(conn, msg.payload);
+        else this.metadataServer.onMessage(conn, msg.id, msg.payload);
         return;
     }
   }
@@ -458,6 +477,7 @@ export class TorrentSwarm {
     // gives them to other workers. One slow or failed heartbeat stays below this.
     if (now - this.leaseRenewedAt > this.config.heartbeatTtlSeconds * 1000 * LEASE_FENCE_FRACTION) this.dialer.fence();
     this.dialer.tick();
+    this.pex.tick();
   }
 }
 

@@ -14,6 +14,8 @@ export interface TestSwarmOptions {
   readonly now?: () => number;
   /** BEP 19 web seeds of the job. */
   readonly webSeeds?: readonly string[];
+  /** The port the swarm believes it listens on (what its handshakes say and its own address is). */
+  readonly listenPort?: number;
 }
 
 export interface TestSwarm {
@@ -21,7 +23,7 @@ export interface TestSwarm {
   readonly claims: MemoryClaimTable;
   readonly bus: MemoryBus;
   /** Attaches a connection over a stub socket, as the worker does after a peer's handshake. */
-  connect(opts?: { key?: string; rest?: Buffer; pending?: readonly Buffer[]; outgoing?: boolean }): {
+  connect(opts?: { key?: string; rest?: Buffer; pending?: readonly Buffer[]; outgoing?: boolean; extended?: boolean }): {
     socket: StubSocket;
     input: SocketInput;
     key: string;
@@ -61,19 +63,19 @@ export async function testSwarm(fixture: TorrentFixture, opts: TestSwarmOptions 
       pool: new PieceBufferPool(config.maxBufferedMiB * 1024 * 1024),
       ...(opts.webSeeds ? { webSeeds: opts.webSeeds } : {}),
     },
-    0,
+    opts.listenPort ?? 0,
   );
   let peers = 0;
   return {
     swarm,
     claims,
     bus,
-    connect({ key = `10.0.0.${++peers}:6881`, rest = Buffer.alloc(0), pending = [], outgoing = false } = {}) {
+    connect({ key = `10.0.0.${++peers}:6881`, rest = Buffer.alloc(0), pending = [], outgoing = false, extended = false } = {}) {
       const socket = new StubSocket(fixture.pieceCount);
       const input = new SocketInput();
       for (const chunk of pending) input.push(chunk);
       const handshake: Handshake = {
-        reserved: RESERVED_BITS.make({ fast: true }),
+        reserved: RESERVED_BITS.make({ fast: true, extensionProtocol: extended }),
         infoHash: fixture.meta.infoHash,
         peerId: Buffer.from(`-FK0001-${key.padEnd(12, "x").slice(0, 12)}`),
       };
