@@ -27,3 +27,5 @@ export { prepareSubmission, submitJob, submitProblemOf } from "./submit-job.js";
 export type { SubmitRequest, PreparedSubmission, SubmitProblem } from "./submit-job.js";
 export { cancelJob } from "./cancel-job.js";
 export type { CancelOutcome } from "./cancel-job.js";
+export { dhtSettingsFrom, userDhtStateFile } from "./dht-settings.js";
+export type { DhtFlags, DhtOverrides } from "./dht-settings.js";

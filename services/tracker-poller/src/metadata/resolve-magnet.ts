@@ -7,6 +7,9 @@ import { makePeerId } from "@shoal/wire";
 import type { PollerConfig } from "../config.js";
 import { Announcer, HttpTrackerClient, UdpTrackerClient } from "../trackers/index.js";
 import { MetadataFetch } from "./fetch-metadata.js";
+import { PollerError } from "../poller-error.js";
+import type { DhtRunner } from "../dht/dht-runner.js";
+import { startTorrentDht } from "../dht/torrent-dht.js";
 
 export interface ResolvedMagnet {
   /** A .torrent built from the verified info dict and the link's trackers. */
@@ -21,13 +24,16 @@ export interface ResolvedMagnet {
  * The .torrent of a magnet link. Metadata the cluster already has (the catalog keeps each
  * torrent's info dict) is used as it is: a job submitted again does not fetch it again. Otherwise
  * the link's trackers are asked for peers and the `x.pe` peers dialled, and the info dict is
- * fetched from them (BEP 9), trusted only once it hashes to the link's info hash.
+ * fetched from them (BEP 9), trusted only once it hashes to the link's info hash. With a DHT
+ * node, its lookups add peers too (nothing is announced: the torrent is not known yet, and a
+ * private one must never be announced).
  */
 export async function resolveMagnet(
   uri: string,
   config: PollerConfig,
-  deps: { readonly catalog: TorrentCatalog; readonly logger: Logger },
+  deps: { readonly catalog: TorrentCatalog; readonly logger: Logger; readonly dht?: DhtRunner },
   signal: AbortSignal,
+  opts: { readonly dhtRetryMs: number } = { dhtRetryMs: 60_000 },
 ): Promise<ResolvedMagnet> {
   const link = parseMagnet(uri);
   const logger = deps.logger.child({ infoHash: link.infoHashHex });
@@ -37,6 +43,11 @@ export async function resolveMagnet(
   if (known) {
     logger.info({ op: "magnet.metadata" }, "metadata already in the catalog");
     return { torrent: buildTorrent(known.infoBytes, mergeTiers(known.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds };
+  }
+  if (link.trackers.length === 0 && peers.length === 0 && !deps.dht) {
+    throw new PollerError("NO_TRACKERS", "magnet link names no tracker (tr=) and no peer (x.pe=), and the DHT is off: no peer can give its metadata", {
+      context: { infoHash: link.infoHashHex },
+    });
   }
   const peerId = makePeerId(randomBytes(6));
   const fetch = new MetadataFetch({
@@ -68,11 +79,21 @@ export async function resolveMagnet(
         })
       : undefined;
   void announcer?.start().catch((err: unknown) => logger.warn({ err, op: "tracker.start" }, "first announce failed"));
+  const dhtPeers = deps.dht
+    ? startTorrentDht(deps.dht, {
+        infoHash: link.infoHash,
+        announceEveryMs: opts.dhtRetryMs,
+        retryMs: opts.dhtRetryMs,
+        logger,
+        onPeers: (found) => fetch.addPeers(found),
+      })
+    : undefined;
   try {
     const info = await fetch.result;
     logger.info({ op: "magnet.metadata", bytes: info.length }, "metadata fetched from peers and verified");
     return { torrent: buildTorrent(info, link.trackers.map((t) => [t])), peers, webSeeds: link.webSeeds };
   } finally {
+    dhtPeers?.stop();
     await announcer?.stop().catch(() => undefined);
     await udp.close().catch(() => undefined);
   }
