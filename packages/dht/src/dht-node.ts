@@ -2,7 +2,7 @@ import { encodeError, encodeQuery, encodeResponse, KRPC_ERROR_CODES, tryDecodeKr
 import { isIPv4, type NodeInfo, type PeerEndpoint } from "./compact.js";
 import { DhtError } from "./dht-error.js";
 import { Lookup, type Responder } from "./lookup.js";
-import { ID_BYTES, idEquals } from "./node-id.js";
+import { compareDistance, ID_BYTES, idEquals } from "./node-id.js";
 import { DEFAULT_PEER_STORE_LIMITS, PeerStore, type PeerStoreLimits } from "./peer-store.js";
 import { PerSourceLimiter, TokenBucket } from "./rate-limit.js";
 import { K, RoutingTable } from "./routing-table.js";
@@ -98,7 +98,7 @@ export class DhtNode {
   private readonly perSource: PerSourceLimiter;
   private readonly pending = new Map<string, Pending>();
   private readonly queue: string[] = [];
-  private readonly saved: NodeInfo[];
+  private saved: NodeInfo[];
   private bootstrap: PeerEndpoint[] = [];
   private nextTid: number;
   private lastPing: number;
@@ -245,6 +245,8 @@ export class DhtNode {
       if (!p.sent || p.deadline > t) continue;
       this.pending.delete(key);
       this.table.failed(p.to.ip, p.to.port);
+      // A saved node from an earlier run that does not answer is gone: not asked again.
+      if (this.saved.length > 0) this.saved = this.saved.filter((n) => n.ip !== p.to.ip || n.port !== p.to.port);
       p.reject(new DhtError("TIMEOUT", `DHT node ${p.to.ip}:${p.to.port} did not answer within ${this.limits.queryTimeoutMs} ms`));
     }
     this.flush();
@@ -261,8 +263,9 @@ export class DhtNode {
   private startNodes(target: Uint8Array): (NodeInfo | PeerEndpoint)[] {
     const listed: (NodeInfo | PeerEndpoint)[] = this.table.closest(target, 2 * K);
     if (listed.length >= K) return listed;
-    // Few nodes known yet: saved ones and the routers too.
-    return [...listed, ...this.saved, ...this.bootstrap];
+    // Few nodes known yet: the saved ones closest to the target, and the routers.
+    const saved = [...this.saved].sort((a, b) => compareDistance(target, a.id, b.id)).slice(0, 2 * K);
+    return [...listed, ...saved, ...this.bootstrap];
   }
 
   /** Joins the DHT: a lookup of our own id fills the table with our neighbours. */

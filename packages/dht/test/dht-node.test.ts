@@ -109,4 +109,19 @@ describe("DhtNode", () => {
     node.tick();
     await expect(asked).rejects.toThrow(/did not answer/);
   });
+
+  it("a saved node that does not answer is not asked again nor saved again", async () => {
+    let now = 0;
+    const sent: PeerEndpoint[] = [];
+    const saved = { id: randomBytes(20), ip: "10.0.0.9", port: 9 };
+    const node = new DhtNode({ now: () => now, random: (n) => randomBytes(n), send: (_b, to) => sent.push(to), nodes: [saved] });
+    const first = node.findNode(randomBytes(20));
+    expect(sent).toEqual([{ ip: "10.0.0.9", port: 9 }]);
+    now = 10_000;
+    node.tick();
+    expect(await first).toEqual([]);
+    expect(node.state().nodes).toEqual([]);
+    await node.findNode(randomBytes(20));
+    expect(sent).toHaveLength(1);
+  });
 });

@@ -15,8 +15,6 @@ const TICK_MS = 100;
 const SAVE_EVERY_MS = 5 * 60_000;
 /** One DNS try per router name: a name that does not resolve must not hold anything up. */
 const DNS_TIMEOUT_MS = 2000;
-/** A lookup waits at most this long for the first join of the DHT to finish. */
-const JOIN_WAIT_MS = 10_000;
 
 export interface DhtLookupResult {
   readonly peers: number;
@@ -77,17 +75,21 @@ export async function startDhtRunner(config: PollerConfig, logger: Logger): Prom
   const saveTimer = setInterval(() => void save(), SAVE_EVERY_MS);
   saveTimer.unref();
   let stopped = false;
-  const joined = (async () => {
-    node.setBootstrap(await resolveRouters(routers, log));
-    if (stopped) return;
-    const nodes = await node.join();
-    log.info({ op: "dht.join", nodes, port }, `DHT joined: ${nodes} node(s) known`);
-  })().catch((err: unknown) => log.warn({ op: "dht.join", err }, "DHT join failed"));
+  // Lookups wait for the router addresses (at most one DNS timeout), not for the join: a
+  // get_peers starts from the routers as well as a find_node does.
+  const resolved = resolveRouters(routers, log).then((endpoints) => node.setBootstrap(endpoints));
+  void resolved
+    .then(async () => {
+      if (stopped) return;
+      const nodes = await node.join();
+      log.info({ op: "dht.join", nodes, port }, `DHT joined: ${nodes} node(s) known`);
+    })
+    .catch((err: unknown) => log.warn({ op: "dht.join", err }, "DHT join failed"));
   log.info({ op: "dht.start", port, id: Buffer.from(node.id).toString("hex"), routers: routers.map((r) => `${r.host}:${r.port}`).join(",") }, `DHT node on UDP port ${port}`);
   return {
     port,
     async lookup(infoHash, onPeers, announcePort) {
-      await Promise.race([joined, new Promise((r) => setTimeout(r, JOIN_WAIT_MS).unref())]);
+      await resolved;
       let peers = 0;
       const responders = await node.getPeers(infoHash, (found) => {
         peers += found.length;
