@@ -27,6 +27,8 @@ export interface EmbeddedRun {
   cancel(): Promise<void>;
   /** Stops every service; call once `result` settled. */
   shutdown(): Promise<void>;
+  /** The DHT node's counters (nodes, lookups, peers found...); undefined with the DHT off. */
+  dhtStats(): Record<string, unknown> | undefined;
 }
 
 /**
@@ -125,6 +127,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   return {
     result: queue.waitUntilFinished(jobId),
     cancel: () => queue.cancel(jobId),
+    dhtStats: () => pollerService.status()["dht"] as Record<string, unknown> | undefined,
     async shutdown() {
       for (const s of services) await s.stop().catch((err: unknown) => logger.error({ err }, "service stop failed"));
       await queue.close();
