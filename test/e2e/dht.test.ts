@@ -29,7 +29,8 @@ const MiB = 1024 * 1024;
  * --dht-bootstrap, finds the seed and downloads, from a bare magnet link or a .torrent whose
  * trackers are all dead.
  */
-describe("shoal get with the DHT", () => {
+// A loaded machine takes tens of seconds to start a CLI process: generous deadlines throughout.
+describe("shoal get with the DHT", { timeout: 400_000 }, () => {
   let dir: string;
   let payload: Payload;
   let dht: LibtorrentDht;
@@ -83,7 +84,7 @@ describe("shoal get with the DHT", () => {
   };
 
   /** A fresh output directory and DHT state file per run: no run learns nodes from another. */
-  const run = async (args: string[], timeoutMs = 120_000, env: NodeJS.ProcessEnv = {}) => {
+  const run = async (args: string[], timeoutMs = 240_000, env: NodeJS.ProcessEnv = {}) => {
     const out = await mkdtemp(join(tmpdir(), "shoal-dht-out-"));
     try {
       const r = await runCli(["get", ...args, "--out", out, "--port", "0", "--dht-port", "0", "--json"], timeoutMs, {
@@ -115,7 +116,7 @@ describe("shoal get with the DHT", () => {
   });
 
   it("SHOAL_DHT_BOOTSTRAP stands for the flag", async () => {
-    const r = await run([`magnet:?xt=urn:btih:${infoHashHex}`], 120_000, { SHOAL_DHT_BOOTSTRAP: dht.bootstrap });
+    const r = await run([`magnet:?xt=urn:btih:${infoHashHex}`], 240_000, { SHOAL_DHT_BOOTSTRAP: dht.bootstrap });
     expect(r.code, r.stderr).toBe(0);
     expect(r.mismatches).toEqual([]);
   });
@@ -154,10 +155,10 @@ describe("shoal get with the DHT", () => {
   });
 
   it("a bad bootstrap list is a one-line error naming the flag or the variable, exit status 2", async () => {
-    const flag = await runCli(["get", `magnet:?xt=urn:btih:${infoHashHex}`, "--out", dir, "--dht-bootstrap", "127.0.0.1"], 30_000);
+    const flag = await runCli(["get", `magnet:?xt=urn:btih:${infoHashHex}`, "--out", dir, "--dht-bootstrap", "127.0.0.1"], 120_000);
     expect(flag.code).toBe(2);
     expect(flag.stderr.split("\n")[0]).toMatch(/--dht-bootstrap: .*"127\.0\.0\.1" is not host:port/);
-    const env = await runCli(["get", `magnet:?xt=urn:btih:${infoHashHex}`, "--out", dir], 30_000, { SHOAL_DHT_BOOTSTRAP: "nowhere:99999" });
+    const env = await runCli(["get", `magnet:?xt=urn:btih:${infoHashHex}`, "--out", dir], 120_000, { SHOAL_DHT_BOOTSTRAP: "nowhere:99999" });
     expect(env.code).toBe(2);
     expect(env.stderr.trim().split("\n")).toHaveLength(1);
     expect(env.stderr).toMatch(/SHOAL_DHT_BOOTSTRAP: .*port from 1 to 65535/);
