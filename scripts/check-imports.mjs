@@ -7,7 +7,7 @@ import { builtinModules } from "node:module";
 import { join } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
-const PURE = ["@shoal/errors", "@shoal/bencode", "@shoal/metainfo", "@shoal/wire", "@shoal/tracker-proto", "@shoal/coordination", "@shoal/verify"];
+const PURE = ["@shoal/errors", "@shoal/bencode", "@shoal/dht", "@shoal/metainfo", "@shoal/wire", "@shoal/tracker-proto", "@shoal/coordination", "@shoal/verify"];
 const FORBIDDEN_IN_PURE = [/^node:(net|dgram|http|https|tls|child_process|cluster)$/, /^(ioredis|nats|@nats-io\/.*|bullmq|minio|pino)$/];
 const ADAPTERS = ["@shoal/store-fs", "@shoal/coordination-redis", "@shoal/bus-nats", "@shoal/store-s3", "@shoal/queue-bullmq"];
 // Packages only tests load: what their sources import may come from devDependencies. Every other

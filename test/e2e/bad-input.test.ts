@@ -68,12 +68,12 @@ describe("malformed input gets a clear error and exit status 2", () => {
 });
 
 describe("torrents that cannot be downloaded", () => {
-  it("names the problem when a torrent has no usable tracker", async () => {
+  it("names the problem when a torrent has no usable tracker and the DHT is off", async () => {
     const info = "d6:lengthi5e4:name5:a.bin12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaae";
     const p = await torrentFile("trackerless.torrent", `d8:announce18:wss://example/test4:info${info}e`);
-    const r = await runCli(["get", p, "--out", join(dir, "out"), "--port", "0"], 30_000);
+    const r = await runCli(["get", p, "--out", join(dir, "out"), "--port", "0", "--no-dht"], 30_000);
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(/no HTTP or UDP tracker/);
+    expect(r.stderr).toMatch(/no HTTP or UDP tracker.*the DHT is off/);
   });
 });
 

@@ -178,8 +178,8 @@ describe("shoal get from web seeds (BEP 19)", () => {
     expect(listed.stats.requests).toBe(0);
     // The added URL names the file itself (it does not end in "/").
     expect(added.stats.bytesServed).toBe(payload.totalBytes);
-    // With neither, a torrent without a tracker has no source at all: refused at once.
-    const none = await runCli(["get", made.torrentPath, "--out", join(dir, "out2"), "--port", "0", "--no-web-seeds"], 30_000);
+    // With neither (and no DHT), a torrent without a tracker has no source at all: refused at once.
+    const none = await runCli(["get", made.torrentPath, "--out", join(dir, "out2"), "--port", "0", "--no-web-seeds", "--no-dht"], 30_000);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/names no HTTP or UDP tracker/);
   });

@@ -12,6 +12,7 @@ export const TARGET_NAMES = [
   "tracker-announce",
   "tracker-scrape",
   "tracker-udp",
+  "dht-krpc",
 ] as const;
 
 /** Loads one target; imported lazily so a worker loads only the packages its target decodes. */
@@ -35,6 +36,8 @@ export async function loadTarget(name: string): Promise<FuzzTarget> {
       return (await import("./tracker-http.js")).trackerScrapeTarget;
     case "tracker-udp":
       return (await import("./tracker-udp.js")).trackerUdpTarget;
+    case "dht-krpc":
+      return (await import("./dht-krpc.js")).dhtKrpcTarget;
     default: {
       const trigger = name.slice(SELF_CHECK_PREFIX.length);
       if (name.startsWith(SELF_CHECK_PREFIX) && trigger in SELF_CHECK_TRIGGERS) {

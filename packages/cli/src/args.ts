@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
-import { parseFileSelection, parseRate, webSeedChoice, type WebSeedChoice } from "@shoal/runtime";
+import { dhtSettingsFrom, parseFileSelection, parseRate, webSeedChoice, type WebSeedChoice } from "@shoal/runtime";
 
 export const USAGE = `usage: shoal <command> [options]
 
@@ -11,6 +11,8 @@ commands:
       same command again resumes: data already there is rechecked, not downloaded again.
       A magnet link (xt=urn:btih:<hex|base32>, with tr= trackers and/or x.pe=host:port peers)
       has its metadata fetched from those peers and checked against the hash (BEP 9).
+      Peers are also found through the DHT (BEP 5), unless the torrent is private or
+      --no-dht is given: a magnet link needs neither tr= nor x.pe= then.
   shoal verify <file.torrent | http(s)://.../file.torrent> --in <dir | s3://BUCKET/PREFIX> [options]
       Checks every file that "shoal get --out" wrote there against the torrent's piece hashes
       and sizes. Exit status 0 when all match, 1 listing each file that does not.
@@ -35,6 +37,11 @@ options of get:
       --seed-time SECONDS     after completion keep uploading for this long (with --seed-ratio:
                               whichever comes first); Ctrl-C ends seeding with exit status 0
   -p, --port N                TCP port for incoming peers (default: 6881, 0 = any free port)
+      --dht-bootstrap LIST    join the DHT through these nodes, host:port[,host:port...],
+                              instead of the public routers (SHOAL_DHT_BOOTSTRAP)
+      --dht-port N            UDP port of the DHT node (SHOAL_DHT_PORT; default 6881, a busy
+                              port falls back to a free one; 0 = any free port)
+      --no-dht                find peers from trackers and the magnet link only (SHOAL_DHT=off)
       --json                  one JSON event per line on stdout instead of a progress display
   -q, --quiet                 print only errors and the final line
       --max-peers N           connections to peers (default 80)
@@ -98,6 +105,10 @@ export interface GetArgs {
   readonly seed: SeedLimits | undefined;
   /** Web seeds: undefined = the torrent's own (url-list) and none added. */
   readonly webSeeds: WebSeedChoice | undefined;
+  /** As given; checked with the environment's fallbacks when the download starts. */
+  readonly dhtBootstrap: string | undefined;
+  readonly dhtPort: string | undefined;
+  readonly noDht: boolean;
 }
 
 export interface InfoArgs {
@@ -124,7 +135,7 @@ export class UsageError extends Error {}
 
 /** The options each command takes; any other is refused with a message naming its command. */
 const OPTIONS_OF = {
-  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3", "encryption", "web-seed", "no-web-seeds"],
+  get: ["out", "port", "json", "quiet", "max-peers", "log-level", "select", "max-download-rate", "max-upload-rate", "seed-ratio", "seed-time", "s3", "encryption", "web-seed", "no-web-seeds", "dht-bootstrap", "dht-port", "no-dht"],
   verify: ["in", "select", "json", "s3"],
   info: ["json"],
 } as const;
@@ -152,6 +163,9 @@ export function parseCommandLine(argv: readonly string[]): Args {
         "seed-time": { type: "string" },
         "web-seed": { type: "string", multiple: true },
         "no-web-seeds": { type: "boolean" },
+        "dht-bootstrap": { type: "string" },
+        "dht-port": { type: "string" },
+        "no-dht": { type: "boolean" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean" },
       },
@@ -181,7 +195,7 @@ export function parseCommandLine(argv: readonly string[]): Args {
   if (!values.out) throw new UsageError("--out DIR is required (or --out s3://BUCKET/PREFIX)");
   const port = intOption("--port", values.port, 6881, 0, 65535);
   const maxPeers = intOption("--max-peers", values["max-peers"], 80, 1, 2000);
-  return {
+  const got: GetArgs = {
     command: "get",
     source,
     out: values.out,
@@ -197,7 +211,17 @@ export function parseCommandLine(argv: readonly string[]): Args {
     maxUploadRate: values["max-upload-rate"] === undefined ? undefined : wrap("--max-upload-rate", () => parseRate(values["max-upload-rate"]!)),
     seed: seedLimits(values["seed-ratio"], values["seed-time"]),
     webSeeds: wrap("--web-seed", () => webSeedChoice(values["no-web-seeds"], values["web-seed"])),
+    dhtBootstrap: values["dht-bootstrap"],
+    dhtPort: values["dht-port"],
+    noDht: values["no-dht"] ?? false,
   };
+  // Flags are checked here (a usage error, exit 2); the variables when the download starts.
+  try {
+    dhtSettingsFrom({ dhtBootstrap: got.dhtBootstrap, dhtPort: got.dhtPort, noDht: got.noDht }, {});
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return got;
 }
 
 function encryptionOption(raw: string | undefined): EncryptionPolicy | undefined {

@@ -66,6 +66,12 @@ options of the cluster commands (each flag falls back to its environment variabl
                               equally by the peer-workers on it (500K, 4M, 1G; 0 = unlimited)
       --web-seed URL          submit: also fetch from this HTTP mirror (repeatable; as for get)
       --no-web-seeds          submit: do not use the torrent's own web seeds (url-list)
+      --no-dht                submit: this job finds peers without the DHT; tracker-poller:
+                              no DHT node at all (SHOAL_DHT=off)
+      --dht-bootstrap LIST    tracker-poller: join the DHT through host:port[,host:port...]
+                              instead of the public routers (SHOAL_DHT_BOOTSTRAP)
+      --dht-port N            tracker-poller: UDP port of the DHT node (SHOAL_DHT_PORT;
+                              default 6881, a busy port falls back to a free one; 0 = any)
       --job-id ID             submit: name the job (a second submit with the same id is the same job)
       --log-level L           service, dashboard: log level (debug, info, warn; default info)
 `;
@@ -102,6 +108,9 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
         "job-id": { type: "string" },
         "web-seed": { type: "string", multiple: true },
         "no-web-seeds": { type: "boolean" },
+        "dht-bootstrap": { type: "string" },
+        "dht-port": { type: "string" },
+        "no-dht": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -116,7 +125,7 @@ export async function clusterMain(argv: readonly string[], env: Env): Promise<nu
   try {
     switch (command) {
       case "service":
-        return await service(positionals, str, env);
+        return await service(positionals, str, env, values["no-dht"] === true);
       case "submit":
         return await submit(positionals, values, str, env);
       case "status":
@@ -158,7 +167,7 @@ function usage(command: string, message: string): number {
   return EXIT_USAGE;
 }
 
-async function service(positionals: string[], str: (k: string) => string | undefined, env: Env): Promise<number> {
+async function service(positionals: string[], str: (k: string) => string | undefined, env: Env, noDht: boolean): Promise<number> {
   const [name, extra] = positionals;
   if (!name) throw new UsageFailure(`service needs a name: ${SERVICE_NAMES.join(", ")}`);
   if (!SERVICE_NAMES.includes(name as ServiceName)) throw new UsageFailure(`unknown service "${name}": one of ${SERVICE_NAMES.join(", ")}`);
@@ -171,7 +180,13 @@ async function service(positionals: string[], str: (k: string) => string | undef
     ...(str("port") !== undefined ? { port: str("port") } : {}),
     ...(str("encryption") !== undefined ? { encryption: str("encryption") } : {}),
     ...(str("log-level") !== undefined ? { logLevel: str("log-level") } : {}),
+    ...(str("dht-bootstrap") !== undefined ? { dhtBootstrap: str("dht-bootstrap") } : {}),
+    ...(str("dht-port") !== undefined ? { dhtPort: str("dht-port") } : {}),
+    ...(noDht ? { noDht } : {}),
   };
+  if ((flags.dhtBootstrap !== undefined || flags.dhtPort !== undefined || noDht) && name !== "tracker-poller") {
+    throw new UsageFailure("--dht-bootstrap, --dht-port and --no-dht are options of the tracker-poller service");
+  }
   if (flags.port !== undefined && name !== "peer-worker") throw new UsageFailure("--port is an option of the peer-worker service");
   if (str("host") !== undefined) throw new UsageFailure("--host is an option of shoal dashboard");
   if (flags.encryption !== undefined && name !== "peer-worker" && name !== "tracker-poller") {
@@ -223,6 +238,9 @@ async function submit(
   if (!source) throw new UsageFailure("submit needs a .torrent file or URL");
   if (extra !== undefined) throw new UsageFailure(`unexpected argument "${extra}"`);
   if (!str("to")) throw new UsageFailure("--to s3://BUCKET/PREFIX is required");
+  if (str("dht-bootstrap") !== undefined || str("dht-port") !== undefined) {
+    throw new UsageFailure("--dht-bootstrap and --dht-port are options of the tracker-poller service (a job takes --no-dht)");
+  }
   // The checks are the dashboard's too (`prepareSubmission`): one submission, one set of rules.
   let prepared;
   try {
@@ -238,6 +256,7 @@ async function submit(
         maxUploadRate: str("max-upload-rate"),
         jobId: str("job-id"),
         webSeeds: webSeedOption(values),
+        ...(values["no-dht"] === true ? { dht: false } : {}),
       },
       str("s3"),
       env,

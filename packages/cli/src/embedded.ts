@@ -8,7 +8,7 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { RoutingStore, checkBucket, encryptionFrom, formatDestination, metadataKeeperFor, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
+import { RoutingStore, checkBucket, dhtSettingsFrom, userDhtStateFile, encryptionFrom, formatDestination, metadataKeeperFor, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
@@ -27,6 +27,8 @@ export interface EmbeddedRun {
   cancel(): Promise<void>;
   /** Stops every service; call once `result` settled. */
   shutdown(): Promise<void>;
+  /** The DHT node's counters (nodes, lookups, peers found...); undefined with the DHT off. */
+  dhtStats(): Record<string, unknown> | undefined;
 }
 
 /**
@@ -38,6 +40,8 @@ export interface EmbeddedRun {
  */
 export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: NodeJS.ProcessEnv): Promise<EmbeddedRun> {
   const logger: Logger = args.logLevel ? createLogger({ service: "shoal", level: args.logLevel }) : silentLogger();
+  // Checked before anything starts: a bad SHOAL_DHT_* value is a one-line error, exit status 2.
+  const dht = dhtSettingsFrom({ dhtBootstrap: args.dhtBootstrap, dhtPort: args.dhtPort, noDht: args.noDht }, env);
   const source = await torrentSourceOf(args.source);
   const destination = parseDestination(args.out);
   let s3: S3Connection | undefined;
@@ -104,7 +108,11 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   ];
   const keeper = metadataKeeperFor(destination);
   const pollerService = await poller.start(
-    loadConfig(poller.pollerConfigSchema, { prefix: "tracker-poller", env, overrides: { announcePort: worker.port, encryption: workerConfig.encryption } }),
+    loadConfig(poller.pollerConfigSchema, {
+      prefix: "tracker-poller",
+      env,
+      overrides: { announcePort: worker.port, encryption: workerConfig.encryption, dhtStateFile: userDhtStateFile(env), ...dht },
+    }),
     { queue, claims, bus, store, catalog, torrents, logger, onEvent: hooks.onEvent, ...(keeper ? { metadataKeeper: keeper } : {}) },
   );
   services.unshift(pollerService);
@@ -122,6 +130,7 @@ export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: No
   return {
     result: queue.waitUntilFinished(jobId),
     cancel: () => queue.cancel(jobId),
+    dhtStats: () => pollerService.status()["dht"] as Record<string, unknown> | undefined,
     async shutdown() {
       for (const s of services) await s.stop().catch((err: unknown) => logger.error({ err }, "service stop failed"));
       await queue.close();

@@ -105,9 +105,15 @@ async function get(args: GetArgs): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
 
+  // With --json, what the DHT did (a private torrent shows no lookups), just before the last event.
+  const dhtEvent = () => {
+    const dht = run.dhtStats();
+    if (dht) reporter.event("dht", dht);
+  };
   let code: number;
   try {
     const result = await run.result;
+    dhtEvent();
     reporter.event("completed", { ...result });
     reporter.message(
       `done: ${result.name} (${formatBytes(result.totalBytes)}, ${result.files.length} file(s)) verified in ${args.out}` +
@@ -115,6 +121,7 @@ async function get(args: GetArgs): Promise<number> {
     );
     code = 0;
   } catch (err) {
+    dhtEvent();
     code = signalled ? 128 + (signalled === "SIGINT" ? 2 : 15) : fail(err, reporter, args.source);
     if (signalled) reporter.event("stopped", { reason: signalled });
   }

@@ -28,3 +28,5 @@ export type { SubmitRequest, PreparedSubmission, SubmitProblem } from "./submit-
 export { cancelJob } from "./cancel-job.js";
 export type { CancelOutcome } from "./cancel-job.js";
 export { metadataKeeperFor } from "./metadata-keeper-for.js";
+export { dhtSettingsFrom, userDhtStateFile } from "./dht-settings.js";
+export type { DhtFlags, DhtOverrides } from "./dht-settings.js";

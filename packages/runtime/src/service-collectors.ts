@@ -139,6 +139,18 @@ function registerPollerMetrics(registry: Registry, status: () => Record<string, 
       }
     },
   });
+  // The DHT node (absent when the poller runs without one): its table and its lookups.
+  const dht = () => (status()["dht"] ?? {}) as Record<string, unknown>;
+  new Gauge({
+    name: "shoal_dht_nodes",
+    help: "DHT nodes in this poller's routing table",
+    registers: [registry],
+    collect() {
+      this.set(num(dht()["nodes"]));
+    },
+  });
+  new TotalsCounter(registry, "shoal_dht_lookups_total", "DHT get_peers lookups this poller ran", [], (c) => c.observe("", num(dht()["lookups"])));
+  new TotalsCounter(registry, "shoal_dht_peers_total", "Peers the DHT lookups returned (repeats included)", [], (c) => c.observe("", num(dht()["peersFound"])));
   const jobCounts = sources.jobCounts;
   if (!jobCounts) return;
   new Gauge({

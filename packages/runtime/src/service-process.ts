@@ -10,6 +10,7 @@ import { connectBackends, type Backends } from "./backends.js";
 import { clusterSettingsFrom, encryptionFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
 import { startOpsServer, type OpsServer } from "./ops-server.js";
 import { ActiveLock } from "./active-lock.js";
+import { dhtSettingsFrom, type DhtOverrides } from "./dht-settings.js";
 import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
 import { serviceRegistry } from "./service-metrics.js";
 
@@ -31,6 +32,10 @@ export interface ServiceFlags extends ClusterFlags {
   /** peer-worker: prefer, require or disable (SHOAL_ENCRYPTION). */
   readonly encryption?: string;
   readonly logLevel?: string;
+  /** tracker-poller: DHT bootstrap nodes, its UDP port, and off switch (each with its variable). */
+  readonly dhtBootstrap?: string;
+  readonly dhtPort?: string;
+  readonly noDht?: boolean;
 }
 
 export interface ServiceProcess {
@@ -66,7 +71,8 @@ export async function startServiceProcess(
   const encryption = name === "peer-worker" || name === "tracker-poller" ? encryptionFrom(flags.encryption, env) : undefined;
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
-  const start = serviceStarter(name, serviceEnv, peerPort, encryption);
+  const dht = name === "tracker-poller" ? dhtSettingsFrom(flags, env) : undefined;
+  const start = serviceStarter(name, serviceEnv, peerPort, encryption, dht);
   const log = logger ?? createLogger({ service: name, level });
   const backends = await connectBackends(settings, {
     name: `shoal-${name}`,
@@ -148,10 +154,11 @@ function serviceStarter(
   env: Readonly<Record<string, string | undefined>>,
   peerPort: number | undefined,
   encryption: peerWorker.EncryptionPolicy | undefined,
+  dht: DhtOverrides | undefined,
 ): (b: Backends, logger: Logger) => Promise<RunningService> {
   switch (name) {
     case "tracker-poller": {
-      const config = loadConfig(poller.pollerConfigSchema, { prefix: name, env, overrides: { encryption } });
+      const config = loadConfig(poller.pollerConfigSchema, { prefix: name, env, overrides: { encryption, ...dht } });
       return (b, logger) =>
         poller.start(config, { queue: b.queue(), claims: b.claims, bus: b.bus, store: b.store, catalog: b.catalog, torrents: b.torrents, logger });
     }

@@ -29,6 +29,8 @@ export interface SubmitRequest {
   readonly jobId?: string | undefined;
   /** BEP 19 web seeds: the torrent's, extra ones, or none (`webSeedChoice` reads the options). */
   readonly webSeeds?: WebSeedChoice | undefined;
+  /** false: the job finds peers without the DHT (`--no-dht`). */
+  readonly dht?: boolean | undefined;
 }
 
 export interface PreparedSubmission {
@@ -98,6 +100,7 @@ export async function prepareSubmission(req: SubmitRequest, s3Flag: string | und
       ...(maxDown > 0 ? { maxDownloadBytesPerSec: maxDown } : {}),
       ...(maxUp > 0 ? { maxUploadBytesPerSec: maxUp } : {}),
       ...(req.webSeeds ? { webSeeds: req.webSeeds } : {}),
+      ...(req.dht === false ? { dht: false } : {}),
     },
   };
   return { data, jobId };

@@ -22,6 +22,8 @@ export { announceProbe, trackerPeers } from "./tracker-probe.js";
 export type { AnnounceAnswer, AnnounceProbeOptions } from "./tracker-probe.js";
 export type { Peer, SeedOptions } from "./peer.js";
 export { startLibtorrentSeed } from "./libtorrent-seed.js";
+export { startLibtorrentDht, startLibtorrentDhtNode } from "./libtorrent-dht.js";
+export type { LibtorrentDht, LibtorrentDhtNode, LibtorrentDhtNodeOptions, LibtorrentDhtState } from "./libtorrent-dht.js";
 export type { LibtorrentPeer, LibtorrentPeerOptions, LibtorrentPeerState } from "./libtorrent-seed.js";
 export { startLibtorrentManySeed } from "./libtorrent-many-seed.js";
 export type { ManySeed, ManySeedOptions } from "./libtorrent-many-seed.js";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { envNumber } from "@shoal/service-kit";
+import { envBoolean, envNumber } from "@shoal/service-kit";
 import { ENCRYPTION_POLICIES } from "@shoal/wire-net";
 
 export const pollerConfigSchema = z.object({
@@ -56,6 +56,27 @@ export const pollerConfigSchema = z.object({
    * 0 lifts the cap; unset leaves the cluster's current cap as it is.
    */
   maxActiveTorrents: envNumber().int().min(0).optional(),
+  /**
+   * Find peers through the mainline DHT (BEP 5) too: one node per poller, shared by its
+   * torrents. Never for private torrents (BEP 27).
+   */
+  dht: envBoolean().default(true),
+  /** UDP port of the DHT node; a busy port falls back to a free one; 0 = a free port. */
+  dhtPort: envNumber().int().min(0).max(65535).default(6881),
+  /**
+   * Nodes to join the DHT through, host:port[,host:port...]; unset: the well-known public
+   * routers. Checked at start.
+   */
+  dhtBootstrap: z.string().optional(),
+  /** Where the node's id and routing table are kept across runs; unset: a file in the temp directory. */
+  dhtStateFile: z.string().optional(),
+  /** A torrent's DHT announce is repeated this often (libtorrent: 15 min). */
+  dhtAnnounceSeconds: envNumber().positive().default(900),
+  /**
+   * Lookups are no closer together than this when asked for more peers (a stalled download);
+   * while lookups find no peers they are repeated sooner, from 5 s up to this.
+   */
+  dhtRetrySeconds: envNumber().positive().default(60),
 });
 
 export type PollerConfig = z.infer<typeof pollerConfigSchema>;

@@ -5,3 +5,4 @@ export type { PollerConfig } from "./config.js";
 export { recheckExisting } from "./handlers/recheck.js";
 export type { RecheckResult } from "./handlers/recheck.js";
 export { resolveSource } from "./handlers/resolve-source.js";
+export { defaultDhtStateFile } from "./dht/dht-runner.js";

@@ -4,6 +4,7 @@ import type { Logger, RunningService } from "@shoal/service-kit";
 import type { PollerConfig } from "./config.js";
 import { runTorrent } from "./handlers/run-torrent.js";
 import { PieceStateBoard } from "./piece-state-board.js";
+import { startDhtRunner, type DhtRunner } from "./dht/dht-runner.js";
 
 export interface PollerDeps {
   readonly queue: JobQueue;
@@ -38,11 +39,13 @@ export async function start(config: PollerConfig, deps: PollerDeps): Promise<Run
     );
   }
   const board = new PieceStateBoard();
+  // One DHT node for every torrent of this poller.
+  const dht: DhtRunner | undefined = config.dht ? await startDhtRunner(config, logger) : undefined;
   const processor = await deps.queue.process(
     async (job, ctx) => {
       running++;
       try {
-        return await runTorrent(config, { ...deps, logger, board }, job, ctx);
+        return await runTorrent(config, { ...deps, logger, board, ...(dht ? { dht } : {}) }, job, ctx);
       } finally {
         running--;
       }
@@ -50,8 +53,11 @@ export async function start(config: PollerConfig, deps: PollerDeps): Promise<Run
     { concurrency: config.concurrency },
   );
   return {
-    stop: () => processor.close(),
+    async stop() {
+      await processor.close();
+      await dht?.stop();
+    },
     // pieceStates: running torrents and those that ended here lately, by info hash.
-    status: () => ({ runningTorrents: running, pieceStates: board.snapshot() }),
+    status: () => ({ runningTorrents: running, pieceStates: board.snapshot(), ...(dht ? { dht: { port: dht.port, ...dht.stats() } } : {}) }),
   };
 }

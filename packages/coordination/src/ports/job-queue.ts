@@ -31,6 +31,11 @@ export interface TorrentJobOptions {
    * resolves them into the catalog record, so every worker uses the same list.
    */
   readonly webSeeds?: { readonly fromTorrent?: boolean; readonly add?: readonly string[] };
+  /**
+   * false: this job finds peers without the DHT (BEP 5), from trackers and the link's peers
+   * only. Absent: the DHT is used when the poller runs one and the torrent is not private.
+   */
+  readonly dht?: boolean;
 }
 
 export interface TorrentJobData {

@@ -17,6 +17,8 @@ import { resolveWebSeeds } from "./web-seed-list.js";
 import { PollerError } from "../poller-error.js";
 import type { PieceStateBoard } from "../piece-state-board.js";
 import { ShoalError } from "@shoal/errors";
+import type { DhtRunner } from "../dht/dht-runner.js";
+import { startTorrentDht } from "../dht/torrent-dht.js";
 
 export interface RunTorrentDeps {
   readonly claims: ClaimTable;
@@ -32,6 +34,8 @@ export interface RunTorrentDeps {
   readonly board?: PieceStateBoard;
   /** Keeps a magnet link's metadata at the destination for the next run (embedded mode). */
   readonly metadataKeeper?: MetadataKeeper;
+  /** The poller's DHT node, when it runs one: peers for every torrent that is not private. */
+  readonly dht?: DhtRunner;
 }
 
 /** Workers not heard from for this long no longer count towards peers and rates. */
@@ -47,6 +51,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const { claims, bus, store, catalog } = deps;
   const now = deps.now ?? (() => performance.now());
   const emit = deps.onEvent ?? (() => {});
+  const dht = job.options?.dht === false ? undefined : deps.dht;
   let bytes: Uint8Array;
   // Peers a magnet link names (`x.pe`): handed to the workers like tracker peers.
   let linkPeers: readonly PeerAddress[] = [];
@@ -56,8 +61,9 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     const resolved = await resolveMagnet(
       job.source.uri,
       config,
-      { catalog, logger: deps.logger, ...(deps.metadataKeeper ? { keeper: deps.metadataKeeper } : {}) },
+      { catalog, logger: deps.logger, ...(deps.metadataKeeper ? { keeper: deps.metadataKeeper } : {}), ...(dht ? { dht } : {}) },
       ctx.signal,
+      { dhtRetryMs: config.dhtRetrySeconds * 1000 },
     );
     bytes = resolved.torrent;
     linkPeers = resolved.peers;
@@ -70,12 +76,14 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   const infoHash = meta.infoHashHex;
   const logger = deps.logger.child({ infoHash });
   const webSeeds = resolveWebSeeds({ torrent: meta.urlList, ...(linkWebSeeds.length > 0 ? { magnet: linkWebSeeds } : {}) }, job.options?.webSeeds);
-  // Web seeds alone can download the whole torrent, and so can a magnet link's peers; only
-  // without either are trackers a must.
-  if (webSeeds.length === 0 && linkPeers.length === 0 && !meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
+  // A private torrent's peers come from its trackers only (BEP 27): no DHT.
+  const torrentDht = meta.private ? undefined : dht;
+  // Web seeds alone can download the whole torrent, and so can a magnet link's peers or the
+  // DHT; only without any of them are trackers a must.
+  if (!torrentDht && webSeeds.length === 0 && linkPeers.length === 0 && !meta.announceList.flat().some((url) => /^(https?|udp):\/\//i.test(url))) {
     throw new PollerError(
       "NO_TRACKERS",
-      `torrent ${meta.name} names no HTTP or UDP tracker (${meta.announceList.flat().join(", ") || "none at all"}), and peers cannot be found without one (DHT is not supported yet)`,
+      `torrent ${meta.name} names no HTTP or UDP tracker (${meta.announceList.flat().join(", ") || "none at all"}), and peers cannot be found without one (${meta.private ? "the DHT is never used for a private torrent" : "the DHT is off"})`,
       { context: { infoHash: meta.infoHashHex } },
     );
   }
@@ -176,6 +184,17 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       emit("warning", { infoHash, message: `tracker ${url}: ${message}` });
     },
   });
+  if (meta.private && dht) logger.info({ op: "dht.skip" }, "private torrent: peers from its trackers only, not from the DHT");
+  const dhtPeers = torrentDht
+    ? startTorrentDht(torrentDht, {
+        infoHash: meta.infoHash,
+        announcePort: config.announcePort,
+        announceEveryMs: config.dhtAnnounceSeconds * 1000,
+        retryMs: config.dhtRetrySeconds * 1000,
+        logger,
+        onPeers: (peers) => void bus.publish("peers_discovered", { infoHash, peers, source: "dht" }).catch(() => undefined),
+      })
+    : undefined;
   await bus.publish("torrent_started", { infoHash, newJob: started !== "kept" });
   const publishLinkPeers = () =>
     linkPeers.length === 0 ? undefined : void bus.publish("peers_discovered", { infoHash, peers: [...linkPeers], source: "magnet x.pe" }).catch(() => undefined);
@@ -209,7 +228,10 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
   // instead of waiting out a long announce interval.
   let lastStoredSeen = storedPieces;
   const stallTimer = setInterval(() => {
-    if (storedPieces === lastStoredSeen) announcer.morePeers();
+    if (storedPieces === lastStoredSeen) {
+      announcer.morePeers();
+      dhtPeers?.morePeers();
+    }
     lastStoredSeen = storedPieces;
   }, config.stallAnnounceSeconds * 1000);
   const sweepTimer = setInterval(
@@ -314,6 +336,7 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
     await storedSub.unsubscribe();
     await statsSub.unsubscribe();
     await storageSub.unsubscribe();
+    dhtPeers?.stop();
     await announcer.stop();
     await store.closeTorrent(infoHash);
   }

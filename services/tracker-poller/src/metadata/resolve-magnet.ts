@@ -8,6 +8,9 @@ import type { PollerConfig } from "../config.js";
 import { Announcer, HttpTrackerClient, UdpTrackerClient } from "../trackers/index.js";
 import { MetadataFetch } from "./fetch-metadata.js";
 import { keepMetadata, loadKeptMetadata } from "./kept-metadata.js";
+import { PollerError } from "../poller-error.js";
+import type { DhtRunner } from "../dht/dht-runner.js";
+import { startTorrentDht } from "../dht/torrent-dht.js";
 
 export interface ResolvedMagnet {
   /** A .torrent built from the verified info dict and the link's trackers. */
@@ -25,6 +28,8 @@ export interface ResolveMagnetDeps {
   readonly logger: Logger;
   /** Metadata kept at the destination by an earlier run (`shoal get` into a directory). */
   readonly keeper?: MetadataKeeper;
+  /** The poller's DHT node, when it runs one: its lookups find peers for the metadata. */
+  readonly dht?: DhtRunner;
 }
 
 /**
@@ -33,13 +38,15 @@ export interface ResolveMagnetDeps {
  * what an earlier run kept at the destination (checked against the info hash first). Otherwise
  * the link's trackers are asked for peers and the `x.pe` peers dialled, and the info dict is
  * fetched from them (BEP 9), trusted only once it hashes to the link's info hash, and kept at the
- * destination for the next run.
+ * destination for the next run. With a DHT node, its lookups add peers too (nothing is
+ * announced: the torrent is not known yet, and a private one must never be announced).
  */
 export async function resolveMagnet(
   uri: string,
   config: PollerConfig,
   deps: ResolveMagnetDeps,
   signal: AbortSignal,
+  opts: { readonly dhtRetryMs: number } = { dhtRetryMs: 60_000 },
 ): Promise<ResolvedMagnet> {
   const link = parseMagnet(uri);
   const logger = deps.logger.child({ infoHash: link.infoHashHex });
@@ -55,6 +62,11 @@ export async function resolveMagnet(
   if (kept) {
     logger.info({ op: "magnet.metadata" }, "metadata kept by an earlier run, checked against the info hash");
     return { torrent: buildTorrent(kept.infoBytes, mergeTiers(kept.announceTiers, link.trackers)), peers, webSeeds: link.webSeeds, metadataFrom: "kept" };
+  }
+  if (link.trackers.length === 0 && peers.length === 0 && !deps.dht) {
+    throw new PollerError("NO_TRACKERS", "magnet link names no tracker (tr=) and no peer (x.pe=), and the DHT is off: no peer can give its metadata", {
+      context: { infoHash: link.infoHashHex },
+    });
   }
   const peerId = makePeerId(randomBytes(6));
   const fetch = new MetadataFetch({
@@ -87,6 +99,15 @@ export async function resolveMagnet(
         })
       : undefined;
   void announcer?.start().catch((err: unknown) => logger.warn({ err, op: "tracker.start" }, "first announce failed"));
+  const dhtPeers = deps.dht
+    ? startTorrentDht(deps.dht, {
+        infoHash: link.infoHash,
+        announceEveryMs: opts.dhtRetryMs,
+        retryMs: opts.dhtRetryMs,
+        logger,
+        onPeers: (found) => fetch.addPeers(found),
+      })
+    : undefined;
   try {
     const info = await fetch.result;
     logger.info({ op: "magnet.metadata", bytes: info.length }, "metadata fetched from peers and verified");
@@ -94,6 +115,7 @@ export async function resolveMagnet(
     if (deps.keeper) await keepMetadata(deps.keeper, link.infoHashHex, torrent, logger);
     return { torrent, peers, webSeeds: link.webSeeds, metadataFrom: "peers" };
   } finally {
+    dhtPeers?.stop();
     await announcer?.stop().catch(() => undefined);
     await udp.close().catch(() => undefined);
   }
