@@ -263,7 +263,7 @@ async function runDownloadThenUpload(ctx, run, runDir, prefix) {
   const up = await timedRun.runTimed({
     name: "uploader",
     command: process.execPath,
-    args: [UPLOADER, "--endpoint", s3.endpoint, "--bucket", BUCKET, "--prefix", prefix, "--dir", outDir, "--part", String(opts.partBytes), "--parallel", String(opts.parallel)],
+    args: [UPLOADER, "--endpoint", s3.endpoint, "--bucket", BUCKET, "--prefix", prefix, "--dir", outDir, "--part", String(opts.partBytes), "--parallel", String(opts.parallel), "--checksum", opts.refChecksum],
     cwd: REPO_ROOT,
     env: { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region },
     logPath: upLog,

@@ -33,6 +33,8 @@ options (default in brackets):
                                                                  [all three]
   --part SIZE        part size of the reference uploader                           [16M]
   --parallel N       parts the reference uploader sends at once                    [4]
+  --ref-checksum C   the digest on each body the reference uploader sends: sha256
+                     (signed, as the writer by default), md5, or both        [sha256]
   --timeout SEC      a run (both phases, or submit to exit) that takes longer FAILs [600]
   --stall SEC        a shoal run whose progress (pieces by state, bytes downloaded)
                      does not change for this long is stopped and FAILs           [120]
@@ -88,6 +90,7 @@ export function parseClusterOptions(argv) {
         variants: { type: "string", default: VARIANT_NAMES.join(",") },
         part: { type: "string", default: "16M" },
         parallel: { type: "string", default: "4" },
+        "ref-checksum": { type: "string", default: "sha256" },
         timeout: { type: "string", default: "600" },
         stall: { type: "string", default: "120" },
         "service-env": { type: "string", multiple: true, default: [] },
@@ -154,6 +157,7 @@ export function parseClusterOptions(argv) {
     variants,
     partBytes,
     parallel: parseCount(v.parallel, "--parallel", 1, 64),
+    refChecksum: oneOf(v["ref-checksum"], "--ref-checksum", ["sha256", "md5", "both"]),
     timeoutMs: parseCount(v.timeout, "--timeout", 1, 86_400) * 1000,
     stallMs: parseCount(v.stall, "--stall", 1, 86_400) * 1000,
     serviceEnv,
@@ -164,4 +168,9 @@ export function parseClusterOptions(argv) {
     payloadSeed: v["payload-seed"],
     keep: v.keep,
   };
+}
+
+function oneOf(raw, name, allowed) {
+  if (!allowed.includes(raw)) throw new UsageError(`${name} must be one of ${allowed.join(", ")}, got "${raw}"`);
+  return raw;
 }

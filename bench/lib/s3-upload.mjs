@@ -3,11 +3,14 @@
 // bucket, as a script that uploads a finished download would. It is meant to be a fair
 // opponent for shoal's storage writer, so it uploads the way the writer does: multipart with
 // parts of --part bytes (16 MiB), --parallel parts in flight at once across all files (4),
-// files smaller than 5 MiB or than one part in a single PUT, Content-MD5 on every body, and
-// minio's low-level calls over a keep-alive agent. Each part is read from the file into one
-// of --parallel reused buffers just before it is sent.
+// files smaller than 5 MiB or than one part in a single PUT, one digest on every body as the
+// store's `checksum` setting of the same name puts it (--checksum: `sha256` signed into SigV4,
+// the writer's default; `md5` Content-MD5 with an unsigned payload; `both`, what this
+// uploader sent before: Content-MD5 plus minio's signed SHA-256 over http), and minio's
+// low-level calls over a keep-alive agent. Each part is read from the file into one of
+// --parallel reused buffers just before it is sent.
 //
-//   node bench/lib/s3-upload.mjs --endpoint http://127.0.0.1:P --bucket B --prefix P --dir D
+//   node bench/lib/s3-upload.mjs --endpoint http://127.0.0.1:P --bucket B --prefix P --dir D [--checksum sha256]
 //
 // Credentials and region come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION.
 // Prints one JSON line: { files, bytes, requests: { op: n }, seconds }. Exit 1 on any failure.
@@ -29,8 +32,13 @@ const { values: o } = parseArgs({
     dir: { type: "string" },
     part: { type: "string", default: String(16 * 1024 * 1024) },
     parallel: { type: "string", default: "4" },
+    checksum: { type: "string", default: "sha256" },
   },
 });
+if (!["sha256", "md5", "both"].includes(o.checksum)) {
+  process.stderr.write(`--checksum must be sha256, md5 or both, got "${o.checksum}"\n`);
+  process.exit(2);
+}
 if (!o.endpoint || !o.bucket || !o.dir) {
   process.stderr.write("usage: s3-upload.mjs --endpoint URL --bucket B [--prefix P] --dir D [--part BYTES] [--parallel N]\n");
   process.exit(2);
@@ -50,9 +58,12 @@ const client = new Client({
   pathStyle: true,
   transportAgent: new Agent({ keepAlive: true }),
 });
+// minio signs the payload's SHA-256 over http unless told not to (a public field of its client).
+client.enableSHA256 = o.checksum === "sha256" || (o.checksum === "both" && url.protocol === "http:");
+const withMd5 = o.checksum !== "sha256";
 
 const requests = { putObject: 0, createMultipartUpload: 0, uploadPart: 0, completeMultipartUpload: 0 };
-const md5 = (body) => createHash("md5").update(body).digest("base64");
+const md5 = (body) => (withMd5 ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {});
 
 /** Every regular file below `dir`, sorted, as { path, size }. */
 async function listFiles(dir) {
@@ -113,7 +124,7 @@ async function runTask(t, buf) {
     const body = await readInto(buf.length >= t.file.size ? buf : Buffer.allocUnsafe(t.file.size), t.file.path, undefined, 0, t.file.size);
     requests.putObject++;
     const res = await client.makeRequestAsync(
-      { method: "PUT", bucketName: o.bucket, objectName: t.key, headers: { "Content-Length": body.length, "Content-MD5": md5(body) } },
+      { method: "PUT", bucketName: o.bucket, objectName: t.key, headers: { "Content-Length": body.length, ...md5(body) } },
       body,
       [200],
     );
@@ -133,7 +144,7 @@ async function runTask(t, buf) {
   const body = await readInto(buf, u.file.path, u, t.offset, t.length);
   requests.uploadPart++;
   const res = await client.uploadPart(
-    { bucketName: o.bucket, objectName: u.key, uploadID: u.id, partNumber: t.part, headers: { "Content-Length": body.length, "Content-MD5": md5(body) } },
+    { bucketName: o.bucket, objectName: u.key, uploadID: u.id, partNumber: t.part, headers: { "Content-Length": body.length, ...md5(body) } },
     body,
   );
   u.etags[t.part - 1] = { part: t.part, etag: res.etag };

@@ -39,8 +39,13 @@ export class S3Requests {
   /** The attempt each HTTP request belongs to, so the transport can note its status there. */
   private readonly attempts = new AsyncLocalStorage<AttemptRecord>();
 
-  /** Send Content-MD5 with every body (see the `checksum` setting). */
-  private readonly md5: boolean;
+  /**
+   * Sends the bodies of PUT and UploadPart, signed as the `checksum` setting says: the same
+   * connections and credentials as `client`, but its own choice of payload signature.
+   */
+  private readonly bodies: Client;
+  /** The digest each body carries (see the `checksum` setting). */
+  private readonly integrity: BodyIntegrity;
 
   constructor(
     private readonly config: S3StoreConfig,
@@ -49,22 +54,30 @@ export class S3Requests {
   ) {
     const url = new URL(config.endpoint);
     const useSSL = url.protocol === "https:";
-    this.md5 = config.checksum === "md5" || (config.checksum === "auto" && useSSL);
+    this.integrity = bodyIntegrity(config.checksum);
     const { transport, agent } = s3Transport(useSSL ? "https:" : "http:", config.requestTimeoutMs, this.attempts);
     this.agent = agent;
-    this.client = new Client({
-      endPoint: url.hostname,
-      port: url.port === "" ? (useSSL ? 443 : 80) : Number(url.port),
-      useSSL,
-      accessKey: config.accessKey,
-      secretKey: config.secretKey,
-      region: config.region,
-      pathStyle: true,
-      transport,
-      transportAgent: agent,
-      // The store retries with its own policy; minio's retry loses the status and logs to the console.
-      retryOptions: { disableRetry: true },
-    });
+    const client = (): Client =>
+      new Client({
+        endPoint: url.hostname,
+        port: url.port === "" ? (useSSL ? 443 : 80) : Number(url.port),
+        useSSL,
+        accessKey: config.accessKey,
+        secretKey: config.secretKey,
+        region: config.region,
+        pathStyle: true,
+        transport,
+        transportAgent: agent,
+        // The store retries with its own policy; minio's retry loses the status and logs to the console.
+        retryOptions: { disableRetry: true },
+      });
+    // minio signs the payload's SHA-256 over http and `UNSIGNED-PAYLOAD` over https
+    // (`enableSHA256`); requests without a body, or with a few hundred bytes of XML, keep that.
+    this.client = client();
+    // Bodies carry one digest, not two: with Content-MD5 (or none) the payload is unsigned
+    // (minio hashed it over http as well), and with `sha256` it is signed over https too.
+    this.bodies = client();
+    this.bodies.enableSHA256 = this.integrity === "sha256";
   }
 
   get bucket(): string {
@@ -76,7 +89,7 @@ export class S3Requests {
     const all = { ...headers, ...this.checksumHeaders(body) };
     await this.call("putObject", key, async () => {
       this.counters.bytesWritten += body.length;
-      await drain(await this.client.makeRequestAsync({ method: "PUT", bucketName: this.bucket, objectName: key, headers: all }, body, [200]));
+      await drain(await this.bodies.makeRequestAsync({ method: "PUT", bucketName: this.bucket, objectName: key, headers: all }, body, [200]));
     });
   }
 
@@ -89,7 +102,7 @@ export class S3Requests {
     return this.call("uploadPart", key, async () => {
       this.counters.bytesWritten += body.length;
       try {
-        const res = await this.client.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers }, body);
+        const res = await this.bodies.uploadPart({ bucketName: this.bucket, objectName: key, uploadID: uploadId, partNumber, headers }, body);
         return { ok: true, value: res.etag };
       } catch (err) {
         if (err instanceof S3Error && NO_UPLOAD_CODES.has(err.code ?? "")) return { ok: false, reason: "no-such-upload" };
@@ -136,7 +149,8 @@ export class S3Requests {
       }
       const headers = (res as IncomingMessage).headers;
       const total = /\/(\d+)\s*$/.exec(headers["content-range"] ?? "")?.[1] ?? headers["content-length"];
-      const data = Buffer.alloc(length);
+      // Every byte is written below before the buffer is returned (a short answer returns undefined).
+      const data = Buffer.allocUnsafeSlow(length);
       let got = 0;
       for await (const chunk of res as AsyncIterable<Buffer>) {
         this.counters.bytesRead += chunk.length;
@@ -198,7 +212,7 @@ export class S3Requests {
   }
 
   private checksumHeaders(body: Buffer): Record<string, string> {
-    return this.md5 ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
+    return this.integrity === "md5" ? { "Content-MD5": createHash("md5").update(body).digest("base64") } : {};
   }
 
   /** Runs one request with the retry policy; `fn` makes a single attempt. */
@@ -246,6 +260,14 @@ function statusOf(record: AttemptRecord, err: unknown): string {
   if (err instanceof RequestTimeoutError || (err instanceof Error && err.cause instanceof RequestTimeoutError)) return "timeout";
   if (record.status !== undefined) return String(record.status);
   return err === undefined ? "ok" : "network";
+}
+
+/** The one digest a PUT or UploadPart body carries to the server. */
+export type BodyIntegrity = "md5" | "sha256" | "none";
+
+/** What the `checksum` setting means for bodies; `auto` is the signed SHA-256 (see the setting). */
+export function bodyIntegrity(checksum: S3StoreConfig["checksum"]): BodyIntegrity {
+  return checksum === "auto" ? "sha256" : checksum;
 }
 
 /** Reads the answer's body (empty for a PUT) only to free the connection for the next request. */
