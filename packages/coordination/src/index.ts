@@ -31,7 +31,7 @@ export type {
 } from "./ports/job-queue.js";
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
 export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
-export { SUBJECTS, subjectOf } from "./subjects.js";
+export { SUBJECTS, bytesSubjectOf, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
 export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
