@@ -191,7 +191,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
     );
     const sizes = [3 * MiB, 3 * MiB, 3 * MiB, 6 * MiB];
     await Promise.all(sizes.map((n, i) => bus.publish("piece_staged", staged(ih, i, 1, pieceBytes(n)))));
-    expect((await got.count(4, "every piece")).sort()).toEqual([...sizes].sort());
+    expect([...(await got.count(4, "every piece"))].sort()).toEqual([...sizes].sort());
     expect(mostAtOnce).toBe(1);
   });
 
