@@ -179,11 +179,22 @@ export class BytesStream {
   }
 }
 
-/** Runs `task(0..count-1)`, at most `WINDOW` at once, in index order; rejects with the first failure. */
+/**
+ * Runs `task(0..count-1)`, at most `WINDOW` at once, in index order; rejects with the first
+ * failure, after which no further task starts.
+ */
 async function inWindows(count: number, task: (index: number) => Promise<void>): Promise<void> {
   let next = 0;
+  let failed = false;
   const lane = async (): Promise<void> => {
-    while (next < count) await task(next++);
+    while (next < count && !failed) {
+      try {
+        await task(next++);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(WINDOW, count) }, lane));
 }
