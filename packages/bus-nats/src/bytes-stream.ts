@@ -10,7 +10,7 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from "@nats-io/jetstream";
-import { headers } from "@nats-io/transport-node";
+import { headers, TimeoutError } from "@nats-io/transport-node";
 import { CoordinationError } from "@shoal/coordination";
 import { CHUNK_HEADER, ChunkAssembly, chunkCount, chunkHeaderValue, chunkRange, type ChunkRef } from "./chunk-plan.js";
 import type { SubjectSpace } from "./naming.js";
@@ -29,6 +29,12 @@ export interface BytesStreamPlan {
  * a remote server without queueing a whole 16 MiB piece in the client's outbound buffer.
  */
 const WINDOW = 4;
+/**
+ * Tries of one direct get that times out. A timeout on a loaded server costs this chunk a
+ * second request, where failing the fetch would cost the whole message a redelivery (after a
+ * delay, every chunk fetched again, one of its deliveries spent).
+ */
+const GET_TRIES = 2;
 const NANOS_PER_MS = 1_000_000;
 
 /** The outcome of a fetch: the whole field, or why its bytes cannot be had any more. */
@@ -148,7 +154,7 @@ export class BytesStream {
     await inWindows(ref.seqs.length, async (index) => {
       if (lost !== undefined) return;
       const seq = ref.seqs[index]!;
-      const m = await this.jsm.direct.getMessage(this.plan.name, { seq });
+      const m = await this.getChunk(seq);
       if (m === null) {
         lost ??= `chunk ${index} (stream sequence ${seq}) is gone`;
         return;
@@ -167,6 +173,16 @@ export class BytesStream {
   /** Drops every chunk of one message (one purge by subject, orphans of a retried chunk included). */
   async drop(infoHash: string, id: string): Promise<void> {
     await this.jsm.streams.purge(this.plan.name, { filter: this.subjects.bytesSubject(infoHash, id) });
+  }
+
+  private async getChunk(seq: number): Promise<Awaited<ReturnType<JetStreamManager["direct"]["getMessage"]>>> {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await this.jsm.direct.getMessage(this.plan.name, { seq });
+      } catch (err) {
+        if (tried >= GET_TRIES || !(err instanceof TimeoutError)) throw err;
+      }
+    }
   }
 
   private async info(): Promise<StreamInfo | undefined> {
