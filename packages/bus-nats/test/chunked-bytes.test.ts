@@ -28,6 +28,8 @@ const staged = (infoHash: string, piece: number, attempt: number, data?: Uint8Ar
   ...(data ? { data } : {}),
 });
 const DURABLE = { ackWaitMs: 2_000, maxDeliveries: 5 } as const;
+/** Several MiB through a server on a shared, loaded machine: generous, and still far below the runner's timeout. */
+const DEADLINE_MS = 30_000;
 
 function pieceBytes(length: number): Buffer {
   return randomBytes(length);
@@ -59,8 +61,8 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
       { group: "writers", releasesBytes: true, ...DURABLE },
     );
     await bus.publish("piece_staged", staged(ih, 7, 3, piece));
-    const [v] = await verifier.count(1, "the verifier's delivery");
-    const [w] = await writer.count(1, "the writer's delivery");
+    const [v] = await verifier.count(1, "the verifier's delivery", DEADLINE_MS);
+    const [w] = await writer.count(1, "the writer's delivery", DEADLINE_MS);
     for (const got of [v!, w!]) {
       expect({ ...got, data: undefined }).toEqual({ ...staged(ih, 7, 3), data: undefined });
       expect(Buffer.from(got.data!).equals(piece)).toBe(true);
@@ -86,7 +88,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
     await bus.subscribe("piece_staged", ih, (p) => got.push(p), { group: "verifiers", ...DURABLE });
     const sent = new Map([1, 2, 3].map((attempt) => [attempt, pieceBytes(2 * MiB + attempt)]));
     await Promise.all([...sent].map(([attempt, data]) => bus.publish("piece_staged", staged(ih, 0, attempt, data))));
-    const all = await got.count(3, "three attempts");
+    const all = await got.count(3, "three attempts", DEADLINE_MS);
     expect(all.map((p) => p.attempt).sort()).toEqual([1, 2, 3]);
     for (const p of all) expect(Buffer.from(p.data!).equals(sent.get(p.attempt)!), `attempt ${p.attempt}`).toBe(true);
   });
@@ -124,7 +126,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
     await nats.jsm.streams.purge(`${space.streamName}_BYTES`);
     const got = new Inbox<Staged>();
     await bus.subscribe("piece_staged", "*", (p) => got.push(p), { group: "verifiers", ...DURABLE });
-    const [p] = await got.count(1, "the message without bytes");
+    const [p] = await got.count(1, "the message without bytes", DEADLINE_MS);
     expect(p).toEqual(staged(ih, 2, 1));
     expect("data" in p!).toBe(false);
   });
@@ -138,7 +140,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
     // A genuine message first, to learn where its chunks are.
     const genuine = pieceBytes(2 * MiB);
     await bus.publish("piece_staged", staged(ih, 4, 1, genuine));
-    await got.count(1, "the genuine message");
+    await got.count(1, "the genuine message", DEADLINE_MS);
     const admin = await connect({ servers: nats.server.url });
     try {
       const js = jetstream(admin);
@@ -163,7 +165,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
       // A sequence that holds another torrent's chunk.
       const other = await js.publish(`${space.subjectPrefix}.shoal.${randomInfoHash()}.bytes.${id}`, chunks[1]!.data, { headers: chunks[1]!.header });
       await js.publish(subject, header({ attempt: 5, data: ref([1, other.seq, 3]) }));
-      const tampered = (await got.count(5, "the genuine and the four tampered messages")).slice(1);
+      const tampered = (await got.count(5, "the genuine and the four tampered messages", DEADLINE_MS)).slice(1);
       expect(tampered.map((p) => p.attempt).sort()).toEqual([2, 3, 4, 5]);
       for (const p of tampered) expect("data" in p, `attempt ${p.attempt}`).toBe(false);
     } finally {
@@ -191,7 +193,7 @@ describe("byte fields over the server's max_payload travel in chunks", () => {
     );
     const sizes = [3 * MiB, 3 * MiB, 3 * MiB, 6 * MiB];
     await Promise.all(sizes.map((n, i) => bus.publish("piece_staged", staged(ih, i, 1, pieceBytes(n)))));
-    expect([...(await got.count(4, "every piece"))].sort()).toEqual([...sizes].sort());
+    expect([...(await got.count(4, "every piece", DEADLINE_MS))].sort()).toEqual([...sizes].sort());
     expect(mostAtOnce).toBe(1);
   });
 
