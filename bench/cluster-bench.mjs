@@ -286,7 +286,7 @@ async function runDownloadThenUpload(ctx, run, runDir, prefix) {
 async function runCluster(ctx, run, runDir, prefix, workers) {
   const { tk, opts, torrentPath, timedRun, s3, metrics } = ctx;
   // Fresh Redis and NATS for every run: no job, claim, stream or consumer of an earlier run.
-  const [redis, nats] = await Promise.all([tk.startRedisServer({ appendOnly: true }), tk.startNatsServer()]);
+  const [redis, nats] = await Promise.all([tk.startRedisServer({ appendOnly: true }), tk.startNatsServer({ maxPayloadBytes: opts.natsMaxPayloadBytes })]);
   const stopBackends = () => Promise.allSettled([redis.stop(), nats.stop()]);
   const undoBackends = onCleanup(stopBackends);
   const env = {
@@ -538,6 +538,7 @@ async function main(argv) {
   const lineCtx = {
     size: formatSize(opts.sizeBytes),
     piece: formatSize(opts.pieceBytes),
+    natsMaxPayload: formatSize(opts.natsMaxPayloadBytes),
     seeds: opts.seeds,
     files: opts.files,
     runs: opts.runs,

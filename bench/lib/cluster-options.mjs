@@ -25,8 +25,10 @@ options (default in brackets):
   --min-file SIZE    smallest file of a multi-file payload (before scaling)        [1K]
   --max-file SIZE    largest file of a multi-file payload (before scaling)         [50M]
   --dirs N           spread the files evenly over N nested directories             [auto]
-  --piece SIZE       piece length, a power of two from 16K to 8M (a piece rides the
-                     bus in one message of at most 8 MiB)                          [1M]
+  --piece SIZE       piece length, a power of two from 16K to 64M (a piece larger
+                     than one NATS message rides the bus in chunks)                [1M]
+  --nats-max-payload SIZE  the NATS server's max_payload, from 64K to 64M; 1M is a
+                     stock nats-server's                                           [8M]
   --seeds N          libtorrent seeds, each its own process and port               [3]
   --runs N           rounds; each round runs every variant once, order rotated     [1]
   --variants LIST    comma-separated: ${VARIANT_NAMES.join(", ")}
@@ -65,8 +67,13 @@ function parseCount(text, what, min, max) {
 }
 
 const MIN_PIECE_BYTES = 16 * 1024;
-/** The bus carries a piece in one message; the test NATS server takes at most 8 MiB. */
-const MAX_PIECE_BYTES = 8 * 1024 * 1024;
+/** The test kit's torrent maker goes up to 64 MiB; larger pieces ride the bus in chunks. */
+const MAX_PIECE_BYTES = 64 * 1024 * 1024;
+/** The bus needs 64 KiB; nats-server takes 64 MiB at most. */
+const MIN_NATS_PAYLOAD_BYTES = 64 * 1024;
+const MAX_NATS_PAYLOAD_BYTES = 64 * 1024 * 1024;
+/** The test kit's NATS server's limit when none is given. */
+const DEFAULT_NATS_PAYLOAD = "8M";
 /** S3's smallest and largest part. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 const MAX_PART_BYTES = 5 * 1024 ** 3;
@@ -85,6 +92,7 @@ export function parseClusterOptions(argv) {
         "max-file": { type: "string", default: "50M" },
         dirs: { type: "string" },
         piece: { type: "string", default: "1M" },
+        "nats-max-payload": { type: "string", default: DEFAULT_NATS_PAYLOAD },
         seeds: { type: "string", default: "3" },
         runs: { type: "string", default: "1" },
         variants: { type: "string", default: VARIANT_NAMES.join(",") },
@@ -113,7 +121,11 @@ export function parseClusterOptions(argv) {
   if (sizeBytes < 1) throw new UsageError("--size must be at least 1 byte");
   const pieceBytes = parseSize(v.piece, "--piece");
   if ((pieceBytes & (pieceBytes - 1)) !== 0 || pieceBytes < MIN_PIECE_BYTES || pieceBytes > MAX_PIECE_BYTES) {
-    throw new UsageError(`--piece ${v.piece} must be a power of two from 16K to 8M`);
+    throw new UsageError(`--piece ${v.piece} must be a power of two from 16K to 64M`);
+  }
+  const natsMaxPayloadBytes = parseSize(v["nats-max-payload"], "--nats-max-payload");
+  if (natsMaxPayloadBytes < MIN_NATS_PAYLOAD_BYTES || natsMaxPayloadBytes > MAX_NATS_PAYLOAD_BYTES) {
+    throw new UsageError(`--nats-max-payload ${v["nats-max-payload"]} must be from 64K to 64M`);
   }
   const files = parseCount(v.files, "--files", 1, 100_000);
   const minFileBytes = parseSize(v["min-file"], "--min-file");
@@ -152,6 +164,7 @@ export function parseClusterOptions(argv) {
     maxFileBytes,
     dirs,
     pieceBytes,
+    natsMaxPayloadBytes,
     seeds: parseCount(v.seeds, "--seeds", 1, 50),
     runs: parseCount(v.runs, "--runs", 1, 100),
     variants,

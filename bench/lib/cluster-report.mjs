@@ -59,6 +59,7 @@ export function resultLine(ctx, r) {
     `variant=${r.variant}`,
     `size=${ctx.size}`,
     `piece=${ctx.piece}`,
+    `nats_max_payload=${ctx.natsMaxPayload}`,
     `seeds=${ctx.seeds}`,
     `files=${ctx.files}`,
     `run=${r.run}/${ctx.runs}`,

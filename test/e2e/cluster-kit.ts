@@ -43,10 +43,13 @@ export interface ClusterBackends {
 export interface ClusterBackendsOptions {
   /** Added to the environment of every shoal process (service settings, S3 tuning). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The NATS server's `max_payload` (the test kit's 8 MiB when not given). */
+  readonly natsMaxPayloadBytes?: number;
 }
 
 export async function startClusterBackends(options: ClusterBackendsOptions = {}): Promise<ClusterBackends> {
-  const [redis, nats, s3] = await Promise.all([startRedisServer({ appendOnly: true }), startNatsServer(), startS3Server()]);
+  const natsOptions = options.natsMaxPayloadBytes === undefined ? {} : { maxPayloadBytes: options.natsMaxPayloadBytes };
+  const [redis, nats, s3] = await Promise.all([startRedisServer({ appendOnly: true }), startNatsServer(natsOptions), startS3Server()]);
   const bucket = "shoal-e2e";
   await s3.createBucket(bucket);
   const env: NodeJS.ProcessEnv = {

@@ -65,6 +65,24 @@ export const natsBusConfigSchema = z.object({
   streamMaxAgeMs: ms(7 * 24 * 3_600_000, 0),
   /** Most bytes the stream stores (-1: no limit); a full stream refuses durable publishes. */
   streamMaxBytes: z.coerce.number().int().min(-1).default(-1),
+  /**
+   * Oldest a chunk in the bytes stream (`<streamName>_BYTES`: byte fields over the server's
+   * `max_payload`, kept apart from their message) may get. The storage-writer drops a piece's
+   * chunks once it is done with them; this is the backstop for chunks nobody releases. An hour
+   * is far beyond the owner's stuck-piece sweep (5 minutes), after which a piece still waiting
+   * for its chunks has been sent back and is downloaded again anyway.
+   */
+  bytesStreamMaxAgeMs: ms(3_600_000, 1_000),
+  /** Most bytes the bytes stream keeps (-1: no limit); past it the oldest chunks go (their pieces are fetched again). */
+  bytesStreamMaxBytes: z.coerce.number().int().min(-1).default(-1),
+  /**
+   * Bytes of chunked messages one durable subscription fetches and hands to handlers at once.
+   * `maxInFlight` bounds the messages; this bounds their bytes when pieces are large (up to
+   * 256 MiB each). A message that would go over waits, its ack wait kept alive, rather than
+   * being handed back: every delivery counts towards the poison limit. One message alone always
+   * fits, however large.
+   */
+  maxChunkedBytesInFlight: z.coerce.number().int().min(1).default(256 * 1024 * 1024),
   /** Stream replicas on a JetStream cluster; 1 on a single server. */
   streamReplicas: z.coerce.number().int().min(1).max(5).default(1),
   /**

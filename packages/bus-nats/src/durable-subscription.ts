@@ -2,6 +2,7 @@ import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Delivery, SubjectName } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
 import type { BusCounters } from "./bus-stats.js";
+import type { ChunkedDeliveries, ResolvedDelivery } from "./chunked-deliveries.js";
 import { decodePayload } from "./codec.js";
 
 type Handler = (payload: unknown, delivery: Delivery) => Promise<void> | void;
@@ -22,6 +23,8 @@ export interface DurableSubscriptionOptions {
   readonly maxRedeliveryDelayMs: number;
   /** Re-creates the consumer when the server says it is gone. */
   readonly recreate: () => Promise<void>;
+  /** Puts chunked byte fields back before the handler runs, and releases them after. */
+  readonly chunks: ChunkedDeliveries;
   readonly logger: Logger;
 }
 
@@ -137,25 +140,33 @@ export class DurableSubscription {
         settle(() => m.term(), this.o.logger);
         return;
       }
+      let resolved: ResolvedDelivery | undefined;
       try {
-        await this.o.handler(payload, { redeliveryCount: delivery, inProgress });
+        // Bytes over the server's max_payload ride apart, in chunks: fetched here, within the
+        // subscription's byte budget, so the handler sees the message as it was published.
+        resolved = await this.o.chunks.resolve(payload, inProgress, log);
+        await this.o.handler(resolved.payload, { redeliveryCount: delivery, inProgress });
       } catch (err) {
-        this.failed(m, delivery, log, err);
+        if (this.failed(m, delivery, log, err)) resolved?.release();
         return;
+      } finally {
+        resolved?.done();
       }
       // A late ack of a message a newer delivery settled already is ignored by the server.
       settle(() => m.ack(), this.o.logger);
+      resolved.release();
     } finally {
       if (this.newest.get(seq) === delivery) this.newest.delete(seq);
     }
   }
 
-  private failed(m: JsMsg, delivery: number, log: Record<string, unknown>, err: unknown): void {
+  /** Naks or terminates a failed delivery; true when the message was dropped as poison. */
+  private failed(m: JsMsg, delivery: number, log: Record<string, unknown>, err: unknown): boolean {
     // The server redelivers on a nak at once, even while a newer delivery is running: only the
     // newest delivery seen here decides what happens next, as it would in the memory bus.
     if (this.newest.get(m.seq) !== delivery) {
       this.o.logger.debug({ ...log, err }, "stale delivery failed; a newer one is running");
-      return;
+      return false;
     }
     if (delivery >= this.o.maxDeliveries) {
       // Terminating (not just leaving it) frees the message: an interest stream on 2.9 keeps a
@@ -165,11 +176,12 @@ export class DurableSubscription {
       this.o.logger.error({ ...log, err, maxDeliveries: this.o.maxDeliveries }, "durable message failed its last delivery; dropped as poison");
       this.o.counters.onDropped(this.o.subjectName);
       settle(() => m.term(), this.o.logger);
-      return;
+      return true;
     }
     const delayMs = Math.min(this.o.redeliveryDelayMs * 2 ** (delivery - 1), this.o.maxRedeliveryDelayMs);
     this.o.logger.warn({ ...log, err, redeliveryInMs: delayMs }, "durable handler failed; message will be redelivered");
     settle(() => m.nak(delayMs), this.o.logger);
+    return false;
   }
 
   /**

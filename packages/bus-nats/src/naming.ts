@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CoordinationError, SUBJECTS, subjectOf, type SubjectName } from "@shoal/coordination";
+import { CoordinationError, SUBJECTS, bytesSubjectOf, subjectOf, type SubjectName } from "@shoal/coordination";
 
 /** Every subject name, in the order `SUBJECTS` lists them. */
 const SUBJECT_NAMES = Object.keys(SUBJECTS) as SubjectName[];
@@ -28,6 +28,17 @@ export class SubjectSpace {
       throw new CoordinationError("INVARIANT_BROKEN", `infoHash ${JSON.stringify(infoHash)} cannot be a subject token`);
     }
     const s = subjectOf(name, infoHash);
+    return this.prefix === "" ? s : `${this.prefix}.${s}`;
+  }
+
+  /** The subject of one message's chunks (`bytesSubjectOf`), or of all of them with "*" and "*". */
+  bytesSubject(infoHash: string | "*", id: string | "*"): string {
+    for (const token of [infoHash, id]) {
+      if (token !== "*" && !TOKEN.test(token)) {
+        throw new CoordinationError("INVARIANT_BROKEN", `${JSON.stringify(token)} cannot be a subject token`);
+      }
+    }
+    const s = bytesSubjectOf(infoHash, id);
     return this.prefix === "" ? s : `${this.prefix}.${s}`;
   }
 

@@ -12,6 +12,10 @@ import {
 } from "@shoal/coordination";
 import { silentLogger, type Logger } from "@shoal/service-kit";
 import { BusCounters, type BusStats } from "./bus-stats.js";
+import { ByteBudget } from "./byte-budget.js";
+import { BytesStream } from "./bytes-stream.js";
+import { ChunkedDeliveries } from "./chunked-deliveries.js";
+import { needsChunks, storeByteFields } from "./chunked-fields.js";
 import { encodePayload, decodePayload } from "./codec.js";
 import { parseNatsBusConfig, type NatsBusConfig, type NatsBusConfigInput } from "./config.js";
 import { DurableSubscription } from "./durable-subscription.js";
@@ -24,6 +28,17 @@ import { declareConsumer, ensureConsumer, ensureStream, type ConsumerPlan, type 
 const DEFAULT_ACK_WAIT_MS = 30_000;
 /** Deliveries of a durable message before it is dropped as poison, as in the memory bus. */
 const DEFAULT_MAX_DELIVERIES = 20;
+/**
+ * Room a chunk message leaves below the server's `max_payload` for its NATS header (the server
+ * counts headers against the limit; ours is under 100 bytes).
+ */
+const CHUNK_ROOM_BYTES = 4096;
+/**
+ * The smallest `max_payload` the bus works with. Below it a 16 MiB piece would take hundreds
+ * of chunks, each a JetStream publish and two direct gets; nats-server's default is 1 MiB and
+ * nobody lowers it that far on purpose.
+ */
+export const MIN_MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export interface NatsBusDeps {
   /** Receives connection changes, handler failures and dropped poison messages. */
@@ -41,6 +56,7 @@ type Handler = (payload: unknown, delivery: Delivery) => Promise<void> | void;
  */
 export class NatsBus implements PieceBus {
   private readonly subjects: SubjectSpace;
+  private readonly bytes: BytesStream;
   private readonly durables = new Set<DurableSubscription>();
   /** Durable subscriptions that were unsubscribed but may still run handlers `close` should wait for. */
   private readonly leaving = new Set<DurableSubscription>();
@@ -60,6 +76,13 @@ export class NatsBus implements PieceBus {
     private readonly logger: Logger,
   ) {
     this.subjects = new SubjectSpace(config.subjectPrefix);
+    this.bytes = new BytesStream(js, jsm, this.subjects, {
+      name: `${config.streamName}_BYTES`,
+      maxAgeMs: config.bytesStreamMaxAgeMs,
+      maxBytes: config.bytesStreamMaxBytes,
+      replicas: config.streamReplicas,
+      requestTimeoutMs: config.requestTimeoutMs,
+    });
   }
 
   /**
@@ -125,12 +148,44 @@ export class NatsBus implements PieceBus {
     const op = durable ? "nats.jetstream.publish" : "nats.publish";
     this.ensureUp(op, `publish ${name}`);
     const subject = this.subjects.subject(name, payload.infoHash);
+    if (durable && needsChunks(payload, this.maxPayloadBytes)) return this.publishChunked(name, subject, payload);
     const body = encodePayload(payload);
     this.checkSize(name, body.byteLength);
     try {
       if (durable) await this.js.publish(subject, body, { timeout: this.config.requestTimeoutMs });
       else this.nc.publish(subject, body);
     } catch (err) {
+      throw toCoordinationError(err, op, `publish ${name} to ${subject}`);
+    }
+    this.counters.onPublished(name);
+  }
+
+  /**
+   * A durable message whose bytes do not fit in one message: the bytes go to the bytes stream
+   * as chunks first, then the message, carrying their stream sequences, to the durable stream.
+   * A message that failed leaves no chunks behind (best effort; the rest age out).
+   */
+  private async publishChunked<S extends SubjectName>(name: S, subject: string, payload: SubjectPayloads[S]): Promise<void> {
+    const op = "nats.jetstream.publish";
+    const max = this.maxPayloadBytes!;
+    if (max < MIN_MAX_PAYLOAD_BYTES) {
+      throw new CoordinationError(
+        "PAYLOAD_TOO_LARGE",
+        `publish ${name}: the server's max_payload of ${max} bytes is below the ${MIN_MAX_PAYLOAD_BYTES} bytes the bus needs to carry bytes in chunks`,
+        { context: { op, maxPayloadBytes: max } },
+      );
+    }
+    const { header, refs } = await storeByteFields(payload, (bytes) =>
+      this.bytes.put(payload.infoHash, bytes, max - CHUNK_ROOM_BYTES).catch((err: unknown) => {
+        throw toCoordinationError(err, op, `publish the chunks of ${name} to ${this.subjects.bytesSubject(payload.infoHash, "*")}`);
+      }),
+    );
+    try {
+      const body = encodePayload(header);
+      this.checkSize(name, body.byteLength);
+      await this.js.publish(subject, body, { timeout: this.config.requestTimeoutMs });
+    } catch (err) {
+      for (const ref of refs) this.bytes.drop(payload.infoHash, ref.id).catch(() => undefined);
       throw toCoordinationError(err, op, `publish ${name} to ${subject}`);
     }
     this.counters.onPublished(name);
@@ -191,7 +246,16 @@ export class NatsBus implements PieceBus {
       maxBytes: this.config.streamMaxBytes,
       replicas: this.config.streamReplicas,
     };
+    const max = this.maxPayloadBytes;
+    if (max !== undefined && max < MIN_MAX_PAYLOAD_BYTES) {
+      throw new CoordinationError(
+        "INVARIANT_BROKEN",
+        `the NATS server's max_payload is ${max} bytes, below the ${MIN_MAX_PAYLOAD_BYTES} the bus needs to carry piece bytes: raise max_payload in the nats-server config (1MB, its default, or more)`,
+        { context: { op: "nats.connect", maxPayloadBytes: max } },
+      );
+    }
     await ensureStream(this.jsm, stream);
+    await this.bytes.ensure();
     for (const g of this.config.groups) {
       await declareConsumer(this.jsm, stream.name, this.consumerPlan(g.subject, "*", g.group, {}));
     }
@@ -282,6 +346,13 @@ export class NatsBus implements PieceBus {
         redeliveryDelayMs: this.config.redeliveryDelayMs,
         maxRedeliveryDelayMs: this.config.maxRedeliveryDelayMs,
         recreate,
+        chunks: new ChunkedDeliveries({
+          bytes: this.bytes,
+          budget: new ByteBudget(this.config.maxChunkedBytesInFlight),
+          releasesBytes: options.releasesBytes === true,
+          keepAliveMs: Math.max(100, Math.floor(plan.ackWaitMs / 3)),
+          logger: this.logger,
+        }),
         logger: this.logger,
       });
       await sub.start();

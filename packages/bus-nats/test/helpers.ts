@@ -32,8 +32,11 @@ export class NatsFixture {
   private readonly buses: NatsBus[] = [];
   private readonly streams = new Set<string>();
 
+  /** @param maxPayloadBytes the server's `max_payload` (the test kit's 8 MiB when not given). */
+  constructor(private readonly maxPayloadBytes?: number) {}
+
   async start(): Promise<void> {
-    this.server = await startNatsServer();
+    this.server = await startNatsServer(this.maxPayloadBytes === undefined ? {} : { maxPayloadBytes: this.maxPayloadBytes });
     // The admin connection rides out the restarts of the restart tests like the buses do.
     this.admin = await connect({ servers: this.server.url, reconnectTimeWait: 100, maxReconnectAttempts: -1 });
     this.jsm = await jetstreamManager(this.admin);
@@ -43,7 +46,8 @@ export class NatsFixture {
   space(): { streamName: string; subjectPrefix: string } {
     const id = randomBytes(4).toString("hex");
     const streamName = `BUS_${id}`;
-    this.streams.add(streamName);
+    // The bus's second stream, of byte fields carried in chunks, goes with it.
+    this.streams.add(streamName).add(`${streamName}_BYTES`);
     return { streamName, subjectPrefix: `t${id}` };
   }
 

@@ -47,13 +47,13 @@ describe("NatsBus on a real nats-server", () => {
     }
   });
 
-  it("refuses a message over the server's max_payload with PAYLOAD_TOO_LARGE naming size and limit, and stays usable", async () => {
+  it("refuses a broadcast over the server's max_payload with PAYLOAD_TOO_LARGE naming size and limit, and stays usable", async () => {
     const bus = await nats.bus(nats.space());
-    // Senders of piece bytes read the limit before they build a message.
     expect(bus.maxPayloadBytes).toBe(NATS_MAX_PAYLOAD_BYTES);
     const ih = randomInfoHash();
-    const big = { ...verified(ih, 0), bytes: new Uint8Array(NATS_MAX_PAYLOAD_BYTES + 1) } as Verified;
-    const err = await rejection(() => bus.publish("piece_staged", big));
+    // Durable bytes that large travel in chunks (chunked-bytes.test.ts); a broadcast has no such path.
+    const big = { infoHash: ih, piece: 0, attempt: 1, bytes: new Uint8Array(NATS_MAX_PAYLOAD_BYTES + 1) } as SubjectPayloads["piece_stored"];
+    const err = await rejection(() => bus.publish("piece_stored", big));
     expect(err.code).toBe("PAYLOAD_TOO_LARGE");
     expect(err.retryable).toBe(false);
     const size = err.context["sizeBytes"] as number;

@@ -32,7 +32,7 @@ export type {
 export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
 export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
 export type { MetadataKeeper } from "./ports/metadata-keeper.js";
-export { SUBJECTS, subjectOf } from "./subjects.js";
+export { SUBJECTS, bytesSubjectOf, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
 export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";

@@ -96,3 +96,14 @@ export const SUBJECTS = {
 export function subjectOf(name: SubjectName, infoHash: string | "*"): string {
   return `shoal.${infoHash}.${name.replace(/_/g, ".")}`;
 }
+
+/**
+ * Where a bus that cannot carry a durable message's bytes in one message keeps them apart, in
+ * chunks, until the groups that take the message have read them: `shoal.<infoHash>.bytes.<id>`,
+ * `*` for every torrent and every id. One id per published message, so a message's chunks are
+ * found (and dropped) by subject. No subject name starts with `bytes`, so these never overlap
+ * the subjects of `SUBJECTS`.
+ */
+export function bytesSubjectOf(infoHash: string | "*", id: string | "*"): string {
+  return `shoal.${infoHash}.bytes.${id}`;
+}

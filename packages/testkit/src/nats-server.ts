@@ -17,6 +17,11 @@ export interface NatsServerOptions {
   readonly readyTimeoutMs?: number;
   /** Run in a lab namespace (`startNetnsLab`) instead of on the test's loopback. */
   readonly placement?: NetworkPlacement;
+  /**
+   * The server's `max_payload`, `NATS_MAX_PAYLOAD_BYTES` when not given; 1048576 is a stock
+   * nats-server's, under which pieces of 1 MiB and more travel in chunks.
+   */
+  readonly maxPayloadBytes?: number;
 }
 
 export interface NatsServer {
@@ -28,6 +33,8 @@ export interface NatsServer {
   readonly monitorUrl: string;
   /** JetStream file storage; the server keeps its streams under `<storeDir>/jetstream`. */
   readonly storeDir: string;
+  /** The `max_payload` the server announces. */
+  readonly maxPayloadBytes: number;
   /** Output of every run of the server, appended across restarts. */
   readonly logPath: string;
   /** The current process; it changes with each restart. */
@@ -68,6 +75,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
   const logPath = join(work, "nats-server.log");
   const configPath = join(work, "nats-server.conf");
   const timeoutMs = opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+  const maxPayloadBytes = opts.maxPayloadBytes ?? NATS_MAX_PAYLOAD_BYTES;
   let port: number;
   let monitorPort: number;
   let proc: ManagedProcess;
@@ -83,7 +91,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     });
     const [probeHost, probePort, probeMonitor] =
       placement === undefined ? [host, port, monitorPort] : ["127.0.0.1", await placement.reach(port), await placement.reach(monitorPort)];
-    await awaitReady([p], { what: p.name, timeoutMs, probe: () => probeNats(probeHost, probePort, probeMonitor) });
+    await awaitReady([p], { what: p.name, timeoutMs, probe: () => probeNats(probeHost, probePort, probeMonitor, maxPayloadBytes) });
     return p;
   };
 
@@ -97,7 +105,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
       [
         `listen: "${bind}:${port}"`,
         `http: "${bind}:${monitorPort}"`,
-        `max_payload: ${NATS_MAX_PAYLOAD_BYTES}`,
+        `max_payload: ${maxPayloadBytes}`,
         `jetstream {`,
         `  store_dir: ${JSON.stringify(storeDir)}`,
         `}`,
@@ -122,6 +130,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
     port,
     monitorUrl: `http://${host}:${monitorPort}`,
     storeDir,
+    maxPayloadBytes,
     logPath,
     get pid() {
       return proc.pid;
@@ -144,7 +153,7 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 }
 
 /** Throws with the reason while the server is not ready. */
-async function probeNats(host: string, port: number, monitorPort: number): Promise<void> {
+async function probeNats(host: string, port: number, monitorPort: number, maxPayloadBytes: number): Promise<void> {
   const monitor = `http://${host}:${monitorPort}`;
   const health = await httpRequest(`${monitor}/healthz`, { timeoutMs: PROBE_TIMEOUT_MS });
   if (health.status !== 200) throw new Error(`/healthz answered ${health.status}: ${health.body.toString()}`);
@@ -155,8 +164,8 @@ async function probeNats(host: string, port: number, monitorPort: number): Promi
   if (jsz.disabled === true || jsz.config === undefined) throw new Error("/jsz says JetStream is not enabled");
   const info = await readInfo(host, port);
   if (info["jetstream"] !== true) throw new Error(`INFO does not announce JetStream: ${JSON.stringify(info)}`);
-  if (info["max_payload"] !== NATS_MAX_PAYLOAD_BYTES) {
-    throw new Error(`INFO announces max_payload ${String(info["max_payload"])}, not ${NATS_MAX_PAYLOAD_BYTES}`);
+  if (info["max_payload"] !== maxPayloadBytes) {
+    throw new Error(`INFO announces max_payload ${String(info["max_payload"])}, not ${maxPayloadBytes}`);
   }
 }
 

@@ -72,8 +72,8 @@ export const peerWorkerConfigSchema = z.object({
   /**
    * Send a downloaded piece's bytes to the verifier on the bus (what a cluster needs: the
    * verifier runs elsewhere) rather than through the store's staging area (what one process
-   * sharing its store prefers: no copy at all). Pieces larger than the bus carries in one
-   * message always go through staging.
+   * sharing its store prefers: no copy at all). Pieces larger than one bus message ride the
+   * bus too, in chunks.
    */
   stagePiecesOnBus: envBoolean().default(true),
   /**

@@ -7,8 +7,6 @@ import type { PublishGate } from "./publish-gate.js";
 import { publishWithRetry } from "./publish-retry.js";
 import type { RecentPieces } from "./recent-pieces.js";
 
-/** Bytes kept free in a bus message for the fields next to a piece's bytes (ids, peer list). */
-const BUS_HEADER_ROOM_BYTES = 64 * 1024;
 /**
  * How long a staged piece's message is sent again while the bus cannot take it. A NATS restart
  * or fail-over takes seconds; past this the piece goes back to missing and is downloaded again.
@@ -42,9 +40,8 @@ export function stagePiece(s: StageContext, p: ActivePiece): void {
   const claim = { piece: p.index, attempt: p.attempt };
   const buf = p.buf!;
   p.buf = undefined;
-  // Room for the message's other fields next to the bytes.
-  const limit = s.bus.maxPayloadBytes;
-  const onBus = s.stagePiecesOnBus && (limit === undefined || buf.length + BUS_HEADER_ROOM_BYTES <= limit);
+  // A piece larger than one bus message still rides the bus: the bus carries it in chunks.
+  const onBus = s.stagePiecesOnBus;
   let staged = false;
   void (async () => {
     if (!onBus) await s.store.putStaged(ref, buf);

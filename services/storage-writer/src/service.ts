@@ -98,7 +98,9 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
       const { peers: _peers, ...piece } = msg;
       await track(msg.infoHash, writeVerified({ ...deps, logger, ensureOpen, held }, piece, stats, verdict === "verified"));
     },
-    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
+    // The writer finishes with a piece after the verifier (it waits for the verdict), so it is
+    // the group that lets the bus drop bytes it carried apart (chunks of pieces over max_payload).
+    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000, releasesBytes: true },
   );
   // A cancelled torrent ends for good: drop the pieces held for their parts and abort the
   // unfinished multipart uploads, so nothing but finished objects stays in the bucket. A

@@ -95,3 +95,35 @@ describe("a store that cannot open the torrent for good", () => {
     expect((await claims.piece(IH, 0)).state).toBe("verified");
   });
 });
+
+describe("a second delivery of a piece the writer already holds", () => {
+  it("arriving without its bytes (released by the first) leaves the piece held, not sent back to missing", async () => {
+    const claims = new MemoryClaimTable();
+    const bus = new MemoryBus();
+    const failed: number[] = [];
+    await bus.subscribe("piece_failed", IH, (m) => void failed.push(m.piece));
+    await claims.createTorrent(IH, 3, []);
+    await claims.heartbeat(IH, "w", 60_000);
+    const [c] = await claims.claim(IH, "w", [0], 1);
+    await claims.stage(IH, "w", c!);
+    await claims.verify(IH, c!);
+    // Nothing is staged in the store: in a cluster the bytes ride the bus.
+    const store = {
+      ...pairingStore(),
+      getStaged: async () => Promise.reject(new StorageError("NOT_FOUND", "no staged bytes")),
+    } as unknown as ObjectStore;
+    const held = new HeldPieces(claims, "writer", 60_000, silentLogger());
+    const deps = { claims, store, bus, logger: silentLogger(), ensureOpen: async () => undefined, held };
+    const stats: WriteStats = { stored: 0, stale: 0, writtenBytes: 0 };
+    const piece = { infoHash: IH, piece: 0, attempt: c!.attempt, workerId: "w" };
+    await writeVerified(deps, { ...piece, data: new Uint8Array(100) }, stats, true);
+    expect(await claims.piece(IH, 0)).toEqual({ state: "verified", attempt: c!.attempt, holder: "writer" });
+    // The redelivery finds the chunks purged: the bus hands it over without `data`.
+    await writeVerified(deps, piece, stats, true);
+    expect(await claims.piece(IH, 0)).toEqual({ state: "verified", attempt: c!.attempt, holder: "writer" });
+    expect(held.get(IH, 0)?.ref.attempt).toBe(c!.attempt);
+    expect(stats.stale).toBe(1);
+    await bus.drain();
+    expect(failed).toEqual([]);
+  });
+});

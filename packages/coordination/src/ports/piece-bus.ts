@@ -18,6 +18,14 @@ export interface SubscribeOptions {
   readonly ackWaitMs?: number;
   /** Durable subjects: deliveries before the message is dropped as poison. */
   readonly maxDeliveries?: number;
+  /**
+   * Durable subjects: this group is the last to need the bytes of the messages it takes (the
+   * storage-writer, which finishes a piece only after the verifier's verdict). Once its handler
+   * resolves, or the message is dropped as poison, a bus that stored the bytes apart from the
+   * message (NATS, for bytes over its `max_payload`) drops them; without such a group they are
+   * dropped by age.
+   */
+  readonly releasesBytes?: boolean;
 }
 
 /** One delivery of a message to a handler. */
@@ -36,21 +44,26 @@ export interface Delivery {
 
 /**
  * Messages between services. Handlers must be idempotent: a message can arrive twice, late, or
- * after its piece moved on. For durable subjects a handler that resolves acknowledges the message
+ * after its piece moved on. A durable message's bytes may be larger than one message of the
+ * backend: the bus carries them apart (NATS: in chunks) and hands the handler the whole field;
+ * when it finds them gone (dropped by the group that releases them, or by age), it delivers the
+ * message without that field, as if the bytes had never ridden the bus. For durable subjects a handler that resolves acknowledges the message
  * and one that rejects gets it again later. Methods throw CoordinationError BACKEND_UNAVAILABLE
  * (retryable) when the bus is down, which it is for this instance once `close` was called (a
  * second `close` is harmless).
  */
 export interface PieceBus {
   /**
-   * The largest encoded message the backend carries (NATS: the server's `max_payload`);
-   * undefined when there is no limit (the in-memory bus). Senders of piece bytes check it.
+   * The largest encoded message the backend carries in one message (NATS: the server's
+   * `max_payload`); undefined when there is no limit (the in-memory bus). Durable bytes larger
+   * than this travel in chunks on NATS; broadcasts must fit.
    */
   readonly maxPayloadBytes?: number;
   /**
    * Sends one message. Throws BACKEND_UNAVAILABLE (retryable) when the bus is down, and
    * PAYLOAD_TOO_LARGE (not retryable) when the encoded message exceeds what the backend carries
-   * in one message (`maxPayloadBytes`). A durable
+   * (a broadcast over `maxPayloadBytes`; a durable message whose fields other than bytes do not
+   * fit in one message). A durable
    * publish that failed with BACKEND_UNAVAILABLE may still have been stored, so a retry can
    * deliver the message twice.
    */

@@ -41,6 +41,14 @@ export async function writeVerified(deps: WriteDeps, msg: VerifiedPiece, stats: 
     if (rec.attempt === msg.attempt && rec.state === "stored") await store.deleteStaged(ref);
     return;
   }
+  if (!msg.data && deps.held.get(msg.infoHash, msg.piece)?.ref.attempt === msg.attempt && (await heldHere(deps, msg))) {
+    // A second delivery of a piece this writer already handed to the store and holds (the first
+    // outlived its ack wait on a loaded machine): the store has its bytes, and those the bus
+    // carried in chunks were released when the first finished. Going on would find no bytes
+    // and send the piece back to missing.
+    stats.stale++;
+    return;
+  }
   if (!(await permanentFailureReported(deps, msg, () => deps.ensureOpen(msg.infoHash), "write.openTorrent"))) return;
   let data: Buffer;
   try {
@@ -73,6 +81,12 @@ export async function writeVerified(deps: WriteDeps, msg: VerifiedPiece, stats: 
     stats.stale++;
     await store.deleteStaged(ref);
   }
+}
+
+/** The claim table has the piece verified at this attempt and held by this writer: its write succeeded. */
+async function heldHere(deps: WriteDeps, msg: VerifiedPiece): Promise<boolean> {
+  const rec = await deps.claims.piece(msg.infoHash, msg.piece);
+  return rec.state === "verified" && rec.attempt === msg.attempt && rec.holder === deps.held.writerId;
 }
 
 /**

@@ -87,7 +87,6 @@ export async function runTorrent(config: PollerConfig, deps: RunTorrentDeps, job
       { context: { infoHash: meta.infoHashHex } },
     );
   }
-  checkPieceFitsBus(meta, bus);
   const selection = resolveSelection(meta, job.options?.selectFiles);
   deps.torrents?.add(meta, job.options?.selectFiles, webSeeds);
   const files = selection.selectedFiles.map((i) => meta.files[i]!);
@@ -358,27 +357,6 @@ async function intactPieces(store: ObjectStore, meta: Metainfo, signal: AbortSig
       (dropped.size > 0 ? `, with ${dropped.size} other piece(s) of the finished objects they were in` : ""),
   );
   return intact.filter((i) => !dropped.has(i));
-}
-
-/** Room for a piece message's JSON header next to the piece bytes. */
-const BUS_HEADER_ROOM_BYTES = 4096;
-
-/**
- * Piece bytes travel between services in one bus message each; a bus that cannot carry a
- * piece of this torrent would bounce it between worker and verifier forever, so the job fails
- * at once, saying what to change.
- */
-function checkPieceFitsBus(meta: Metainfo, bus: PieceBus): void {
-  const max = bus.maxPayloadBytes;
-  if (max === undefined || meta.pieceLength + BUS_HEADER_ROOM_BYTES <= max) return;
-  const mib = (n: number) => `${(n / (1024 * 1024)).toFixed(n % (1024 * 1024) === 0 ? 0 : 1)} MiB`;
-  const needMb = Math.ceil((meta.pieceLength + BUS_HEADER_ROOM_BYTES) / 1_000_000);
-  throw new PollerError(
-    "PIECE_TOO_LARGE",
-    `torrent ${meta.name} has ${mib(meta.pieceLength)} pieces, more than one NATS message carries (the server's max_payload is ${mib(max)}): ` +
-      `set max_payload to at least ${needMb}MB in the nats-server config (64MB at most)`,
-    { context: { infoHash: meta.infoHashHex, pieceLength: meta.pieceLength, maxPayloadBytes: max } },
-  );
 }
 
 /** The job's file selection against this torrent; an index it does not have is bad input. */
