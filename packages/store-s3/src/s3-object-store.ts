@@ -41,7 +41,9 @@ export class S3ObjectStore implements ObjectStore {
   /**
    * Unit buffers whose upload finished, for the next units: a fresh 16 MiB buffer costs page
    * faults on every first write (profiling showed copying pieces into parts as the writer's
-   * largest cost) and garbage collection later.
+   * largest cost) and garbage collection later. A buffer comes back as its upload ends and the
+   * next unit to fill takes it, so more than the uploads in flight are seldom idle at once: that
+   * many parts is the allowance (64 MiB at the defaults), and more would only hold memory idle.
    */
   private readonly spare: SpareBuffers;
   private readonly opening = new Map<string, Promise<void>>();
@@ -52,7 +54,7 @@ export class S3ObjectStore implements ObjectStore {
     this.staging = new MemoryStaging(deps.recycle ?? (() => {}));
     this.s3 = new S3Requests(this.config, this.counters, deps.random);
     this.uploads = new Slots(this.config.maxConcurrentUploads);
-    this.spare = new SpareBuffers(2 * this.config.maxConcurrentUploads * this.config.partSizeMiB * 1024 * 1024);
+    this.spare = new SpareBuffers(this.config.maxConcurrentUploads * this.config.partSizeMiB * 1024 * 1024);
   }
 
   /** The bucket objects land in (the config itself stays private: it holds the secret key). */
@@ -146,16 +148,19 @@ export class S3ObjectStore implements ObjectStore {
     if (!(offset >= 0 && length >= 0 && offset + length <= t.layout.totalLength)) return undefined;
     // An empty range must not reach the GET below: minio reads a whole object for length 0.
     if (length === 0) return Buffer.alloc(0);
-    const out = Buffer.alloc(length);
     const end = offset + length;
     if (t.skippedIn(offset, end)) return undefined;
+    // Made on first use: a recheck of a fresh prefix reads every piece and finds none, and a
+    // zeroed buffer per piece it could not read was most of what the owner allocated.
+    let out: Buffer | undefined;
+    const into = (): Buffer => (out ??= Buffer.alloc(length));
     const gets: { obj: ObjectState; fileOffset: number; length: number; at: number }[] = [];
     for (const ui of unitsOfRange(t.plan, offset, end)) {
       const u = t.units[ui]!;
       const obj = t.objects[u.unit.object]!;
       const { from, to } = t.overlap(u, offset, length);
       if (u.buf && this.bufferHolds(t, u, from, to)) {
-        u.buf.copy(out, from - offset, from - u.unit.start, to - u.unit.start);
+        u.buf.copy(into(), from - offset, from - u.unit.start, to - u.unit.start);
         continue;
       }
       if (!obj.complete && this.writing(t, obj)) return undefined;
@@ -173,9 +178,9 @@ export class S3ObjectStore implements ObjectStore {
       const g = gets[i]!;
       // An object of another size is not this file (an older run, another torrent of the same name).
       if (!got || got.objectSize !== g.obj.planned.length) return undefined;
-      got.data.copy(out, g.at);
+      got.data.copy(into(), g.at);
     }
-    return out;
+    return into();
   }
 
   /** The object's size in a listing of the torrent's root no older than `listingFreshMs`; undefined when absent. */
