@@ -9,7 +9,7 @@ import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
 import { checkFinalSizes } from "./final-sizes.js";
-import { torrentRootKey } from "./object-keys.js";
+import { objectMetadata, torrentRootKey } from "./object-keys.js";
 
 export interface S3ObjectStoreDeps {
   /** Upload ids and part ETags; default a MemoryUploadLedger of this store's own. */
@@ -304,7 +304,7 @@ export class S3ObjectStore implements ObjectStore {
     const obj = t.objects[u.unit.object]!;
     const body = u.buf!;
     if (obj.planned.kind === "single") {
-      await this.s3.putObject(obj.key, body, obj.metadata);
+      await this.s3.putObject(obj.key, body, objectMetadata(t.layout, obj.file));
       // An object with zeros for pieces that never came is not one the ledger may vouch for.
       if (u.holes) await this.ledger.forgetObject(t.infoHash, obj.key);
       else await this.ledger.recordComplete(t.infoHash, obj.key);
@@ -331,7 +331,7 @@ export class S3ObjectStore implements ObjectStore {
     if (obj.uploadId !== undefined) return obj.uploadId;
     if (!obj.creating) {
       obj.creating = (async () => {
-        const id = await this.s3.createMultipartUpload(obj.key, obj.metadata);
+        const id = await this.s3.createMultipartUpload(obj.key, objectMetadata(t.layout, obj.file));
         await this.ledger.beginUpload(t.infoHash, obj.key, id);
         obj.uploadId = id;
         return id;
@@ -363,7 +363,7 @@ export class S3ObjectStore implements ObjectStore {
   private async finishObject(t: TorrentState, obj: ObjectState): Promise<void> {
     if (obj.complete) return;
     if (obj.planned.kind === "empty") {
-      await this.s3.putObject(obj.key, Buffer.alloc(0), obj.metadata);
+      await this.s3.putObject(obj.key, Buffer.alloc(0), objectMetadata(t.layout, obj.file));
       await this.ledger.recordComplete(t.infoHash, obj.key);
       obj.complete = true;
       return;
