@@ -22,7 +22,7 @@ RUN --mount=type=cache,target=/root/.npm node scripts/stage-runtime.mjs /runtime
 FROM node:20-bookworm-slim AS runtime
 # The heap limit sets how far V8 lets garbage pile up between full collections, not only the
 # ceiling: with its default on a large machine (4 GiB) a peer-worker holding 40 MiB of live
-# objects grew its heap to 175 MiB; at 512 MiB it stays under 80 (BENCHMARKS.md, "big torrent").
+# objects grew its heap to 173 MiB; at 512 MiB it peaked at 88 (BENCHMARKS.md, "big torrent").
 # The services' live heaps on that torrent of 102,400 pieces and 10,000 files stayed under 60 MiB.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-old-space-size=512 \
