@@ -107,6 +107,11 @@ export class NatsBus implements PieceBus {
         reconnectJitter: config.reconnectJitterMs,
         pingInterval: config.pingIntervalMs,
         maxPingOut: config.maxPingsOut,
+        // Otherwise every request (a JetStream publish of each staged piece is one) makes two
+        // Errors up front to carry its call site, just in case it fails: with 16 KiB pieces they
+        // were a fifth of what a peer-worker's heap held for long enough to be promoted, and
+        // swelled it between full collections. Our errors name their operation instead.
+        noAsyncTraces: true,
       });
     } catch (err) {
       throw unavailable("nats.connect", `cannot connect to NATS at ${config.servers.join(", ")}: ${String(err)}`, err);

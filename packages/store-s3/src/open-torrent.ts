@@ -1,7 +1,7 @@
 import type { LedgerObject, TorrentLayout, UploadLedger } from "@shoal/coordination";
 import type { S3StoreConfig } from "./config.js";
 import { listTorrentRoot } from "./final-sizes.js";
-import { objectKey, objectMetadata } from "./object-keys.js";
+import { objectKey } from "./object-keys.js";
 import type { S3Requests } from "./s3-requests.js";
 import { TorrentState, type ObjectState } from "./torrent-state.js";
 import { planWrites } from "./write-plan.js";
@@ -19,7 +19,7 @@ export async function openTorrentState(layout: TorrentLayout, config: S3StoreCon
   const plan = planWrites(layout, { partBytes: config.partSizeMiB * MIB, smallObjectBytes: config.smallObjectMiB * MIB });
   const objects: ObjectState[] = plan.objects.map((planned) => {
     const file = layout.files[planned.fileIndex]!;
-    return { planned, file, key: objectKey(config.prefix, layout, file), metadata: objectMetadata(layout, file), uploadId: undefined, creating: undefined, complete: false };
+    return { planned, file, key: objectKey(config.prefix, layout, file), uploadId: undefined, creating: undefined, complete: false };
   });
   const t = new TorrentState(layout, plan, objects);
   const records = new Map((await ledger.objects(layout.infoHash)).map((r) => [r.key, r]));

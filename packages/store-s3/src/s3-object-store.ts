@@ -9,7 +9,7 @@ import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
 import { checkFinalSizes } from "./final-sizes.js";
-import { torrentRootKey } from "./object-keys.js";
+import { objectMetadata, torrentRootKey } from "./object-keys.js";
 
 export interface S3ObjectStoreDeps {
   /** Upload ids and part ETags; default a MemoryUploadLedger of this store's own. */
@@ -41,7 +41,9 @@ export class S3ObjectStore implements ObjectStore {
   /**
    * Unit buffers whose upload finished, for the next units: a fresh 16 MiB buffer costs page
    * faults on every first write (profiling showed copying pieces into parts as the writer's
-   * largest cost) and garbage collection later.
+   * largest cost) and garbage collection later. A buffer comes back as its upload ends and the
+   * next unit to fill takes it, so more than the uploads in flight are seldom idle at once: that
+   * many parts is the allowance (64 MiB at the defaults), and more would only hold memory idle.
    */
   private readonly spare: SpareBuffers;
   private readonly opening = new Map<string, Promise<void>>();
@@ -52,7 +54,7 @@ export class S3ObjectStore implements ObjectStore {
     this.staging = new MemoryStaging(deps.recycle ?? (() => {}));
     this.s3 = new S3Requests(this.config, this.counters, deps.random);
     this.uploads = new Slots(this.config.maxConcurrentUploads);
-    this.spare = new SpareBuffers(2 * this.config.maxConcurrentUploads * this.config.partSizeMiB * 1024 * 1024);
+    this.spare = new SpareBuffers(this.config.maxConcurrentUploads * this.config.partSizeMiB * 1024 * 1024);
   }
 
   /** The bucket objects land in (the config itself stays private: it holds the secret key). */
@@ -306,7 +308,7 @@ export class S3ObjectStore implements ObjectStore {
     const obj = t.objects[u.unit.object]!;
     const body = u.buf!;
     if (obj.planned.kind === "single") {
-      await this.s3.putObject(obj.key, body, obj.metadata);
+      await this.s3.putObject(obj.key, body, objectMetadata(t.layout, obj.file));
       // An object with zeros for pieces that never came is not one the ledger may vouch for.
       if (u.holes) await this.ledger.forgetObject(t.infoHash, obj.key);
       else await this.ledger.recordComplete(t.infoHash, obj.key);
@@ -333,7 +335,7 @@ export class S3ObjectStore implements ObjectStore {
     if (obj.uploadId !== undefined) return obj.uploadId;
     if (!obj.creating) {
       obj.creating = (async () => {
-        const id = await this.s3.createMultipartUpload(obj.key, obj.metadata);
+        const id = await this.s3.createMultipartUpload(obj.key, objectMetadata(t.layout, obj.file));
         await this.ledger.beginUpload(t.infoHash, obj.key, id);
         obj.uploadId = id;
         return id;
@@ -365,7 +367,7 @@ export class S3ObjectStore implements ObjectStore {
   private async finishObject(t: TorrentState, obj: ObjectState): Promise<void> {
     if (obj.complete) return;
     if (obj.planned.kind === "empty") {
-      await this.s3.putObject(obj.key, Buffer.alloc(0), obj.metadata);
+      await this.s3.putObject(obj.key, Buffer.alloc(0), objectMetadata(t.layout, obj.file));
       await this.ledger.recordComplete(t.infoHash, obj.key);
       obj.complete = true;
       return;

@@ -1,4 +1,5 @@
 import type { LayoutFile, TorrentLayout } from "@shoal/coordination";
+import { PieceMarks } from "./piece-marks.js";
 import { piecesOfUnit, unitsOfPiece, type PlannedObject, type WritePlan, type WriteUnit } from "./write-plan.js";
 
 /**
@@ -21,9 +22,9 @@ export interface UnitState {
   status: UnitStatus;
   buf: Buffer | undefined;
   /** Pieces whose bytes are in `buf` (or, once uploaded with holes, in the object). */
-  readonly received: Set<number>;
+  readonly received: PieceMarks;
   /** For `existing` units: pieces found equal to the object's bytes. */
-  readonly checked: Set<number>;
+  readonly checked: PieceMarks;
   /** Uploaded with zeros where some piece never arrived (finalize of an incomplete torrent). */
   holes: boolean;
   etag: string | undefined;
@@ -33,7 +34,6 @@ export interface ObjectState {
   readonly planned: PlannedObject;
   readonly file: LayoutFile;
   readonly key: string;
-  readonly metadata: Record<string, string>;
   /** The multipart upload in progress, once created (or taken over from the ledger). */
   uploadId: string | undefined;
   /** The CreateMultipartUpload in flight, shared by the parts that wait for it. */
@@ -69,7 +69,7 @@ export class TorrentState {
   ) {
     this.units = plan.units.map((unit) => {
       const { first, last } = piecesOfUnit(plan, unit);
-      return { unit, first, last, status: "open", buf: undefined, received: new Set(), checked: new Set(), holes: false, etag: undefined };
+      return { unit, first, last, status: "open", buf: undefined, received: new PieceMarks(first, last), checked: new PieceMarks(first, last), holes: false, etag: undefined };
     });
   }
 

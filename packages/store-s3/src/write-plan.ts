@@ -96,10 +96,10 @@ export function planWrites(layout: TorrentLayout, options: PlanOptions): WritePl
       });
     }
     const cuts = file.length < options.smallObjectBytes ? [file.offset, file.offset + file.length] : partCuts(file.offset, file.length, L, options.partBytes, limits);
-    const own: number[] = [];
+    // Sized exactly: an array grown by push keeps room for 17 numbers, and most files have one unit.
+    const own = Array.from({ length: cuts.length - 1 }, (_, p) => units.length + p);
     for (let p = 0; p + 1 < cuts.length; p++) {
       const start = cuts[p]!;
-      own.push(units.length);
       units.push({ index: units.length, object, partNumber: p + 1, start, length: cuts[p + 1]! - start, fileOffset: start - file.offset });
     }
     objects.push({ index: object, fileIndex, kind: own.length === 1 ? "single" : "multipart", length: file.length, units: own });

@@ -79,8 +79,11 @@ export const peerWorkerConfigSchema = z.object({
   /**
    * Memory for pieces this worker downloaded lately, kept to serve them to peers (per torrent);
    * 0 keeps none. Pieces staged through the store (embedded mode) are served from the store.
+   * 32 MiB: the fresh pieces peers ask for, the last seconds of a worker's download at tens of
+   * MB/s. Once full it is the largest memory of a worker that a setting bounds; at 64 MiB the
+   * peer-worker passed 250 MB of RSS on a torrent of 100,000 pieces (BENCHMARKS.md, "big torrent").
    */
-  uploadCacheMiB: envNumber().min(0).default(64),
+  uploadCacheMiB: envNumber().min(0).default(32),
   /**
    * Rarest first across the cluster: every this many seconds the worker publishes its per-piece
    * count of connected peers to the claim table (only when it changed) and fetches the sum of

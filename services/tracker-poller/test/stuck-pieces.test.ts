@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryBus, MemoryClaimTable, type SubjectPayloads } from "@shoal/coordination";
 import { silentLogger } from "@shoal/service-kit";
-import { StuckPieces } from "../src/handlers/stuck-pieces.js";
+import { STUCK_SWEEP_BYTES_PER_PIECE, StuckPieces } from "../src/handlers/stuck-pieces.js";
 
 const IH = "ef".repeat(20);
 
@@ -39,5 +39,55 @@ describe("StuckPieces", () => {
     expect(failed.map((m) => m.piece).sort()).toEqual([0, 1]);
     t = 95_000;
     expect(await sweeper.sweep()).toBe(1); // piece 4, verified since 30 s
+  });
+});
+
+/** The memory table, counting the reads a sweep makes. */
+class CountingClaimTable extends MemoryClaimTable {
+  pieceReads = 0;
+  tableReads = 0;
+  override piece(infoHash: string, index: number) {
+    this.pieceReads++;
+    return super.piece(infoHash, index);
+  }
+  override pieces(infoHash: string) {
+    this.tableReads++;
+    return super.pieces(infoHash);
+  }
+}
+
+describe("StuckPieces with a large backlog", () => {
+  it("reads the table once per sweep and keeps 13 bytes per piece, however many pieces wait", async () => {
+    const claims = new CountingClaimTable();
+    const pieceCount = 20_000;
+    await claims.createTorrent(IH, pieceCount, []);
+    await claims.heartbeat(IH, "w", 3_600_000);
+    const sweeper = new StuckPieces(claims, new MemoryBus(), IH, 60_000, () => 0, silentLogger());
+    // Nothing waits: the counts answer, the table is not read and nothing is kept.
+    expect(await sweeper.sweep()).toBe(0);
+    expect(claims.tableReads).toBe(0);
+    expect(sweeper.retainedBytes).toBe(0);
+    const all = Array.from({ length: pieceCount }, (_, i) => i);
+    for (const c of await claims.claim(IH, "w", all, pieceCount)) await claims.stage(IH, "w", c);
+    expect(await sweeper.sweep()).toBe(0);
+    expect(await sweeper.sweep()).toBe(0);
+    expect(claims.tableReads).toBe(2);
+    expect(claims.pieceReads).toBe(0);
+    expect(sweeper.retainedBytes).toBe(pieceCount * STUCK_SWEEP_BYTES_PER_PIECE);
+    expect(STUCK_SWEEP_BYTES_PER_PIECE).toBe(13);
+  });
+
+  it("joins a sweep in progress instead of starting another", async () => {
+    const claims = new CountingClaimTable();
+    await claims.createTorrent(IH, 4, []);
+    await claims.heartbeat(IH, "w", 3_600_000);
+    for (const c of await claims.claim(IH, "w", [0, 1], 2)) await claims.stage(IH, "w", c);
+    const sweeper = new StuckPieces(claims, new MemoryBus(), IH, 60_000, () => 0, silentLogger());
+    const [a, b] = [sweeper.sweep(), sweeper.sweep()];
+    expect(a).toBe(b);
+    await a;
+    expect(claims.tableReads).toBe(1);
+    await sweeper.sweep();
+    expect(claims.tableReads).toBe(2);
   });
 });

@@ -13,9 +13,23 @@ import type { Logger } from "@shoal/service-kit";
  * byte. Held verified pieces are the lease sweep's business, not this one's; a staged piece is
  * held by its stager too, but a live stager does not know its message was lost.
  */
+/** What the sweep remembers of a piece it found waiting: its state, as a code. */
+const WAITING_CODE = { staged: 1, verified: 2 } as const;
+
+/** Bytes the sweep keeps per piece of the torrent (see `StuckPieces`), once any piece waited. */
+export const STUCK_SWEEP_BYTES_PER_PIECE = 1 + 4 + 8;
+
 export class StuckPieces {
-  /** Piece -> the state and attempt it was first seen in, and when. */
-  private readonly seen = new Map<number, { state: string; attempt: number; since: number }>();
+  /**
+   * Per piece, the state (`WAITING_CODE`, 0 for none) and attempt it was first seen waiting in,
+   * and when: typed arrays made at the first sweep that finds a piece waiting, 13 bytes per piece
+   * whatever the backlog. A map of one object per waiting piece held about 100 bytes for each of
+   * the tens of thousands a slow writer leaves verified.
+   */
+  private code: Uint8Array | undefined;
+  private attempt: Uint32Array | undefined;
+  private since: Float64Array | undefined;
+  private sweeping: Promise<number> | undefined;
 
   constructor(
     private readonly claims: ClaimTable,
@@ -26,33 +40,64 @@ export class StuckPieces {
     private readonly logger: Logger,
   ) {}
 
-  /** One look at the table; resolves how many pieces were sent back to missing. */
-  async sweep(): Promise<number> {
+  /** Bytes of the per-piece memory now: `STUCK_SWEEP_BYTES_PER_PIECE` per piece once made, whatever the backlog. */
+  get retainedBytes(): number {
+    return (this.code?.byteLength ?? 0) + (this.attempt?.byteLength ?? 0) + (this.since?.byteLength ?? 0);
+  }
+
+  /**
+   * One look at the table; resolves how many pieces were sent back to missing. A sweep asked for
+   * while one runs joins it: a long one must not have others pile up behind it.
+   */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepOnce().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  /**
+   * The table is read whole, in one call, and only when some piece is staged or verified: a
+   * read per waiting piece cost the owner a claim-table round trip (and its promises) for each of
+   * them at every sweep, most of the poller's allocations with a backlog of tens of thousands.
+   */
+  private async sweepOnce(): Promise<number> {
     const now = this.now();
-    const [staged, verified] = await Promise.all([this.claims.piecesIn(this.infoHash, "staged"), this.claims.piecesIn(this.infoHash, "verified")]);
-    const candidates = new Set([...staged, ...verified]);
-    for (const piece of this.seen.keys()) if (!candidates.has(piece)) this.seen.delete(piece);
-    let freed = 0;
-    for (const piece of candidates) {
-      const rec = await this.claims.piece(this.infoHash, piece);
+    const counts = await this.claims.counts(this.infoHash);
+    if (counts.staged + counts.verified === 0) {
+      this.code?.fill(0);
+      return 0;
+    }
+    const records = await this.claims.pieces(this.infoHash);
+    const code = (this.code ??= new Uint8Array(records.length));
+    const attempt = (this.attempt ??= new Uint32Array(records.length));
+    const since = (this.since ??= new Float64Array(records.length));
+    const stuck: { piece: number; attempt: number; state: string; since: number }[] = [];
+    for (let piece = 0; piece < records.length; piece++) {
+      const rec = records[piece]!;
       // A staged piece is held by the worker that staged it, alive or not yet lapsed: that says
       // nothing about its message, so only a held verified piece (the writer has its bytes) is
       // left to its holder's lease.
-      if ((rec.state !== "staged" && rec.state !== "verified") || (rec.state === "verified" && rec.holder !== undefined)) {
-        this.seen.delete(piece);
+      const waiting = rec.state === "staged" || (rec.state === "verified" && rec.holder === undefined);
+      if (!waiting) {
+        code[piece] = 0;
         continue;
       }
-      const first = this.seen.get(piece);
-      if (!first || first.state !== rec.state || first.attempt !== rec.attempt) {
-        this.seen.set(piece, { state: rec.state, attempt: rec.attempt, since: now });
+      const c = WAITING_CODE[rec.state as keyof typeof WAITING_CODE];
+      if (code[piece] !== c || attempt[piece] !== rec.attempt) {
+        code[piece] = c;
+        attempt[piece] = rec.attempt;
+        since[piece] = now;
         continue;
       }
-      if (now - first.since < this.stuckMs) continue;
-      this.seen.delete(piece);
-      if ((await this.claims.unstage(this.infoHash, { piece, attempt: rec.attempt })) !== "ok") continue;
+      if (now - since[piece]! < this.stuckMs) continue;
+      code[piece] = 0;
+      stuck.push({ piece, attempt: rec.attempt, state: rec.state, since: since[piece]! });
+    }
+    let freed = 0;
+    for (const { piece, attempt: at, state, since: first } of stuck) {
+      if ((await this.claims.unstage(this.infoHash, { piece, attempt: at })) !== "ok") continue;
       freed++;
-      this.logger.warn({ piece, attempt: rec.attempt, state: rec.state, op: "poller.stuckPieces" }, `piece ${piece} sat ${rec.state} for ${Math.round((now - first.since) / 1000)} s; its message was lost, so it is downloaded again`);
-      await this.bus.publish("piece_failed", { infoHash: this.infoHash, piece, attempt: rec.attempt, peers: [] }).catch(() => undefined);
+      this.logger.warn({ piece, attempt: at, state, op: "poller.stuckPieces" }, `piece ${piece} sat ${state} for ${Math.round((now - first) / 1000)} s; its message was lost, so it is downloaded again`);
+      await this.bus.publish("piece_failed", { infoHash: this.infoHash, piece, attempt: at, peers: [] }).catch(() => undefined);
     }
     return freed;
   }
