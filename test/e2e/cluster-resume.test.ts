@@ -27,7 +27,13 @@ const JOB_TIMEOUT_MS = 180_000;
  * finished in the bucket as soon as its pieces are all there, so a job stopped half-way leaves
  * finished objects next to files not begun.
  */
-const RESUME_ENV: NodeJS.ProcessEnv = { ...FAULT_ENV, SHOAL_S3_PART_SIZE_MIB: "16" };
+/**
+ * One claim window spanning the whole 41 MiB torrent (runs of 64 MiB): every worker claims in
+ * index order, so files finish front to back and a cancel half-way finds finished objects. With
+ * the default 16 MiB runs, three workers that start together each open a window at a random
+ * place and every object finishes in the last seconds, too late for a cancel half-way.
+ */
+const RESUME_ENV: NodeJS.ProcessEnv = { ...FAULT_ENV, SHOAL_S3_PART_SIZE_MIB: "16", SHOAL_PEER_WORKER_CLAIM_RUN_MIB: "64" };
 /**
  * What must be finished in the bucket before the cancel: a fifth of the payload, so that what the
  * second job is spared is large next to the download's overhead (regions of the torrent fill in
