@@ -3,16 +3,13 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import {
   decodeExtensionHandshake,
   decodeMetadataMessage,
-  encodeExtensionHandshake,
-  encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  HandshakeDecoder,
   MessageDecoder,
   METADATA_PIECE_BYTES,
-  RESERVED_BITS,
   UT_METADATA,
 } from "@shoal/wire";
+import { answerExtensionHandshake } from "./extension-peer-socket.js";
 
 /** The id this peer asks to get ut_metadata messages with. */
 const UT_METADATA_ID = 2;
@@ -66,22 +63,7 @@ export async function startMetadataPeer(o: MetadataPeerOptions): Promise<Metadat
       const data = o.mode === "honest" && o.info ? o.info.subarray(from, from + length) : randomBytes(length);
       socket.write(encodeMessage({ type: "extended", id: theirId, payload: encodeMetadataMessage({ type: "data", piece: msg.piece, totalSize: size, data }) }));
     });
-    const handshake = new HandshakeDecoder();
-    let open = false;
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        if (open) return decoder.push(chunk);
-        const done = handshake.push(chunk);
-        if (!done) return;
-        open = true;
-        socket.write(encodeHandshake({ reserved: RESERVED_BITS.make({ extensionProtocol: true }), infoHash: o.infoHash, peerId: randomBytes(20) }));
-        const announced = o.mode === "oversize" ? 512 * 1024 * 1024 : size;
-        socket.write(encodeMessage({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_METADATA]: UT_METADATA_ID }, metadataSize: announced }) }));
-        decoder.push(done.rest);
-      } catch {
-        socket.destroy();
-      }
-    });
+    answerExtensionHandshake(socket, o.infoHash, () => ({ extensions: { [UT_METADATA]: UT_METADATA_ID }, metadataSize: o.mode === "oversize" ? 512 * 1024 * 1024 : size }), decoder);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;

@@ -1,21 +1,17 @@
-import { randomBytes } from "node:crypto";
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import {
   SHOAL_UT_PEX_ID,
   UT_PEX,
   decodeExtensionHandshake,
   decodePexMessage,
-  encodeExtensionHandshake,
-  encodeHandshake,
   encodeMessage,
   encodePexMessage,
-  HandshakeDecoder,
   MessageDecoder,
-  RESERVED_BITS,
   type ExtensionHandshake,
   type PexMessage,
   type PexPeer,
 } from "@shoal/wire";
+import { answerExtensionHandshake } from "./extension-peer-socket.js";
 
 /** The id this peer asks to get ut_pex messages with. */
 export const PEX_PEER_UT_PEX_ID = 9;
@@ -69,22 +65,7 @@ export async function startPexPeer(o: PexPeerOptions): Promise<PexTestPeer> {
       if (m.id === PEX_PEER_UT_PEX_ID) received.push(decodePexMessage(m.payload));
       else otherExtended++;
     });
-    const handshake = new HandshakeDecoder();
-    let open = false;
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        if (open) return decoder.push(chunk);
-        const done = handshake.push(chunk);
-        if (!done) return;
-        open = true;
-        socket.write(encodeHandshake({ reserved: RESERVED_BITS.make({ extensionProtocol: true }), infoHash: o.infoHash, peerId: randomBytes(20) }));
-        socket.write(encodeMessage({ type: "extended", id: 0, payload: encodeExtensionHandshake({ extensions: { [UT_PEX]: PEX_PEER_UT_PEX_ID }, listenPort: port }) }));
-        decoder.push(done.rest);
-      } catch {
-        // Not a plaintext BitTorrent handshake (an encrypted one, say): the dialler retries in plaintext.
-        socket.destroy();
-      }
-    });
+    answerExtensionHandshake(socket, o.infoHash, () => ({ extensions: { [UT_PEX]: PEX_PEER_UT_PEX_ID }, listenPort: port }), decoder);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   port = (server.address() as AddressInfo).port;
