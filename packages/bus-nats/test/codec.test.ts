@@ -102,7 +102,11 @@ describe("bus payload codec", () => {
     const { value } = fc.letrec<{ value: unknown }>((tie) => ({
       value: fc.oneof(
         { depthSize: "small", withCrossShrink: true },
-        fc.jsonValue({ maxDepth: 1 }).filter((v) => !JSON.stringify(v).includes('"$bin"')),
+        // JSON has no -0: a value generated with one is the value JSON carries, +0.
+        fc
+          .jsonValue({ maxDepth: 1 })
+          .filter((v) => !JSON.stringify(v).includes('"$bin"'))
+          .map((v) => JSON.parse(JSON.stringify(v)) as unknown),
         fc.uint8Array({ maxLength: 64 }),
         fc.array(tie("value"), { maxLength: 4 }),
         fc.dictionary(key, tie("value"), { maxKeys: 4 }),
