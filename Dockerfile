@@ -30,11 +30,14 @@ ENV NODE_ENV=production \
 WORKDIR /app
 # Owned by root and not writable by the user that runs it: the program never writes its own files.
 COPY --from=build /runtime /app
+# The one place the program keeps state of its own: the tracker-poller's DHT node id and routing
+# table (SHOAL_DHT_STATE_FILE). A volume mounted here starts with this owner.
+RUN mkdir -p /var/lib/shoal && chown 1000:1000 /var/lib/shoal
 # The image's own unprivileged user (node, 1000:1000), numeric so that Kubernetes can check
 # runAsNonRoot against it.
 USER 1000:1000
 # 9464: /metrics and /healthz (SHOAL_METRICS_PORT); 6881: peer-worker's incoming peers
-# (SHOAL_PEER_WORKER_PORT).
-EXPOSE 9464 6881
+# (SHOAL_PEER_WORKER_PORT); 6881/udp: the tracker-poller's DHT node (SHOAL_DHT_PORT).
+EXPOSE 9464 6881 6881/udp
 ENTRYPOINT ["shoal"]
 CMD ["--help"]

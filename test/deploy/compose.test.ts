@@ -24,6 +24,15 @@ function hostSide(port: string | { target: number; published?: number | string }
   return parts.length > 1 ? parts.slice(0, -1).join(":") : undefined;
 }
 
+function isUdp(port: string | { target: number; protocol?: string }): boolean {
+  return typeof port === "string" ? port.endsWith("/udp") : port.protocol === "udp";
+}
+
+/** The container side of a published port ("6881:6881/udp" -> "6881"). */
+function containerSide(port: string | { target: number }): string {
+  return typeof port === "string" ? (port.replace(/\/(tcp|udp)$/, "").split(":").at(-1) ?? "") : String(port.target);
+}
+
 /** Named volumes mounted by a service, with the path they are mounted at. */
 function namedMounts(s: ComposeService): Map<string, string> {
   const mounts = new Map<string, string>();
@@ -84,10 +93,34 @@ describe("docker-compose.yml", () => {
     expect(worker.container_name).toBeUndefined();
     for (const p of worker.ports ?? []) expect(hostSide(p), `peer-worker publishes ${JSON.stringify(p)}`).toBeUndefined();
     expect(worker.environment?.["SHOAL_PEER_WORKER_PORT"]).toMatch(/^\d+$/);
-    // Ports published by other services are bound to loopback: nothing is open to the network.
+    // Ports published by other services are bound to loopback: nothing is open to the network
+    // but the DHT node's UDP port, which other DHT nodes must be able to query.
     for (const [name, s] of Object.entries(config.services)) {
-      for (const p of s.ports ?? []) expect(hostSide(p), `${name} ${JSON.stringify(p)}`).toMatch(/^127\.0\.0\.1:\d+$/);
+      for (const p of s.ports ?? []) {
+        if (isUdp(p)) continue;
+        expect(hostSide(p), `${name} ${JSON.stringify(p)}`).toMatch(/^127\.0\.0\.1:\d+$/);
+      }
     }
+  });
+
+  it("publishes the tracker-poller's DHT port over UDP, its only non-loopback port, and keeps the DHT node's state on a named volume", () => {
+    const poller = service("tracker-poller");
+    const env = poller.environment ?? {};
+    const dhtPort = env["SHOAL_DHT_PORT"];
+    expect(dhtPort).toMatch(/^\d+$/);
+    const udp = (poller.ports ?? []).filter(isUdp);
+    expect(udp).toHaveLength(1);
+    expect(containerSide(udp[0]!)).toBe(dhtPort);
+    // Every other service publishes no UDP port.
+    for (const [name, s] of Object.entries(config.services)) if (name !== "tracker-poller") expect((s.ports ?? []).filter(isUdp), name).toEqual([]);
+    const stateFile = env["SHOAL_DHT_STATE_FILE"];
+    expect(stateFile).toBeTruthy();
+    const declared = Object.keys(config.volumes ?? {});
+    const holding = [...namedMounts(poller)].filter(([volume, target]) => declared.includes(volume) && stateFile!.startsWith(`${target}/`));
+    expect(holding, `a named volume holding ${stateFile}`).toHaveLength(1);
+    // The image creates the mount point for its unprivileged user, so a new volume is writable.
+    expect(readRepoFile("Dockerfile")).toMatch(/mkdir -p \/var\/lib\/shoal && chown 1000:1000 \/var\/lib\/shoal/);
+    expect(stateFile!.startsWith("/var/lib/shoal/")).toBe(true);
   });
 
   it("keeps NATS (JetStream), Redis (AOF) and MinIO data on named volumes", () => {

@@ -59,7 +59,7 @@ export interface ComposeService {
   healthcheck?: { test?: string[]; disable?: boolean; start_period?: string };
   restart?: string;
   depends_on?: Record<string, { condition: string }>;
-  ports?: (string | { target: number; published?: number | string })[];
+  ports?: (string | { target: number; published?: number | string; protocol?: string })[];
   expose?: string[];
   volumes?: string[];
   container_name?: string;

@@ -12,7 +12,7 @@ interface Container {
   command?: string[];
   env?: { name: string; value?: string }[];
   envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
-  ports?: { name?: string; containerPort: number }[];
+  ports?: { name?: string; containerPort: number; protocol?: string }[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
@@ -22,7 +22,7 @@ interface Container {
 interface PodSpec {
   containers: Container[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
-  volumes?: { name: string; configMap?: { name: string } }[];
+  volumes?: { name: string; configMap?: { name: string }; emptyDir?: object }[];
 }
 interface Workload extends K8sObject {
   spec: {
@@ -123,13 +123,15 @@ describe("infra/k8s (the base)", () => {
 
   it("sets only variables that a service started with the compose settings accepts", async () => {
     // test/deploy/image.test.ts starts a peer-worker with the compose file's environment; a key
-    // the services refused (a misspelt SHOAL_<SERVICE>_<KEY>) would fail there.
-    const composeKeys = Object.keys((await composeConfig()).services["peer-worker"]?.environment ?? {});
-    const keys = [generated(objects, "ConfigMap", "shoal-endpoints"), generated(objects, "Secret", "shoal-s3-credentials")].flatMap((o) => Object.keys(o.data));
+    // the services refused (a misspelt SHOAL_<SERVICE>_<KEY>) would fail there. Each service's
+    // own variables are those its compose service sets.
+    const compose = await composeConfig();
+    const shared = [generated(objects, "ConfigMap", "shoal-endpoints"), generated(objects, "Secret", "shoal-s3-credentials")].flatMap((o) => Object.keys(o.data));
     for (const name of SHOAL_SERVICES) {
-      for (const e of find<Workload>(objects, "Deployment", name).spec.template.spec.containers[0]!.env ?? []) keys.push(e.name);
+      const composeKeys = Object.keys(compose.services[name]?.environment ?? {});
+      const own = (find<Workload>(objects, "Deployment", name).spec.template.spec.containers[0]!.env ?? []).map((e) => e.name);
+      for (const key of [...shared, ...own]) expect(composeKeys, `${name} ${key}`).toContain(key);
     }
-    for (const key of keys) expect(composeKeys, key).toContain(key);
   });
 
   it("probes /healthz on the port SHOAL_METRICS_PORT sets, and Prometheus scrapes the same port", () => {
@@ -188,6 +190,24 @@ describe("infra/k8s (the base)", () => {
     expect(selects(pdb.spec.selector.matchLabels, worker.spec.template.metadata.labels)).toBe(true);
     // The storage-writer runs with a standby.
     expect(find<Workload>(objects, "Deployment", "storage-writer").spec.replicas).toBe(2);
+  });
+
+  it("gives the tracker-poller's DHT node its UDP port and a writable place for its state under the read-only root", () => {
+    const pod = find<Workload>(objects, "Deployment", "tracker-poller").spec.template.spec;
+    const c = pod.containers[0]!;
+    const udp = (c.ports ?? []).filter((p) => p.protocol === "UDP");
+    expect(udp).toHaveLength(1);
+    expect(String(udp[0]!.containerPort)).toBe(envValue(objects, c, "SHOAL_DHT_PORT"));
+    const stateFile = envValue(objects, c, "SHOAL_DHT_STATE_FILE");
+    expect(stateFile).toBeTruthy();
+    const mount = (c.volumeMounts ?? []).find((m) => stateFile!.startsWith(`${m.mountPath}/`));
+    expect(mount, `a volume mounted above ${stateFile}`).toBeDefined();
+    expect(pod.volumes?.find((v) => v.name === mount!.name)?.emptyDir).toBeDefined();
+    // No other service opens a UDP port.
+    for (const name of SHOAL_SERVICES.filter((n) => n !== "tracker-poller")) {
+      const other = find<Workload>(objects, "Deployment", name).spec.template.spec.containers[0]!;
+      expect((other.ports ?? []).filter((p) => p.protocol === "UDP"), name).toEqual([]);
+    }
   });
 });
 
