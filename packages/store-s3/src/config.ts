@@ -52,6 +52,15 @@ export const s3StoreConfigSchema = z.object({
    */
   maxConcurrentUploads: envNumber().int().min(1).max(64).default(4),
   /**
+   * Bytes of whole-unit buffers being filled, past which a unit's first piece starts it piece by
+   * piece instead (its buffer is made when its upload starts). A unit's buffer is its full size
+   * from its first piece on, so a writer holding one piece of each of many units (small files
+   * arriving out of order, a verifier behind) held many times the bytes it had received; past
+   * this, memory follows the bytes received. 64 MiB holds the parts that claim runs fill in
+   * turn; the pieces of units started piece by piece are copied once more at upload.
+   */
+  fillBufferMiB: envNumber().int().min(0).max(65_536).default(64),
+  /**
    * Attempts after the first for a request that failed on the network, timed out or got a 5xx or
    * 429 answer. With `retryBaseMs` 250 and `retryMaxMs` 10 s, 8 retries wait 18 to 36 s in all:
    * long enough for a server restart or a load balancer fail-over, short enough that a dead

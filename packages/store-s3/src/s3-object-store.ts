@@ -6,7 +6,7 @@ import { S3Requests } from "./s3-requests.js";
 import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { SpareBuffers } from "./spare-buffers.js";
-import { TorrentState, type ObjectState, type UnitState } from "./torrent-state.js";
+import { TorrentState, heldBytes, type ObjectState, type UnitState } from "./torrent-state.js";
 import { unitsOfRange } from "./write-plan.js";
 import { checkFinalSizes } from "./final-sizes.js";
 import { objectMetadata, torrentRootKey } from "./object-keys.js";
@@ -121,7 +121,7 @@ export class S3ObjectStore implements ObjectStore {
       if (u.status === "existing" && !u.checked.has(piece)) await this.compareWithObject(t, u, piece, data);
     }
     for (const u of units) {
-      if (u.status === "open") this.counters.bufferedBytes += t.copyInto(u, piece, data, (n) => this.spare.take(n));
+      if (u.status === "open") this.counters.bufferedBytes += t.copyInto(u, piece, data, (n) => this.spare.take(n), this.piecewise(t, u));
     }
     t.held.add(piece);
     // Start every full unit before waiting on any, so a piece that fills two units uploads both at once.
@@ -160,9 +160,9 @@ export class S3ObjectStore implements ObjectStore {
       const u = t.units[ui]!;
       const obj = t.objects[u.unit.object]!;
       const { from, to } = t.overlap(u, offset, length);
-      if (u.buf && this.bufferHolds(t, u, from, to)) {
+      if ((u.buf || u.segments) && this.bufferHolds(t, u, from, to)) {
         // Copied now: once uploaded, the unit's buffer goes back to the spares and is refilled.
-        u.buf.copy(target(), from - offset, from - u.unit.start, to - u.unit.start);
+        t.copyOut(u, from, to, target(), from - offset);
         continue;
       }
       if (!obj.complete && this.writing(t, obj)) return undefined;
@@ -241,7 +241,7 @@ export class S3ObjectStore implements ObjectStore {
     const t = this.torrent(infoHash);
     await this.settle(t);
     const rest = t.units.filter((u) => u.status === "open");
-    for (const u of rest) this.counters.bufferedBytes += t.fillHoles(u);
+    for (const u of rest) this.counters.bufferedBytes += t.fillHoles(u, (n) => this.spare.take(n));
     const uploaded = await Promise.allSettled(rest.map((u) => this.startUpload(t, u)));
     const failed = uploaded.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
@@ -291,6 +291,14 @@ export class S3ObjectStore implements ObjectStore {
     this.s3.destroy();
   }
 
+  /**
+   * Whether a unit with no buffer yet starts piece by piece: once the whole-unit buffers would
+   * pass `fillBufferMiB`. A unit of at most one piece gains nothing from it.
+   */
+  private piecewise(t: TorrentState, u: UnitState): boolean {
+    return !u.buf && u.unit.length > t.layout.pieceLength && this.counters.bufferedBytes + u.unit.length > this.config.fillBufferMiB * 1024 * 1024;
+  }
+
   /** Uploads one full unit within the store's upload slots; a failed unit goes back to `open`, still full. */
   private startUpload(t: TorrentState, u: UnitState): Promise<void> {
     u.status = "uploading";
@@ -306,6 +314,8 @@ export class S3ObjectStore implements ObjectStore {
 
   private async uploadUnit(t: TorrentState, u: UnitState): Promise<void> {
     const obj = t.objects[u.unit.object]!;
+    // A unit filled piece by piece gets its buffer now, within an upload slot.
+    this.counters.bufferedBytes += t.gather(u, (n) => this.spare.take(n));
     const body = u.buf!;
     if (obj.planned.kind === "single") {
       await this.s3.putObject(obj.key, body, objectMetadata(t.layout, obj.file));
@@ -448,8 +458,9 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   private freeBuffer(u: UnitState): void {
-    if (u.buf) this.counters.bufferedBytes -= u.buf.length;
+    this.counters.bufferedBytes -= heldBytes(u);
     u.buf = undefined;
+    u.segments = undefined;
   }
 
   /** Waits until no upload of the torrent is in flight (uploads may start others while we wait). */

@@ -21,6 +21,12 @@ export interface UnitState {
   readonly last: number;
   status: UnitStatus;
   buf: Buffer | undefined;
+  /**
+   * The unit's bytes piece by piece (piece -> its bytes in the unit) while it has no buffer:
+   * how a unit is filled once the store's whole-unit buffers pass their budget. `gather` makes
+   * the buffer when the upload starts.
+   */
+  segments: Map<number, Buffer> | undefined;
   /** Pieces whose bytes are in `buf` (or, once uploaded with holes, in the object). */
   readonly received: PieceMarks;
   /** For `existing` units: pieces found equal to the object's bytes. */
@@ -69,7 +75,7 @@ export class TorrentState {
   ) {
     this.units = plan.units.map((unit) => {
       const { first, last } = piecesOfUnit(plan, unit);
-      return { unit, first, last, status: "open", buf: undefined, received: new PieceMarks(first, last), checked: new PieceMarks(first, last), holes: false, etag: undefined };
+      return { unit, first, last, status: "open", buf: undefined, segments: undefined, received: new PieceMarks(first, last), checked: new PieceMarks(first, last), holes: false, etag: undefined };
     });
   }
 
@@ -92,27 +98,73 @@ export class TorrentState {
   }
 
   /**
-   * Copies the bytes of `piece` that fall in `u` into its buffer (allocated on first use).
-   * Returns the bytes newly allocated, for the buffer counter.
+   * Copies the bytes of `piece` that fall in `u` into its buffer (allocated on first use), or,
+   * when `piecewise` and the unit has no buffer yet, into a segment of their own size (a unit
+   * started piece by piece stays so until `gather`). Returns the bytes newly allocated, for the
+   * buffer counter.
    */
-  copyInto(u: UnitState, piece: number, data: Uint8Array, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n)): number {
+  copyInto(u: UnitState, piece: number, data: Uint8Array, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n), piecewise = false): number {
     if (u.received.has(piece)) return 0;
+    const { from, to } = overlap(u.unit, piece * this.layout.pieceLength, this.pieceSize(piece));
+    const pieceStart = piece * this.layout.pieceLength;
+    const bytes = data.subarray(from - pieceStart, to - pieceStart);
+    u.received.add(piece);
+    if (!u.buf && (piecewise || u.segments)) {
+      // A copy: the producer may reuse the piece's buffer once the write returns.
+      const segment = Buffer.allocUnsafe(bytes.length);
+      segment.set(bytes);
+      (u.segments ??= new Map()).set(piece, segment);
+      return segment.length;
+    }
     let allocated = 0;
     if (!u.buf) {
       // Every byte is overwritten by a piece before upload, or zeroed by finalize.
       u.buf = alloc(u.unit.length);
       allocated = u.unit.length;
     }
-    const { from, to } = overlap(u.unit, piece * this.layout.pieceLength, this.pieceSize(piece));
-    const pieceStart = piece * this.layout.pieceLength;
-    u.buf.set(data.subarray(from - pieceStart, to - pieceStart), from - u.unit.start);
-    u.received.add(piece);
+    u.buf.set(bytes, from - u.unit.start);
     return allocated;
   }
 
+  /**
+   * Gives a unit filled piece by piece its one buffer (an upload body is one buffer), the
+   * segments copied in and dropped. Returns the change in bytes held.
+   */
+  gather(u: UnitState, alloc: (size: number) => Buffer = (n) => Buffer.allocUnsafeSlow(n)): number {
+    if (u.buf || !u.segments) return 0;
+    const buf = alloc(u.unit.length);
+    let dropped = 0;
+    for (const [piece, segment] of u.segments) {
+      buf.set(segment, Math.max(u.unit.start, piece * this.layout.pieceLength) - u.unit.start);
+      dropped += segment.length;
+    }
+    u.segments = undefined;
+    u.buf = buf;
+    return u.unit.length - dropped;
+  }
+
+  /**
+   * Copies the unit's bytes of [from, to) (torrent offsets, inside the unit, every piece of it
+   * received) to `target` at `at`.
+   */
+  copyOut(u: UnitState, from: number, to: number, target: Buffer, at: number): void {
+    if (u.buf) {
+      u.buf.copy(target, at, from - u.unit.start, to - u.unit.start);
+      return;
+    }
+    const L = this.layout.pieceLength;
+    for (let p = Math.floor(from / L); p <= Math.floor((to - 1) / L); p++) {
+      const segment = u.segments!.get(p)!;
+      const segStart = Math.max(u.unit.start, p * L);
+      const a = Math.max(from, segStart);
+      const b = Math.min(to, segStart + segment.length);
+      segment.copy(target, at + (a - from), a - segStart, b - segStart);
+    }
+  }
+
   /** Zeroes the bytes of every piece that never arrived, so an incomplete unit can be uploaded at finalize. */
-  fillHoles(u: UnitState): number {
-    let allocated = 0;
+  fillHoles(u: UnitState, alloc?: (size: number) => Buffer): number {
+    let allocated = this.gather(u, alloc);
     if (!u.buf) {
       u.buf = Buffer.alloc(u.unit.length);
       allocated = u.unit.length;
@@ -174,4 +226,12 @@ export class TorrentState {
 
 function overlap(unit: WriteUnit, start: number, length: number): { from: number; to: number } {
   return { from: Math.max(unit.start, start), to: Math.min(unit.start + unit.length, start + length) };
+}
+
+/** Bytes held for `u` now: its buffer, or its segments. */
+export function heldBytes(u: UnitState): number {
+  if (u.buf) return u.buf.length;
+  let n = 0;
+  for (const segment of u.segments?.values() ?? []) n += segment.length;
+  return n;
 }

@@ -13,6 +13,7 @@ describe("parseS3StoreConfig", () => {
       partSizeMiB: 16,
       smallObjectMiB: 5,
       maxConcurrentUploads: 4,
+      fillBufferMiB: 64,
       retries: 8,
       retryBaseMs: 250,
       retryMaxMs: 10_000,
