@@ -7,9 +7,9 @@ import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, heldBytes, type ObjectState, type UnitState } from "./torrent-state.js";
-import { unitsOfRange } from "./write-plan.js";
+import { readTorrentRange } from "./torrent-reads.js";
 import { checkFinalSizes } from "./final-sizes.js";
-import { objectMetadata, torrentRootKey } from "./object-keys.js";
+import { objectMetadata } from "./object-keys.js";
 
 export interface S3ObjectStoreDeps {
   /** Upload ids and part ETags; default a MemoryUploadLedger of this store's own. */
@@ -144,61 +144,7 @@ export class S3ObjectStore implements ObjectStore {
    * bytes the store drops). Padding reads as zeros.
    */
   async readRange(infoHash: string, offset: number, length: number): Promise<Buffer | undefined> {
-    const t = this.torrent(infoHash);
-    if (!(offset >= 0 && length >= 0 && offset + length <= t.layout.totalLength)) return undefined;
-    // An empty range must not reach the GET below: minio reads a whole object for length 0.
-    if (length === 0) return Buffer.alloc(0);
-    const end = offset + length;
-    if (t.skippedIn(offset, end)) return undefined;
-    // Allocated once a byte is known to be readable: a recheck of a fresh destination asks for
-    // every piece and gets undefined for each, and a zeroed buffer per piece cost it a memset
-    // and a page fault per 4 KiB of the whole torrent. Zeroed, because padding reads as zeros.
-    let out: Buffer | undefined;
-    const target = (): Buffer => (out ??= Buffer.alloc(length));
-    const gets: { obj: ObjectState; fileOffset: number; length: number; at: number }[] = [];
-    for (const ui of unitsOfRange(t.plan, offset, end)) {
-      const u = t.units[ui]!;
-      const obj = t.objects[u.unit.object]!;
-      const { from, to } = t.overlap(u, offset, length);
-      if ((u.buf || u.segments) && this.bufferHolds(t, u, from, to)) {
-        // Copied now: once uploaded, the unit's buffer goes back to the spares and is refilled.
-        t.copyOut(u, from, to, target(), from - offset);
-        continue;
-      }
-      if (!obj.complete && this.writing(t, obj)) return undefined;
-      // Not known finished here: another process may have finished it since, so a listing
-      // (at most one per `listingFreshMs`, shared by every read) decides, not a GET per piece.
-      if (!obj.complete && (await this.listedSize(t, obj)) !== obj.planned.length) return undefined;
-      const fileOffset = from - obj.file.offset;
-      const prev = gets[gets.length - 1];
-      // Neighbouring parts of one object are read with one GET.
-      if (prev && prev.obj === obj && prev.fileOffset + prev.length === fileOffset) prev.length += to - from;
-      else gets.push({ obj, fileOffset, length: to - from, at: from - offset });
-    }
-    const parts = await mapLimit(gets, this.config.maxConcurrentUploads, (g) => this.s3.getRange(g.obj.key, g.fileOffset, g.length));
-    for (const [i, got] of parts.entries()) {
-      const g = gets[i]!;
-      // An object of another size is not this file (an older run, another torrent of the same name).
-      if (!got || got.objectSize !== g.obj.planned.length) return undefined;
-    }
-    // The whole range in one GET (a piece inside one object, the common case): its buffer is the answer.
-    if (out === undefined && gets.length === 1 && gets[0]!.at === 0 && gets[0]!.length === length) return parts[0]!.data;
-    for (const [i, got] of parts.entries()) got!.data.copy(target(), gets[i]!.at);
-    return target();
-  }
-
-  /** The object's size in a listing of the torrent's root no older than `listingFreshMs`; undefined when absent. */
-  private async listedSize(t: TorrentState, obj: ObjectState): Promise<number | undefined> {
-    if (!t.listing || Date.now() - t.listing.at > this.config.listingFreshMs) {
-      t.relisting ??= (async () => {
-        const singleFile = t.layout.files.length === 1 && t.layout.files[0]!.path.length === 0;
-        const root = torrentRootKey(this.config.prefix, t.layout);
-        const listed = await this.s3.listObjects(singleFile ? root : `${root}/`);
-        t.listing = { at: Date.now(), sizes: new Map(listed.map((o) => [o.key, o.size])) };
-      })().finally(() => (t.relisting = undefined));
-      await t.relisting;
-    }
-    return t.listing!.sizes.get(obj.key);
+    return readTorrentRange(this.torrent(infoHash), offset, length, this.s3, this.config);
   }
 
   /**
@@ -430,22 +376,6 @@ export class S3ObjectStore implements ObjectStore {
         retryable: false,
       });
     }
-  }
-
-  /** The buffer holds every byte of [from, to): each piece overlapping it has been copied in. */
-  private bufferHolds(t: TorrentState, u: UnitState, from: number, to: number): boolean {
-    const L = t.layout.pieceLength;
-    for (let p = Math.floor(from / L); p <= Math.floor((to - 1) / L); p++) if (!u.received.has(p)) return false;
-    return true;
-  }
-
-  /**
-   * This store is writing the object (an upload is open, or some unit has bytes or is on its
-   * way), so the bucket holds no finished copy to read.
-   */
-  private writing(t: TorrentState, obj: ObjectState): boolean {
-    if (obj.uploadId !== undefined || obj.creating !== undefined) return true;
-    return obj.planned.units.some((ui) => t.units[ui]!.status !== "open" || t.units[ui]!.received.size > 0);
   }
 
   private resetUnit(u: UnitState): void {
