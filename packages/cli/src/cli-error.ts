@@ -7,3 +7,9 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/**
+ * A mistake in a cluster command's arguments: reported as one line that points at the command's
+ * help, exit 2.
+ */
+export class UsageFailure extends Error {}

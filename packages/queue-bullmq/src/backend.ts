@@ -1,5 +1,14 @@
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { CoordinationError } from "@shoal/coordination";
+import { CoordinationError, type JobResult, type TorrentJobData } from "@shoal/coordination";
+
+/** How the queue's operations reach Redis: BullMQ's Queue, and each call within the deadline. */
+export interface QueueAccess {
+  /** Runs one Redis operation within the deadline (`withRedis`, closing-aware). */
+  redis<T>(op: string, fn: () => Promise<T>): Promise<T>;
+  /** BullMQ's Queue on the command connection, made once Redis first answers. */
+  bullQueue(): Promise<Queue<TorrentJobData, JobResult>>;
+}
 
 /** The error for "Redis cannot be used right now": retryable, naming the operation. */
 export function unavailable(op: string, detail: string, cause?: unknown): CoordinationError {

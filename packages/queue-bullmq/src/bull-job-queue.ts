@@ -1,6 +1,4 @@
-import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { Queue, UnrecoverableError, type Job } from "bullmq";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import {
   CoordinationError,
@@ -8,28 +6,20 @@ import {
   type JobCounts,
   type JobEvents,
   type JobInfo,
-  type JobProgress,
   type JobQueue,
-  type JobState,
   type JobResult,
   type TorrentJobData,
 } from "@shoal/coordination";
 import { silentLogger, type Logger } from "@shoal/service-kit";
-import { withRedis, unavailable } from "./backend.js";
-import { CancelWatch, cancelError } from "./cancel-watch.js";
+import { withRedis, unavailable, type QueueAccess } from "./backend.js";
+import { CancelWatch } from "./cancel-watch.js";
 import { bullQueueConfigSchema, type BullQueueConfig, type BullQueueConfigInput } from "./config.js";
 import { EventsHub } from "./events-hub.js";
-import { failureLogLine, rebuildFailure } from "./failure-record.js";
-import { cancelChannel, JOB_NAME, QUEUE_NAME } from "./keys.js";
+import { rebuildFailure } from "./failure-record.js";
+import { cancelJob, defineCancelScript, type CancelScript } from "./job-cancel.js";
+import { checkJobId, jobCounts, jobInfo, listJobs } from "./job-info.js";
+import { JOB_NAME, QUEUE_NAME } from "./keys.js";
 import { startProcessor } from "./processor.js";
-
-/** Read once: the script is part of the package (lua/ next to src/ and dist/). */
-const CANCEL_SCRIPT = readFileSync(new URL("../lua/cancelJob-8.lua", import.meta.url), "utf8");
-
-/** Outcomes of cancelJob-8.lua, as its header lists them. */
-const CANCEL_OUTCOME = { missing: 0, taken: 1, signalled: 2, finished: 3 } as const;
-
-type CancelScript = (...args: (string | number)[]) => Promise<number>;
 
 export interface BullJobQueueOptions {
   /** Parsed with `bullQueueConfigSchema`; absent keys take their defaults. */
@@ -49,6 +39,8 @@ export class BullJobQueue implements JobQueue {
   private readonly log: Logger;
   private readonly conn: Redis;
   private readonly cancelScript: CancelScript;
+  /** How the operations in other modules (cancel, job info) reach Redis and BullMQ's Queue. */
+  private readonly access: QueueAccess;
   private readonly processors = new Set<{ close(): Promise<void> }>();
   private queue: Promise<Queue<TorrentJobData, JobResult>> | undefined;
   private hub: Promise<EventsHub> | undefined;
@@ -64,8 +56,8 @@ export class BullJobQueue implements JobQueue {
     // added without a jobId, say). withRedis waits for readiness within each deadline instead.
     this.conn = new Redis(this.config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     this.conn.on("error", (err) => this.log.warn({ err, op: "redis.connect" }, "job queue lost Redis"));
-    this.conn.defineCommand("shoalCancelJob", { numberOfKeys: 8, lua: CANCEL_SCRIPT });
-    this.cancelScript = (this.conn as unknown as Record<string, CancelScript>)["shoalCancelJob"]!.bind(this.conn);
+    this.cancelScript = defineCancelScript(this.conn);
+    this.access = { redis: (op, fn) => this.redis(op, fn), bullQueue: () => this.bullQueue() };
   }
 
   async add(data: TorrentJobData, options: { jobId?: string } = {}): Promise<string> {
@@ -149,48 +141,17 @@ export class BullJobQueue implements JobQueue {
    */
   async cancel(jobId: string): Promise<void> {
     this.ensureOpen("cancel");
-    const queue = await this.redis("bullmq.cancel", () => this.bullQueue());
-    const error = cancelError(jobId);
-    const token = randomUUID();
-    const k = queue.keys;
-    const outcome = await this.redis("bullmq.cancel", () =>
-      this.cancelScript(
-        queue.toKey(jobId), k["wait"]!, k["paused"]!, k["prioritized"]!, k["delayed"]!, k["active"]!, k["completed"]!, k["failed"]!,
-        jobId, token, this.config.lockDurationMs, error.message, cancelChannel(this.config.prefix),
-      ),
-    );
-    // The same process may run the job: its own subscriber would tell it too, a moment later.
-    if (outcome === CANCEL_OUTCOME.signalled) (await this.watch?.catch(() => undefined))?.cancelLocal(jobId);
-    if (outcome !== CANCEL_OUTCOME.taken && outcome !== CANCEL_OUTCOME.signalled) return;
-    await this.redis("bullmq.cancel", async () => {
-      await queue.addJobLog(jobId, failureLogLine(error));
-      if (outcome !== CANCEL_OUTCOME.taken) return;
-      const job = await queue.getJob(jobId);
-      if (!job) return;
-      const failure = new UnrecoverableError(error.message);
-      await job.moveToFailed(failure, token);
-    });
+    await cancelJob({ ...this.access, config: this.config, cancelScript: this.cancelScript, localWatch: () => this.watch }, jobId);
   }
 
   async get(jobId: string): Promise<JobInfo | undefined> {
     this.ensureOpen("get");
-    const queue = await this.bullQueue();
-    const job = await this.redis("bullmq.getJob", () => queue.getJob(jobId));
-    if (!job) return undefined;
-    const state = await this.redis("bullmq.getState", () => job.getState());
-    return infoOf(job, state);
+    return jobInfo(this.access, jobId);
   }
 
   async list(options: { limit?: number } = {}): Promise<JobInfo[]> {
     this.ensureOpen("list");
-    const limit = Math.max(1, options.limit ?? 50);
-    const queue = await this.bullQueue();
-    const states = ["active", "waiting", "delayed", "prioritized", "completed", "failed"] as const;
-    const jobs = await this.redis("bullmq.getJobs", () => queue.getJobs([...states], 0, limit - 1, false));
-    const infos = await Promise.all(
-      jobs.filter((j): j is Job<TorrentJobData, JobResult> => Boolean(j)).map(async (j) => infoOf(j, await this.redis("bullmq.getState", () => j.getState()))),
-    );
-    return infos.sort((a, b) => b.createdAt - a.createdAt).slice(0, limit);
+    return listJobs(this.access, options);
   }
 
   /** BullMQ's global concurrency of the queue: its workers read it each time they take a job. */
@@ -215,18 +176,7 @@ export class BullJobQueue implements JobQueue {
    */
   async counts(): Promise<JobCounts> {
     this.ensureOpen("count jobs");
-    const queue = await this.bullQueue();
-    const c = await this.redis("bullmq.getJobCounts", () =>
-      queue.getJobCounts("waiting", "prioritized", "waiting-children", "active", "delayed", "completed", "failed"),
-    );
-    const n = (k: string) => c[k] ?? 0;
-    return {
-      waiting: n("waiting") + n("prioritized") + n("waiting-children"),
-      active: n("active"),
-      delayed: n("delayed"),
-      completed: n("completed"),
-      failed: n("failed"),
-    };
+    return jobCounts(this.access);
   }
 
   on(events: JobEvents): () => void {
@@ -390,39 +340,5 @@ export class BullJobQueue implements JobQueue {
     const queue = await this.bullQueue();
     const { logs } = await this.redis("bullmq.getJobLogs", () => queue.getJobLogs(jobId, 0, -1, false));
     return rebuildFailure(failedReason, logs);
-  }
-}
-
-/** BullMQ's job as the port's JobInfo; its extra states map onto the nearest of ours. */
-function infoOf(job: Job<TorrentJobData, JobResult>, bullState: string): JobInfo {
-  const state: JobState =
-    bullState === "completed" || bullState === "failed" || bullState === "active" || bullState === "delayed"
-      ? bullState
-      : "waiting";
-  const progress = typeof job.progress === "object" && job.progress !== null ? (job.progress as unknown as JobProgress) : undefined;
-  return {
-    id: job.id!,
-    state,
-    data: job.data,
-    attemptsMade: Math.max(job.attemptsStarted ?? 0, job.attemptsMade),
-    createdAt: job.timestamp,
-    ...(progress ? { progress } : {}),
-    ...(state === "completed" && job.returnvalue ? { result: job.returnvalue } : {}),
-    ...(state === "failed" && job.failedReason ? { failedReason: job.failedReason } : {}),
-    ...(job.finishedOn ? { finishedAt: job.finishedOn } : {}),
-  };
-}
-
-/**
- * BullMQ refuses ids that look like integers (its own ids are) and ids with ':' (its key
- * separator). Refusing them here names the rule instead of passing BullMQ's bare Error on.
- */
-function checkJobId(jobId: string): void {
-  if (jobId === "" || `${parseInt(jobId, 10)}` === jobId || jobId.includes(":")) {
-    throw new CoordinationError(
-      "INVARIANT_BROKEN",
-      `job id ${JSON.stringify(jobId)} cannot name a BullMQ job: ids must be non-empty, not integers and without ':'`,
-      { context: { jobId } },
-    );
   }
 }

@@ -1,15 +1,24 @@
 import type { Bitfield } from "@shoal/wire";
 import type { ClaimTable } from "@shoal/coordination";
 import type { Logger } from "@shoal/service-kit";
-import { BLOCK_BYTES, BLOCK_FREE, BLOCK_RECEIVED, BLOCK_REQUESTED, blockKey, splitBlockKey, type ActivePiece } from "./active-piece.js";
+import { BLOCK_BYTES, type ActivePiece } from "./active-piece.js";
+import {
+  acceptBlock,
+  pipelineTarget,
+  requestDuplicates,
+  requestFrom,
+  returnRequests,
+  snubIfTimedOut,
+  withdrawRequests,
+  type BlockRequestContext,
+  type PipelineOptions,
+} from "./block-requests.js";
 import type { PeerConnection } from "./connection.js";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
 import { PieceClaimer } from "./piece-claimer.js";
+import { StagedPieces } from "./staged-pieces.js";
 
-/** See `SchedulerOptions.handOffGraceMs`. */
-const DEFAULT_HAND_OFF_GRACE_MS = 5_000;
-
-export interface SchedulerOptions {
+export interface SchedulerOptions extends PipelineOptions {
   readonly infoHash: string;
   readonly workerId: string;
   readonly pieceCount: number;
@@ -18,11 +27,6 @@ export interface SchedulerOptions {
   readonly maxBufferedBytes: number;
   /** Pieces per claim run (see `PieceClaimer`); 0 claims piece by piece. */
   readonly runPieces: number;
-  /** Requests in flight per connection: at least this many once unchoked (deep pipelining). */
-  readonly minPipeline: number;
-  readonly maxPipeline: number;
-  /** Seconds of a connection's rate to keep in flight (the pipeline grows with the rate). */
-  readonly pipelineSeconds: number;
   readonly requestTimeoutMs: number;
   /** A piece in progress that no connection can serve for this long is given up (its claim released). */
   readonly sourcelessClaimMs: number;
@@ -45,11 +49,6 @@ export interface SchedulerHooks {
   connections(): Iterable<PeerConnection>;
 }
 
-/** End-game: at most this many connections are asked for the same block. */
-const MAX_DUPLICATE_REQUESTS = 2;
-/** End-game: duplicate requests an idle connection sends at once. */
-const ENDGAME_DUPLICATES_PER_CONNECTION = 4;
-
 /**
  * Block-level scheduling for one torrent in one worker: which blocks to ask of which connection,
  * pipelining, timeouts and end-game duplicates. Which pieces to claim is the PieceClaimer's part;
@@ -59,9 +58,9 @@ const ENDGAME_DUPLICATES_PER_CONNECTION = 4;
 export class BlockScheduler {
   readonly active = new Map<number, ActivePiece>();
   /** Staged pieces of ours waiting for the verifier and writer: piece -> attempt. */
-  readonly pending = new Map<number, number>();
-  /** Pending pieces whose bytes were handed to the bus, and when: they hold no memory here. */
-  private readonly handedOff = new Map<number, number>();
+  readonly pending: Map<number, number>;
+  /** The pending pieces and the piece memory they hold. */
+  private readonly staged: StagedPieces;
   /** Per piece, peers whose data for it failed the hash: never ask them for it again. */
   private readonly failedFrom = new Map<number, Set<string>>();
   /** How many connected peers have each piece. */
@@ -72,6 +71,7 @@ export class BlockScheduler {
    */
   readonly othersAvailability: Uint16Array;
   private readonly claimer: PieceClaimer;
+  private readonly requests: BlockRequestContext;
   wastedBytes = 0;
   stopped = false;
 
@@ -84,6 +84,9 @@ export class BlockScheduler {
   ) {
     this.availability = new Uint16Array(opts.pieceCount);
     this.othersAvailability = new Uint16Array(opts.pieceCount);
+    this.staged = new StagedPieces(opts);
+    this.pending = this.staged.pending;
+    this.requests = { now: opts.now, pool: opts.pool, mayAsk: (conn, piece) => this.mayAsk(conn, piece) };
     this.claimer = new PieceClaimer(opts, have, this.availability, this.othersAvailability, claims, this, logger);
   }
 
@@ -121,12 +124,7 @@ export class BlockScheduler {
   bufferedBytes(): number {
     let n = 0;
     for (const p of this.active.values()) n += p.length;
-    const released = this.opts.now() - (this.opts.handOffGraceMs ?? DEFAULT_HAND_OFF_GRACE_MS);
-    for (const index of this.pending.keys()) {
-      const at = this.handedOff.get(index);
-      if (at === undefined || at > released) n += this.opts.pieceLength(index);
-    }
-    return n;
+    return n + this.staged.heldBytes();
   }
 
   /**
@@ -135,24 +133,15 @@ export class BlockScheduler {
    * budget for `handOffGraceMs`, then stops (see there).
    */
   onHandedOff(index: number): void {
-    if (!this.pending.has(index)) return;
-    this.handedOff.set(index, this.opts.now());
     // Once the grace is over the piece frees its share of the budget: claim on then.
-    const freed = () => {
-      if (!this.handedOff.has(index)) return;
+    this.staged.onHandedOff(index, () => {
       this.claimer.onMemoryFreed();
       this.fillAll();
-    };
-    const grace = this.opts.handOffGraceMs ?? DEFAULT_HAND_OFF_GRACE_MS;
-    if (grace <= 0) return freed();
-    setTimeout(freed, grace + 1).unref();
+    });
   }
 
   pipelineTarget(conn: PeerConnection): number {
-    if (conn.snubbed) return 1;
-    const byRate = Math.ceil((conn.download.rate() * this.opts.pipelineSeconds) / BLOCK_BYTES);
-    // The peer's own queue limit (`reqq`) wins over our minimum: requests beyond it are dropped.
-    return Math.max(1, Math.min(Math.max(this.opts.minPipeline, byRate), this.opts.maxPipeline, conn.peerRequestQueue));
+    return pipelineTarget(conn, this.opts);
   }
 
   /**
@@ -167,23 +156,23 @@ export class BlockScheduler {
     conn.socket.cork();
     try {
       for (const index of conn.activePieces) {
-        room = this.requestFrom(conn, this.active.get(index), room);
+        room = requestFrom(conn, this.active.get(index), room, this.requests);
         if (room <= 0) break;
       }
       if (room > 0) {
         // Partial pieces first, so finished pieces reach the verifier soon and buffers free up.
         for (const p of this.active.values()) {
-          if (p.received > 0 || p.requested > 0) room = this.requestFrom(conn, p, room);
+          if (p.received > 0 || p.requested > 0) room = requestFrom(conn, p, room, this.requests);
           if (room <= 0) break;
         }
       }
       if (room > 0) {
         for (const p of this.active.values()) {
-          room = this.requestFrom(conn, p, room);
+          room = requestFrom(conn, p, room, this.requests);
           if (room <= 0) break;
         }
       }
-      if (room > 0 && this.endgame) room = this.requestDuplicates(conn, room);
+      if (room > 0 && this.endgame) room = requestDuplicates(conn, this.active.values(), room, this.requests);
     } finally {
       conn.socket.uncork();
     }
@@ -196,41 +185,8 @@ export class BlockScheduler {
 
   onBlock(conn: PeerConnection, index: number, begin: number, block: Buffer): void {
     const p = this.active.get(index);
-    const bi = begin / BLOCK_BYTES;
-    const key = blockKey(index, Math.floor(bi));
-    // Only a block-aligned message can answer one of our requests; anything else is waste and
-    // must not take a request's place (that block would then never time out).
-    const requested = begin % BLOCK_BYTES === 0 && conn.outstanding.delete(key);
-    conn.download.add(block.length);
-    if (requested) {
-      conn.lastBlockAt = this.opts.now();
-      conn.snubbed = false;
-    }
-    // A block this connection was not asked for is dropped even when its slot is free: nothing
-    // vouches for it, and taken into a piece it fails the hash and gets honest senders blamed.
-    if (!requested || !p || bi >= p.blockCount || p.blocks[bi] === BLOCK_RECEIVED || block.length !== p.blockLength(bi)) {
-      this.wastedBytes += block.length;
-      if (requested && p && bi < p.blockCount) p.dropRequester(bi, conn);
-      this.refill(conn);
-      return;
-    }
-    if (!p.buf) p.buf = this.opts.pool.acquire(p.length);
-    block.copy(p.buf, begin);
-    if (p.blocks[bi] === BLOCK_REQUESTED) p.requested--;
-    p.blocks[bi] = BLOCK_RECEIVED;
-    p.received++;
-    p.blockFrom[bi] = conn.key;
-    p.lastProgressAt = this.opts.now();
-    const others = p.requesters.get(bi);
-    if (others) {
-      for (const other of others) {
-        if (other === conn) continue;
-        other.outstanding.delete(key);
-        other.send({ type: "cancel", index, begin, length: block.length });
-      }
-      p.requesters.delete(bi);
-    }
-    if (p.complete) this.finish(p);
+    if (!acceptBlock(conn, p, index, begin, block, this.requests)) this.wastedBytes += block.length;
+    else if (p?.complete) this.finish(p);
     this.refill(conn);
   }
 
@@ -245,12 +201,7 @@ export class BlockScheduler {
 
   /** The peer will not send these (choked us, rejected, or the connection died). */
   returnRequests(conn: PeerConnection, only?: number): void {
-    const keys = only === undefined ? [...conn.outstanding.keys()] : [only];
-    for (const key of keys) {
-      if (!conn.outstanding.delete(key)) continue;
-      const { index, block } = splitBlockKey(key);
-      this.active.get(index)?.dropRequester(block, conn);
-    }
+    returnRequests(conn, this.active, only);
   }
 
   onConnectionLost(conn: PeerConnection): void {
@@ -262,8 +213,7 @@ export class BlockScheduler {
 
   /** The piece was stored (by anyone): forget it here. */
   onStored(index: number): void {
-    this.pending.delete(index);
-    this.handedOff.delete(index);
+    this.staged.delete(index);
     this.failedFrom.delete(index);
     const p = this.active.get(index);
     if (p) this.forget(p, true);
@@ -277,8 +227,7 @@ export class BlockScheduler {
    * table's strikes sort out the culprit, and excluding them all could leave no source.
    */
   onFailed(index: number, peers: readonly string[]): void {
-    this.pending.delete(index);
-    this.handedOff.delete(index);
+    this.staged.delete(index);
     if (peers.length === 1) {
       let set = this.failedFrom.get(index);
       if (!set) this.failedFrom.set(index, (set = new Set()));
@@ -290,8 +239,7 @@ export class BlockScheduler {
 
   /** Staging did not go through (lost the end-game race, or failed): the piece is no longer ours to wait for. */
   onStageFailed(index: number): void {
-    this.pending.delete(index);
-    this.handedOff.delete(index);
+    this.staged.delete(index);
     this.claimer.reconsider(index);
     this.claimer.onMemoryFreed();
   }
@@ -307,19 +255,7 @@ export class BlockScheduler {
   /** Periodic: request timeouts (snubbing), pieces without a source, refreshed claim knowledge. */
   tick(refreshElsewhere: boolean): void {
     const now = this.opts.now();
-    for (const conn of this.hooks.connections()) {
-      if (conn.outstanding.size > 0 && now - conn.lastBlockAt > this.opts.requestTimeoutMs) {
-        if (!conn.snubbed) this.logger.debug({ peer: conn.key }, "requests timed out; peer snubbed, blocks asked elsewhere");
-        conn.snubbed = true;
-        for (const key of [...conn.outstanding.keys()]) {
-          const { index, block } = splitBlockKey(key);
-          const p = this.active.get(index);
-          conn.send({ type: "cancel", index, begin: block * BLOCK_BYTES, length: p ? p.blockLength(block) : BLOCK_BYTES });
-        }
-        this.returnRequests(conn);
-        conn.lastBlockAt = now;
-      }
-    }
+    for (const conn of this.hooks.connections()) snubIfTimedOut(conn, this.active, now, this.opts.requestTimeoutMs, this.logger);
     for (const p of [...this.active.values()]) {
       if (p.source !== undefined) continue;
       if (this.hasSource(p.index)) p.sourcelessSince = undefined;
@@ -405,48 +341,6 @@ export class BlockScheduler {
       .catch((err: unknown) => this.logger.error({ err, piece: p.index, op: "claims.release" }, "releasing a claim failed; it lapses with our lease"));
   }
 
-  private requestFrom(conn: PeerConnection, p: ActivePiece | undefined, room: number): number {
-    if (!p || p.source !== undefined || p.requested + p.received >= p.blockCount || !conn.bitfield.has(p.index)) return room;
-    if (!this.mayAsk(conn, p.index)) return room;
-    for (let b = 0; b < p.blockCount && room > 0; b++) {
-      if (p.blocks[b] !== BLOCK_FREE) continue;
-      p.blocks[b] = BLOCK_REQUESTED;
-      p.requested++;
-      p.requesters.set(b, [conn]);
-      conn.outstanding.set(blockKey(p.index, b), this.opts.now());
-      conn.activePieces.add(p.index);
-      conn.sendRequest(p.index, b * BLOCK_BYTES, p.blockLength(b));
-      room--;
-    }
-    if (p.requested + p.received >= p.blockCount) conn.activePieces.delete(p.index);
-    return room;
-  }
-
-  /**
-   * End-game duplicates, libtorrent's strict way: only a connection with nothing else in flight
-   * asks for blocks another connection is fetching, and only a few at a time, so the waste stays
-   * a few blocks per connection instead of a whole pipeline.
-   */
-  private requestDuplicates(conn: PeerConnection, room: number): number {
-    if (conn.outstanding.size > 0) return room;
-    const budget = Math.min(room, ENDGAME_DUPLICATES_PER_CONNECTION);
-    room -= budget;
-    let left = budget;
-    for (const p of this.active.values()) {
-      if (left <= 0) break;
-      if (!conn.bitfield.has(p.index) || !this.mayAsk(conn, p.index)) continue;
-      for (const [b, list] of p.requesters) {
-        if (left <= 0) break;
-        if (p.blocks[b] !== BLOCK_REQUESTED || list.includes(conn) || list.length >= MAX_DUPLICATE_REQUESTS) continue;
-        list.push(conn);
-        conn.outstanding.set(blockKey(p.index, b), this.opts.now());
-        conn.sendRequest(p.index, b * BLOCK_BYTES, p.blockLength(b));
-        left--;
-      }
-    }
-    return room + left;
-  }
-
   private finish(p: ActivePiece): void {
     this.pending.set(p.index, p.attempt);
     this.forget(p, false);
@@ -459,13 +353,7 @@ export class BlockScheduler {
       this.opts.pool.release(p.buf);
       p.buf = undefined;
     }
-    for (const [b, list] of p.requesters) {
-      for (const conn of list) {
-        conn.outstanding.delete(blockKey(p.index, b));
-        if (cancel) conn.send({ type: "cancel", index: p.index, begin: b * BLOCK_BYTES, length: p.blockLength(b) });
-      }
-    }
-    p.requesters.clear();
+    withdrawRequests(p, cancel);
     for (const conn of this.hooks.connections()) conn.activePieces.delete(p.index);
     this.claimer.reconsider(p.index);
     this.claimer.onPieceDone();

@@ -1,22 +1,20 @@
 import type { Socket } from "node:net";
-import { Bitfield, RESERVED_BITS, type Handshake, type Message, type Rc4 } from "@shoal/wire";
+import type { Bitfield, Handshake, Rc4 } from "@shoal/wire";
 import type { ClaimTable, ObjectStore, PieceBus, PeerAddress } from "@shoal/coordination";
 import type { InfoDict } from "@shoal/metainfo";
 import { pieceLengthOf } from "@shoal/metainfo";
 import type { Logger } from "@shoal/service-kit";
-import { splitPeerKey } from "./address-book.js";
 import type { RateLimit } from "./bandwidth-limiter.js";
 import { AvailabilitySync } from "./availability-sync.js";
 import { BlockScheduler } from "./block-scheduler.js";
-import { CHOKE_INTERVAL_MS, OPTIMISTIC_INTERVAL_MS, decideUnchokes } from "./choker.js";
+import { CHOKE_INTERVAL_MS } from "./choker.js";
 import type { PeerWorkerConfig } from "./config.js";
-import { PeerConnection } from "./connection.js";
-import { SHOAL_UT_PEX_ID, decodeExtensionHandshake } from "@shoal/wire";
-import { sendOpening } from "./opening-messages.js";
+import type { PeerConnection } from "./connection.js";
 import { MetadataServer } from "./metadata-server.js";
 import { PexExchange } from "./pex-exchange.js";
 import { isOwnAddress } from "./own-addresses.js";
 import { PeerDialer } from "./peer-dialer.js";
+import { PeerMessageHandler } from "./peer-message-handler.js";
 import { Uploader } from "./uploader.js";
 import { RecentPieces } from "./recent-pieces.js";
 import { RateMeter } from "./rate-meter.js";
@@ -24,9 +22,9 @@ import { stagePiece, type StageContext } from "./piece-stager.js";
 import { PublishGate } from "./publish-gate.js";
 import { WebSeedSource } from "./web-seed-source.js";
 import { runPiecesFor } from "./run-picker.js";
+import { SwarmConnections } from "./swarm-connections.js";
 import type { SocketInput } from "@shoal/wire-net";
 import type { PieceBufferPool } from "./piece-buffer-pool.js";
-import { BLOCK_BYTES, blockKey } from "./active-piece.js";
 
 export interface SwarmDeps {
   readonly claims: ClaimTable;
@@ -71,12 +69,11 @@ export class TorrentSwarm {
   private readonly stageContext: StageContext;
   /** The job's web seeds, when it has any and this worker uses them. */
   private readonly webSeeds: WebSeedSource | undefined;
-  private readonly banned = new Set<string>();
-  /** IPs of banned peers: an incoming connection from one is refused (its port means nothing). */
-  private readonly bannedIps = new Set<string>();
+  /** Admission, bans, upload slots and the end of each connection in `conns`. */
+  private readonly connections: SwarmConnections;
+  /** What each connection's messages do to the torrent. */
+  private readonly messages: PeerMessageHandler;
   private readonly timers: NodeJS.Timeout[] = [];
-  private optimistic: string | undefined;
-  private lastOptimisticAt = 0;
   /** When the last heartbeat that renewed our lease on this torrent was sent. */
   private leaseRenewedAt: number;
   private ticks = 0;
@@ -87,11 +84,6 @@ export class TorrentSwarm {
   readonly received: RateMeter;
   readonly sent: RateMeter;
 
-  /**
-   * @param have pieces stored: what we advertise and serve.
-   * @param done pieces we need nothing more of: `have` plus the pieces no selected file needs.
-   *   The scheduler claims only outside it, and the download is complete when it is full.
-   */
   /** Staged pieces on their way to the bus at once, bounded (see publish-gate.ts). */
   private readonly stageGate: PublishGate;
   /** The info dict for peers that came from a magnet link (BEP 9); none for a private torrent. */
@@ -99,13 +91,18 @@ export class TorrentSwarm {
   /** Peer exchange (BEP 11); offers, reads and sends nothing for a private torrent. */
   readonly pex: PexExchange;
 
+  /**
+   * @param have pieces stored: what we advertise and serve.
+   * @param done pieces we need nothing more of: `have` plus the pieces no selected file needs.
+   *   The scheduler claims only outside it, and the download is complete when it is full.
+   */
   constructor(
     readonly meta: InfoDict,
     readonly have: Bitfield,
     private readonly done: Bitfield,
     private readonly config: PeerWorkerConfig,
     private readonly deps: SwarmDeps,
-    private readonly listenPort: number,
+    listenPort: number,
   ) {
     this.logger = deps.logger.child({ infoHash: meta.infoHashHex });
     this.metadataServer = new MetadataServer(meta.private ? undefined : meta.infoBytes);
@@ -115,7 +112,7 @@ export class TorrentSwarm {
         connections: () => this.conns.values(),
         isOwnAddress: (ip, port) => isOwnAddress(ip, port, listenPort),
         complete: () => this.complete,
-        learn: (peers) => this.dialer.learnPeers(peers.filter((p) => !this.banned.has(`${p.ip}:${p.port}`))),
+        learn: (peers) => this.dialer.learnPeers(peers.filter((p) => !this.connections.isBanned(`${p.ip}:${p.port}`))),
       },
       deps.now,
       this.logger,
@@ -128,7 +125,7 @@ export class TorrentSwarm {
       {
         isClosed: () => this.closed,
         conns: this.conns,
-        isBanned: (key) => this.banned.has(key),
+        isBanned: (key) => this.connections.isBanned(key),
         attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true, h.encrypt),
       },
       config,
@@ -176,8 +173,30 @@ export class TorrentSwarm {
     const stagePiecesOnBus = config.stagePiecesOnBus;
     this.stageContext = { infoHash: meta.infoHashHex, claims, store, bus, pool, workerId, scheduler, recent, stagePiecesOnBus, stageGate: this.stageGate, logger: this.logger, closed: () => this.closed };
     this.webSeeds = WebSeedSource.forSwarm(meta, config, scheduler, { ...deps, logger: this.logger, received: this.received, limiter: deps.downloadLimiter });
+    const { dialer, metadataServer, pex, logger } = this;
+    const isComplete = () => this.complete;
+    this.connections = new SwarmConnections(this.conns, {
+      pieceCount: meta.pieceCount,
+      have,
+      config,
+      listenPort,
+      peerId: deps.peerId,
+      now: deps.now,
+      random: deps.random,
+      downloadLimiter: deps.downloadLimiter,
+      logger,
+      dialer,
+      scheduler,
+      metadataServer,
+      pex,
+      isClosed: () => this.closed,
+      isComplete,
+      onMessage: (c, m) => this.messages.onMessage(c, m),
+    });
+    const { connections, received, uploader } = this;
+    this.messages = new PeerMessageHandler({ pieceCount: meta.pieceCount, done, config, received, scheduler, uploader, metadataServer, pex, connections, logger, isComplete });
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
-    this.timers.push(setInterval(() => this.choke(), CHOKE_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.connections.choke(), CHOKE_INTERVAL_MS));
     for (const t of this.timers) t.unref();
     // A worker that joins mid-download knows no peers yet: the registry's free ones come now.
     this.dialer.run();
@@ -203,63 +222,17 @@ export class TorrentSwarm {
    * or our share is full. Registered, it is ours until it ends.
    */
   admit(key: string): Promise<boolean> {
-    if (this.closed || this.bannedIps.has(splitPeerKey(key)[0]) || this.conns.size >= this.config.maxConnections) return Promise.resolve(false);
-    return this.dialer.admit(key);
+    return this.connections.admit(key);
   }
 
   ban(peer: string): void {
     if (WebSeedSource.isWebSeedId(peer)) return this.webSeeds?.ban(peer);
-    this.banned.add(peer);
-    this.bannedIps.add(splitPeerKey(peer)[0]);
-    this.dialer.book.remove(peer);
-    this.conns.get(peer)?.close("banned for sending corrupt data");
-    // Owned without a connection (a redial pending): forgotten here, as a closed one is.
-    this.dialer.ended(peer, true);
-    this.scheduler.onBanned(peer);
+    this.connections.ban(peer);
   }
 
   /** A connection whose handshake named this torrent (dialled or accepted); `encrypt` is set on an RC4 (MSE) connection. */
   attach(socket: Socket, input: SocketInput, handshake: Handshake, rest: Buffer, key: string, outgoing: boolean, encrypt: Rc4 | null = null): void {
-    const pid = Buffer.from(handshake.peerId);
-    const refused = this.banned.has(key) || (!outgoing && this.bannedIps.has(splitPeerKey(key)[0]));
-    if (pid.equals(Buffer.from(this.deps.peerId))) {
-      // Our own address (trackers list the announcer too): never dial it again.
-      if (outgoing) this.dialer.book.remove(key);
-      return this.refuse(socket, key, outgoing);
-    }
-    // An accepted socket may have closed while the registry was being asked about it.
-    if (this.closed || refused || socket.destroyed) return this.refuse(socket, key, outgoing);
-    for (const c of this.conns.values()) {
-      // One connection per peer: a seed that also dials us is already here.
-      if (Buffer.from(c.peerId).equals(pid) || c.key === key) return this.refuse(socket, key, outgoing);
-    }
-    if (this.conns.size >= this.config.maxConnections) return this.refuse(socket, key, outgoing);
-    const conn = new PeerConnection(
-      socket,
-      input,
-      key,
-      pid,
-      RESERVED_BITS.fast(handshake.reserved),
-      RESERVED_BITS.extensionProtocol(handshake.reserved),
-      outgoing,
-      this.meta.pieceCount,
-      {
-        onMessage: (c, m) => this.onMessage(c, m),
-        onClose: (c, reason) => this.onClose(c, reason),
-        onDrain: (c) => this.scheduler.fill(c),
-      },
-      this.deps.now,
-      encrypt,
-    );
-    conn.downloadLimiter = this.deps.downloadLimiter;
-    this.conns.set(key, conn);
-    const [ip, port] = splitPeerKey(key);
-    if (outgoing) this.dialer.book.markConnected(key, ip, port);
-    socket.setTimeout(0);
-    const fields = this.metadataServer.handshakeFields();
-    sendOpening(conn, this.have, this.listenPort, { ...fields, extensions: { ...fields.extensions, ...this.pex.handshakeFields() } });
-    this.logger.debug({ peer: key, outgoing, encrypted: encrypt !== null }, "connected");
-    conn.start(rest);
+    this.connections.attach(socket, input, handshake, rest, key, outgoing, encrypt);
   }
 
   /** The piece is missing again (hash failed, bytes lost): its kept bytes, if any, were wrong or are stale. */
@@ -277,26 +250,15 @@ export class TorrentSwarm {
     for (const c of this.conns.values()) {
       if (c.bitfield.has(index)) {
         if (wasWanted) c.interestingPieces--;
-        this.updateInterest(c);
+        this.messages.updateInterest(c);
       } else {
         c.sendHave(index);
       }
     }
     if (this.complete) {
       // Seeds have nothing to gain from a complete peer: free their slots.
-      for (const c of [...this.conns.values()]) if (c.bitfield.isComplete()) this.dropSeed(c, "download complete");
+      for (const c of [...this.conns.values()]) if (c.bitfield.isComplete()) this.connections.dropSeed(c, "download complete");
     }
-  }
-
-  private refuse(socket: Socket, key: string, outgoing: boolean): void {
-    socket.destroy();
-    this.dialer.ended(key, outgoing);
-  }
-
-  /** We need nothing from a seed and it needs nothing from us: close, and do not dial it again. */
-  private dropSeed(conn: PeerConnection, reason: string): void {
-    this.dialer.book.remove(conn.key);
-    conn.close(reason);
   }
 
   /**
@@ -343,122 +305,6 @@ export class TorrentSwarm {
       pex: { ...this.pex.stats },
       ...(this.webSeeds ? { webSeeds: this.webSeeds.status() } : {}),
     };
-  }
-
-  private onMessage(conn: PeerConnection, msg: Message): void {
-    switch (msg.type) {
-      case "piece":
-        this.received.add(msg.block.length);
-        this.scheduler.onBlock(conn, msg.index, msg.begin, msg.block);
-        return;
-      case "have":
-        this.gotPiece(conn, msg.index);
-        if (!conn.peerChoking) this.scheduler.fill(conn);
-        return;
-      case "bitfield":
-        for (const i of new Bitfield(this.meta.pieceCount, msg.bits).indices()) this.gotPiece(conn, i);
-        return;
-      case "have_all":
-        for (let i = 0; i < this.meta.pieceCount; i++) this.gotPiece(conn, i);
-        return;
-      case "have_none":
-      case "keep_alive":
-      case "port":
-      case "suggest":
-      case "allowed_fast":
-        return;
-      case "choke":
-        conn.peerChoking = true;
-        this.scheduler.returnRequests(conn);
-        this.scheduler.fillAll();
-        return;
-      case "unchoke":
-        conn.peerChoking = false;
-        this.scheduler.onUnchoked(conn);
-        return;
-      case "interested":
-        conn.peerInterested = true;
-        if (this.unchokedCount() < this.config.uploadSlots) conn.setChoking(false);
-        return;
-      case "not_interested":
-        conn.peerInterested = false;
-        return;
-      case "request":
-        if (!this.uploader.onRequest(conn, msg.index, msg.begin, msg.length)) {
-          this.logger.warn({ peer: conn.key, piece: msg.index }, "request outside the piece; dropping peer");
-          conn.close("request outside the piece");
-        }
-        return;
-      case "cancel":
-        this.uploader.onCancel(conn, msg.index, msg.begin, msg.length);
-        return;
-      case "reject":
-        if (msg.begin % BLOCK_BYTES === 0) this.scheduler.returnRequests(conn, blockKey(msg.index, msg.begin / BLOCK_BYTES));
-        return;
-      case "extended":
-        if (msg.id === 0) {
-          const info = decodeExtensionHandshake(msg.payload);
-          if (info.requestQueue) conn.peerRequestQueue = info.requestQueue;
-          this.metadataServer.onHandshake(conn, info);
-          this.pex.onHandshake(conn, info);
-        } else if (msg.id === SHOAL_UT_PEX_ID) this.pex.onMessage(conn, msg.payload);
-        else this.metadataServer.onMessage(conn, msg.id, msg.payload);
-        return;
-    }
-  }
-
-  private gotPiece(conn: PeerConnection, index: number): void {
-    if (conn.bitfield.has(index)) return;
-    conn.bitfield.set(index);
-    this.scheduler.onPeerHas(index);
-    if (!this.done.has(index)) {
-      conn.interestingPieces++;
-      if (conn.interestingPieces === 1) this.updateInterest(conn);
-    }
-  }
-
-  private updateInterest(conn: PeerConnection): void {
-    conn.setInterested(conn.interestingPieces > 0);
-    if (conn.amInterested && !conn.peerChoking) this.scheduler.fill(conn);
-    if (this.complete && conn.bitfield.isComplete()) this.dropSeed(conn, "both complete");
-  }
-
-  private onClose(conn: PeerConnection, reason: string): void {
-    if (this.conns.get(conn.key) !== conn) return;
-    this.conns.delete(conn.key);
-    this.dialer.book.disconnected(conn.key);
-    this.dialer.ended(conn.key, conn.outgoing);
-    this.scheduler.onConnectionLost(conn);
-    this.logger.debug({ peer: conn.key, reason }, "disconnected");
-    if (reason.startsWith("protocol violation")) this.logger.warn({ peer: conn.key, reason }, "peer dropped");
-    this.dialer.run();
-  }
-
-  private unchokedCount(): number {
-    let n = 0;
-    for (const c of this.conns.values()) if (!c.amChoking) n++;
-    return n;
-  }
-
-  private choke(): void {
-    const now = this.deps.now();
-    const rotate = now - this.lastOptimisticAt >= OPTIMISTIC_INTERVAL_MS;
-    if (rotate) this.lastOptimisticAt = now;
-    const decision = decideUnchokes({
-      peers: [...this.conns.values()].map((c) => ({
-        id: c.key,
-        interested: c.peerInterested,
-        downloadRate: c.download.rate(),
-        uploadRate: c.upload.rate(),
-      })),
-      slots: this.config.uploadSlots,
-      seeding: this.complete,
-      optimistic: this.optimistic,
-      rotate,
-      random: this.deps.random,
-    });
-    this.optimistic = decision.optimistic;
-    for (const c of this.conns.values()) c.setChoking(!decision.unchoke.has(c.key));
   }
 
   private tick(): void {

@@ -3,8 +3,6 @@ import { CoordinationError } from "../errors.js";
 import { TRANSITIONS, isLegal, type PieceRecord, type PieceState, type Transition, type TransitionResult } from "../piece-state.js";
 import {
   BAN_STRIKES,
-  MAX_FREE_PEERS,
-  peerShareOf,
   type Claim,
   type ClaimTable,
   type JobStart,
@@ -14,31 +12,8 @@ import {
   type RejectOutcome,
   type ReleasePeersOptions,
 } from "../ports/claim-table.js";
-
-interface TorrentTable {
-  readonly states: PieceState[];
-  readonly attempts: number[];
-  readonly holders: (string | undefined)[];
-  readonly strikes: Map<string, number>;
-  readonly banned: Set<string>;
-  readonly counts: Record<PieceState, number>;
-  /** Worker -> when its lease on this torrent ends. */
-  readonly leases: Map<string, number>;
-  /** Worker -> the pieces it holds (claims, held verified pieces), so expiry costs the pieces it moves. */
-  readonly held: Map<string, Set<number>>;
-  /** Peer -> the worker that owns it. */
-  readonly peerOwners: Map<string, string>;
-  /** Known peers nobody owns, oldest first. */
-  readonly freePeers: Set<string>;
-  /** Worker -> the peers it owns, so expiry costs the peers it frees. */
-  readonly ownedPeers: Map<string, Set<string>>;
-  /** Workers taking part in the peer registry: only their leases count for the fair share. */
-  readonly peerWorkers: Set<string>;
-  /** Worker -> its availability vector (`publishAvailability`); counted while its lease lasts. */
-  readonly availability: Map<string, Uint16Array>;
-  /** The job that started the table (`startJob`); none for a table from `createTorrent`. */
-  job?: string;
-}
+import { claimPeers, disownPeer, knownPeers, releasePeers } from "./memory-peer-registry.js";
+import { checkIndex, emptyTorrentTable, movePiece, pieceRecord, type TorrentTable } from "./torrent-table.js";
 
 /**
  * The in-process ClaimTable of embedded mode: the same contract as the Redis adapter, each method
@@ -53,28 +28,14 @@ export class MemoryClaimTable implements ClaimTable {
   async createTorrent(infoHash: string, pieceCount: number, stored: Iterable<number>, skipped: Iterable<number> = []): Promise<void> {
     this.ensureOpen("createTorrent");
     if (this.torrents.has(infoHash)) return;
-    const t: TorrentTable = {
-      states: new Array<PieceState>(pieceCount).fill("missing"),
-      attempts: new Array<number>(pieceCount).fill(0),
-      holders: new Array<string | undefined>(pieceCount).fill(undefined),
-      strikes: new Map(),
-      banned: new Set(),
-      counts: { missing: pieceCount, claimed: 0, staged: 0, verified: 0, stored: 0, skipped: 0 },
-      leases: new Map(),
-      held: new Map(),
-      peerOwners: new Map(),
-      freePeers: new Set(),
-      ownedPeers: new Map(),
-      peerWorkers: new Set(),
-      availability: new Map(),
-    };
+    const t = emptyTorrentTable(pieceCount);
     for (const i of skipped) {
       checkIndex(infoHash, i, pieceCount);
-      this.move(t, i, "skipped");
+      movePiece(t, i, "skipped");
     }
     for (const i of stored) {
       checkIndex(infoHash, i, pieceCount);
-      this.move(t, i, "stored");
+      movePiece(t, i, "stored");
     }
     this.torrents.set(infoHash, t);
   }
@@ -132,7 +93,7 @@ export class MemoryClaimTable implements ClaimTable {
       if (out.length >= max) break;
       if (t.states[i] !== "missing") continue;
       t.attempts[i] = (t.attempts[i] ?? 0) + 1;
-      this.move(t, i, "claimed", workerId);
+      movePiece(t, i, "claimed", workerId);
       out.push({ piece: i, attempt: t.attempts[i]! });
     }
     return out;
@@ -144,7 +105,7 @@ export class MemoryClaimTable implements ClaimTable {
     const r = this.check(t, infoHash, claim, "release");
     if (r !== "ok") return r;
     if (t.holders[claim.piece] !== workerId) return "not_holder";
-    this.move(t, claim.piece, "missing");
+    movePiece(t, claim.piece, "missing");
     return "ok";
   }
 
@@ -153,7 +114,7 @@ export class MemoryClaimTable implements ClaimTable {
     const t = this.table(infoHash);
     const r = this.check(t, infoHash, claim, "stage");
     if (r !== "ok") return r;
-    this.move(t, claim.piece, TRANSITIONS.stage.to, workerId);
+    movePiece(t, claim.piece, TRANSITIONS.stage.to, workerId);
     return "ok";
   }
 
@@ -167,7 +128,7 @@ export class MemoryClaimTable implements ClaimTable {
     const t = this.table(infoHash);
     const result = this.check(t, infoHash, claim, "reject");
     if (result !== "ok") return { result, banned: [] };
-    this.move(t, claim.piece, "missing");
+    movePiece(t, claim.piece, "missing");
     const banned: string[] = [];
     for (const peer of new Set(blamedPeers)) {
       const strikes = (t.strikes.get(peer) ?? 0) + 1;
@@ -214,13 +175,13 @@ export class MemoryClaimTable implements ClaimTable {
     this.ensureOpen("piece");
     const t = this.table(infoHash);
     checkIndex(infoHash, index, t.states.length);
-    return record(t, index);
+    return pieceRecord(t, index);
   }
 
   async pieces(infoHash: string): Promise<PieceRecord[]> {
     this.ensureOpen("pieces");
     const t = this.table(infoHash);
-    return t.states.map((_, i) => record(t, i));
+    return t.states.map((_, i) => pieceRecord(t, i));
   }
 
   async piecesIn(infoHash: string, state: PieceState): Promise<number[]> {
@@ -255,7 +216,7 @@ export class MemoryClaimTable implements ClaimTable {
     for (const c of claims) checkIndex(infoHash, c.piece, t.states.length);
     return claims.map((c) => {
       const r = this.check(t, infoHash, c, "hold");
-      if (r === "ok") this.move(t, c.piece, TRANSITIONS.hold.to, workerId);
+      if (r === "ok") movePiece(t, c.piece, TRANSITIONS.hold.to, workerId);
       return r;
     });
   }
@@ -274,7 +235,7 @@ export class MemoryClaimTable implements ClaimTable {
       const until = t.leases.get(worker);
       if (until !== undefined && until > now) continue;
       for (const i of [...pieces]) {
-        this.move(t, i, TRANSITIONS.release.to);
+        movePiece(t, i, TRANSITIONS.release.to);
         moved.push({ piece: i, attempt: t.attempts[i]! });
       }
       t.held.delete(worker);
@@ -284,7 +245,7 @@ export class MemoryClaimTable implements ClaimTable {
     for (const [worker, peers] of [...t.ownedPeers]) {
       const until = t.leases.get(worker);
       if (until !== undefined && until > now) continue;
-      for (const peer of [...peers]) this.disown(t, peer, false);
+      for (const peer of [...peers]) disownPeer(t, peer, false);
       t.leases.delete(worker);
     }
     for (const worker of [...t.peerWorkers]) {
@@ -323,94 +284,23 @@ export class MemoryClaimTable implements ClaimTable {
     const r = this.check(t, infoHash, claim, transition);
     if (r !== "ok") return r;
     const to = { stage: "staged", verify: "verified", store: "stored", unstage: "missing" } as const;
-    this.move(t, claim.piece, to[transition as keyof typeof to]);
+    movePiece(t, claim.piece, to[transition as keyof typeof to]);
     return "ok";
-  }
-
-  /**
-   * The one place a piece changes state: counts, holders and held sets follow. A piece keeps no
-   * holder across a move unless the move names one (a claim, or a hold, which keeps the state).
-   */
-  private move(t: TorrentTable, index: number, to: PieceState, holder?: string): void {
-    t.counts[t.states[index]!]--;
-    t.counts[to]++;
-    t.states[index] = to;
-    const before = t.holders[index];
-    if (before !== undefined) t.held.get(before)?.delete(index);
-    t.holders[index] = holder;
-    if (holder !== undefined) {
-      let set = t.held.get(holder);
-      if (!set) t.held.set(holder, (set = new Set()));
-      set.add(index);
-    }
   }
 
   async claimPeers(infoHash: string, workerId: string, peers: readonly string[], max: number): Promise<PeerGrant> {
     this.ensureOpen("claimPeers");
-    const t = this.table(infoHash);
-    const wanted: string[] = [];
-    let unremembered = 0;
-    for (const peer of new Set(peers)) {
-      if (t.banned.has(peer)) {
-        t.freePeers.delete(peer);
-        continue;
-      }
-      wanted.push(peer);
-      if (t.peerOwners.has(peer) || t.freePeers.has(peer)) continue;
-      if (t.freePeers.size < MAX_FREE_PEERS) t.freePeers.add(peer);
-      else unremembered++;
-    }
-    t.peerWorkers.add(workerId);
-    // As with piece claims: taking part without a lease means a lease that has already ended.
-    if (!t.leases.has(workerId)) t.leases.set(workerId, Number.NEGATIVE_INFINITY);
-    const available = t.freePeers.size + unremembered;
-    const known = t.peerOwners.size + available;
-    const now = this.now();
-    const isLive = (w: string) => (t.leases.get(w) ?? Number.NEGATIVE_INFINITY) > now;
-    const others = [...t.peerWorkers].filter((w) => w !== workerId && isLive(w));
-    const owned = t.ownedPeers.get(workerId)?.size ?? 0;
-    const lacking = peersLacking(t, others, known);
-    const share = peerShareOf(known, others.length + 1, owned, lacking, available);
-    let room = Math.max(0, Math.min(peerLimit(max), share - owned, available - lacking));
-    const granted: string[] = [];
-    for (const peer of wanted) {
-      const owner = t.peerOwners.get(peer);
-      if (owner === workerId) granted.push(peer);
-      else if (owner === undefined && room > 0) {
-        this.own(t, peer, workerId);
-        granted.push(peer);
-        room--;
-      }
-    }
-    for (const peer of [...t.freePeers]) {
-      if (room <= 0) break;
-      if (t.banned.has(peer)) {
-        t.freePeers.delete(peer);
-        continue;
-      }
-      this.own(t, peer, workerId);
-      granted.push(peer);
-      room--;
-    }
-    return { peers: granted, share };
+    return claimPeers(this.table(infoHash), workerId, peers, max, () => this.now());
   }
 
   async releasePeers(infoHash: string, workerId: string, peers: readonly string[], options: ReleasePeersOptions = {}): Promise<number> {
     this.ensureOpen("releasePeers");
-    const t = this.table(infoHash);
-    let released = 0;
-    for (const peer of peers) {
-      if (t.peerOwners.get(peer) !== workerId) continue;
-      this.disown(t, peer, options.forget === true);
-      released++;
-    }
-    return released;
+    return releasePeers(this.table(infoHash), workerId, peers, options);
   }
 
   async knownPeers(infoHash: string): Promise<KnownPeer[]> {
     this.ensureOpen("knownPeers");
-    const t = this.table(infoHash);
-    return [...[...t.peerOwners].map(([peer, owner]) => ({ peer, owner })), ...[...t.freePeers].map((peer) => ({ peer }))];
+    return knownPeers(this.table(infoHash));
   }
 
   async publishAvailability(infoHash: string, workerId: string, counts: Uint16Array): Promise<void> {
@@ -438,51 +328,4 @@ export class MemoryClaimTable implements ClaimTable {
     this.ensureOpen("withdrawAvailability");
     this.torrents.get(infoHash)?.availability.delete(workerId);
   }
-
-  private own(t: TorrentTable, peer: string, worker: string): void {
-    t.freePeers.delete(peer);
-    t.peerOwners.set(peer, worker);
-    let set = t.ownedPeers.get(worker);
-    if (!set) t.ownedPeers.set(worker, (set = new Set()));
-    set.add(peer);
-  }
-
-  /** The one place a peer loses its owner: free again (room and bans allowing), or forgotten. */
-  private disown(t: TorrentTable, peer: string, forget: boolean): void {
-    const owner = t.peerOwners.get(peer);
-    if (owner === undefined) return;
-    t.peerOwners.delete(peer);
-    const set = t.ownedPeers.get(owner);
-    set?.delete(peer);
-    if (set?.size === 0) t.ownedPeers.delete(owner);
-    if (!forget && !t.banned.has(peer) && t.freePeers.size < MAX_FREE_PEERS) t.freePeers.add(peer);
-  }
-}
-
-function record(t: TorrentTable, i: number): PieceRecord {
-  const holder = t.holders[i];
-  return holder === undefined
-    ? { state: t.states[i]!, attempt: t.attempts[i]! }
-    : { state: t.states[i]!, attempt: t.attempts[i]!, holder };
-}
-
-function checkIndex(infoHash: string, index: number, count: number): void {
-  if (!Number.isInteger(index) || index < 0 || index >= count) {
-    throw new CoordinationError("PIECE_OUT_OF_RANGE", `piece ${index} is out of range 0..${count - 1} for torrent ${infoHash}`, {
-      context: { infoHash, piece: index, pieceCount: count },
-    });
-  }
-}
-
-/** `max` of claimPeers as a count: a fraction counts as its floor, NaN and negatives as none. */
-function peerLimit(max: number): number {
-  return max > 0 ? Math.floor(max) : 0;
-}
-
-/** What the other live peer workers lack to reach the even split rounded down: kept free for them. */
-function peersLacking(t: TorrentTable, others: readonly string[], known: number): number {
-  const floorEven = Math.floor(known / (others.length + 1));
-  let reserved = 0;
-  for (const w of others) reserved += Math.max(0, floorEven - (t.ownedPeers.get(w)?.size ?? 0));
-  return reserved;
 }
