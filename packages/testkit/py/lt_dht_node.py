@@ -26,6 +26,8 @@ from lt_common import session_settings, write_json
 MAX_RECORDED = 500
 # How often the seed announces into the DHT: seconds, so a test does not wait 15 minutes.
 ANNOUNCE_EVERY_S = 3
+# How often a node with an empty routing table adds its --nodes again.
+READD_EVERY_S = 2
 
 
 def main():
@@ -56,9 +58,12 @@ def main():
         if k in known:
             s[k] = v
     ses = lt.session(s)
+    nodes = []
     for n in filter(None, a.nodes.split(",")):
         host, port = n.rsplit(":", 1)
-        ses.add_dht_node((host, int(port)))
+        nodes.append((host, int(port)))
+    for n in nodes:
+        ses.add_dht_node(n)
 
     h = None
     if a.torrent:
@@ -74,8 +79,14 @@ def main():
     last = None
     last_stats = 0.0
     last_announce = 0.0
+    last_readd = time.monotonic()
     while not stop:
         now = time.monotonic()
+        # A node named before it was up missed our ping: ask again while the table is empty.
+        if state["nodes"] == 0 and now - last_readd >= READD_EVERY_S:
+            for n in nodes:
+                ses.add_dht_node(n)
+            last_readd = now
         if now - last_stats >= 0.5:
             ses.post_dht_stats()
             last_stats = now

@@ -104,14 +104,26 @@ export interface LibtorrentDht {
 export async function startLibtorrentDht(size: number, seeds: readonly { readonly torrentPath: string; readonly dataDir: string }[] = []): Promise<LibtorrentDht> {
   const nodes: LibtorrentDhtNode[] = [];
   try {
-    for (let i = 0; i < size; i++) nodes.push(await startLibtorrentDhtNode({ nodes: nodes.map((n) => ({ ip: n.ip, port: n.port })) }));
-    for (const seed of seeds) nodes.push(await startLibtorrentDhtNode({ nodes: nodes.slice(0, size).map((n) => ({ ip: n.ip, port: n.port })), seed }));
+    // Every node is told of every other from the start (a node started first would otherwise
+    // know nobody and wait to be found); a node whose table is still empty adds them again.
+    const addresses: { ip: string; port: number }[] = [];
+    for (let i = 0; i < size; i++) addresses.push(await peerAddress({}));
+    for (const [i, a] of addresses.entries()) nodes.push(await startLibtorrentDhtNode({ ...a, nodes: addresses.filter((_, j) => j !== i) }));
+    for (const seed of seeds) nodes.push(await startLibtorrentDhtNode({ nodes: addresses, seed }));
     await waitFor(
       async () => {
         for (const n of nodes) n.proc.assertRunning("joining the test DHT");
         return (await Promise.all(nodes.map((n) => n.state()))).every((s) => s.ready);
       },
-      { timeoutMs: 60_000, intervalMs: 200, what: "every libtorrent DHT node to know another and every seed to seed" },
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: "every libtorrent DHT node to know another and every seed to seed",
+        describe: async () =>
+          (await Promise.all(nodes.map(async (n) => ({ n, s: await n.state() }))))
+            .map(({ n, s }) => `${n.ip}:${n.port} ready=${s.ready} nodes=${s.nodes} seeding=${s.seeding} errors=${s.errors.join("; ")}\n${n.proc.logTail(5)}`)
+            .join("\n"),
+      },
     );
   } catch (err) {
     await Promise.all(nodes.map((n) => n.stop().catch(() => undefined)));
