@@ -5,9 +5,15 @@
 //            torrent whose objects do not exist (each answered undefined)
 //   write    every piece of a one-file torrent written in order through writePiece, for each
 //            `checksum` setting (sha256, md5, none), rotating between them --rounds times
+// and, with --interleave N, a third:
+//   interleaved  a torrent of N equal files whose pieces arrive interleaved, one piece of each of
+//            --window files in turn (small files of small pieces reaching a writer out of
+//            order; --order shuffle: the window's pieces in a random order), once per --fill-budgets value (the store's fillBufferMiB), reporting the
+//            peak bytes the store held in buffers and the peak array buffers of the process
 // It reports wall seconds, this process's CPU seconds and the CPU seconds of Swift's processes,
 // per GiB. Usage:
 //   node bench/s3-store-bench.mjs [--size 1G] [--piece 1M] [--rounds 2] [--modes sha256,md5,none] [--skip-recheck]
+//                                 [--interleave FILES [--window 256] [--order round-robin|shuffle] [--fill-budgets 64,65536] [--skip-writes]]
 // Needs the build output (`npx tsc -b`): packages/store-s3 and packages/testkit.
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
@@ -33,6 +39,11 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     modes: { type: "string", default: "sha256,md5,none" },
     "skip-recheck": { type: "boolean", default: false },
+    "skip-writes": { type: "boolean", default: false },
+    interleave: { type: "string" },
+    window: { type: "string", default: "256" },
+    order: { type: "string", default: "round-robin" },
+    "fill-budgets": { type: "string", default: "64,65536" },
   },
 });
 const total = size(values.size, "size");
@@ -53,8 +64,40 @@ const swiftCpu = () =>
   descendants(process.pid)
     .filter((pid) => /swift-|memcached/.test(commandLine(pid)))
     .reduce((t, pid) => t + cpuSeconds(pid), 0);
-const store = (checksum, bucket) =>
-  new S3ObjectStore({ endpoint: s3.endpoint, region: s3.region, accessKey: s3.accessKeyId, secretKey: s3.secretAccessKey, bucket, prefix: "bench", checksum });
+const store = (checksum, bucket, extra = {}) =>
+  new S3ObjectStore({ endpoint: s3.endpoint, region: s3.region, accessKey: s3.accessKeyId, secretKey: s3.secretAccessKey, bucket, prefix: "bench", checksum, ...extra });
+
+/** `files` equal files of `total` bytes in all, and the pieces in the interleaved order. */
+function interleaved(name, files, window) {
+  const length = Math.floor(total / files);
+  const list = Array.from({ length: files }, (_, i) => ({ path: [`d${i % 97}`, `f${i}.bin`], length: i === files - 1 ? total - length * (files - 1) : length, offset: i * length, padding: false, skipped: false }));
+  const t = { infoHash: randomBytes(20).toString("hex"), name, pieceLength, totalLength: total, files: list };
+  const order = [];
+  const seen = new Set();
+  for (let w = 0; w < files; w += window) {
+    const spans = list.slice(w, w + window).map((f) => [Math.floor(f.offset / pieceLength), Math.floor((f.offset + f.length - 1) / pieceLength)]);
+    const start = order.length;
+    for (let k = 0; spans.some(([a, b]) => a + k <= b); k++) {
+      for (const [a, b] of spans) {
+        const p = a + k;
+        if (p <= b && !seen.has(p)) {
+          seen.add(p);
+          order.push(p);
+        }
+      }
+    }
+    if (values.order === "shuffle") {
+      // A fixed-seed Fisher-Yates over this window's pieces, so runs compare like with like.
+      let x = 0x9e3779b9 + w;
+      for (let i = order.length - 1; i > start; i--) {
+        x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        const j = start + (x % (i - start + 1));
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+  }
+  return { t, order };
+}
 
 /** Runs `fn`; wall seconds, this process's CPU seconds and Swift's, each per GiB. */
 async function measure(fn) {
@@ -88,7 +131,31 @@ try {
     }
     await s.close();
   }
-  for (let round = 0; round < rounds; round++) {
+  if (values.order !== "round-robin" && values.order !== "shuffle") throw new Error(`--order must be round-robin or shuffle, got "${values.order}"`);
+  if (values.interleave !== undefined) {
+    const files = Number(values.interleave);
+    const window = Number(values.window);
+    for (let round = 0; round < rounds; round++) {
+      for (const budget of values["fill-budgets"].split(",").map(Number)) {
+        const s = store("auto", "bench", { fillBufferMiB: budget });
+        const { t, order } = interleaved(`interleaved-${budget}-${round}`, files, window);
+        await s.openTorrent(t);
+        let peakHeld = 0;
+        let peakArrayBuffers = 0;
+        const r = await measure(async () => {
+          for (const [n, i] of order.entries()) {
+            await s.writePiece(t.infoHash, i, pieceData(i));
+            peakHeld = Math.max(peakHeld, s.stats().bufferedBytes);
+            if (n % 64 === 0) peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
+          }
+          await s.finalize(t.infoHash);
+        });
+        print(`interleaved ${files} files, ${window} at a time, fillBufferMiB ${budget}: peak held ${(peakHeld / 2 ** 20).toFixed(1)} MiB, array buffers ${(peakArrayBuffers / 2 ** 20).toFixed(1)} MiB`, r);
+        await s.close();
+      }
+    }
+  }
+  for (let round = 0; round < (values["skip-writes"] ? 0 : rounds); round++) {
     for (const mode of modes) {
       const s = store(mode, "bench");
       const t = layout(`write-${mode}-${round}`);

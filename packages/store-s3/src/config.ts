@@ -52,12 +52,12 @@ export const s3StoreConfigSchema = z.object({
    */
   maxConcurrentUploads: envNumber().int().min(1).max(64).default(4),
   /**
-   * Bytes of whole-unit buffers being filled, past which a unit's first piece starts it piece by
-   * piece instead (its buffer is made when its upload starts). A unit's buffer is its full size
-   * from its first piece on, so a writer holding one piece of each of many units (small files
-   * arriving out of order, a verifier behind) held many times the bytes it had received; past
-   * this, memory follows the bytes received. 64 MiB holds the parts that claim runs fill in
-   * turn; the pieces of units started piece by piece are copied once more at upload.
+   * Bytes of unit buffers that no piece has filled yet, past which a unit's first piece starts
+   * it piece by piece instead (its buffer is made when its upload starts). A unit's buffer is its
+   * full size from its first piece on, so a writer holding a piece or two of each of many units
+   * (small files of small pieces arriving out of order) held many times the bytes it had
+   * received; past this, memory follows the bytes received. Parts that claim runs fill in turn
+   * stay well below 64 MiB; the pieces of units started piece by piece are copied once more.
    */
   fillBufferMiB: envNumber().int().min(0).max(65_536).default(64),
   /**

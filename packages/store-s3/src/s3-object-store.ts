@@ -6,7 +6,7 @@ import { S3Requests } from "./s3-requests.js";
 import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { SpareBuffers } from "./spare-buffers.js";
-import { TorrentState, heldBytes, type ObjectState, type UnitState } from "./torrent-state.js";
+import { TorrentState, heldBytes, unfilledBytes, type ObjectState, type UnitState } from "./torrent-state.js";
 import { readTorrentRange } from "./torrent-reads.js";
 import { checkFinalSizes } from "./final-sizes.js";
 import { objectMetadata } from "./object-keys.js";
@@ -47,6 +47,8 @@ export class S3ObjectStore implements ObjectStore {
    */
   private readonly spare: SpareBuffers;
   private readonly opening = new Map<string, Promise<void>>();
+  /** Bytes of unit buffers no piece has filled yet, over every open torrent (see `piecewise`). */
+  private unfilled = 0;
 
   constructor(config: S3StoreConfigInput, deps: S3ObjectStoreDeps = {}) {
     this.config = parseS3StoreConfig(config);
@@ -121,7 +123,7 @@ export class S3ObjectStore implements ObjectStore {
       if (u.status === "existing" && !u.checked.has(piece)) await this.compareWithObject(t, u, piece, data);
     }
     for (const u of units) {
-      if (u.status === "open") this.counters.bufferedBytes += t.copyInto(u, piece, data, (n) => this.spare.take(n), this.piecewise(t, u));
+      if (u.status === "open") this.change(u, () => (this.counters.bufferedBytes += t.copyInto(u, piece, data, (n) => this.spare.take(n), this.piecewise(t, u))));
     }
     t.held.add(piece);
     // Start every full unit before waiting on any, so a piece that fills two units uploads both at once.
@@ -187,7 +189,7 @@ export class S3ObjectStore implements ObjectStore {
     const t = this.torrent(infoHash);
     await this.settle(t);
     const rest = t.units.filter((u) => u.status === "open");
-    for (const u of rest) this.counters.bufferedBytes += t.fillHoles(u, (n) => this.spare.take(n));
+    for (const u of rest) this.change(u, () => (this.counters.bufferedBytes += t.fillHoles(u, (n) => this.spare.take(n))));
     const uploaded = await Promise.allSettled(rest.map((u) => this.startUpload(t, u)));
     const failed = uploaded.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
@@ -238,11 +240,21 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /**
-   * Whether a unit with no buffer yet starts piece by piece: once the whole-unit buffers would
-   * pass `fillBufferMiB`. A unit of at most one piece gains nothing from it.
+   * Whether a unit with no buffer yet starts piece by piece: once the bytes of unit buffers that
+   * no piece has filled would pass `fillBufferMiB` with this unit's. Units that fill in turn, as
+   * claim runs fill parts, stay well below it; units each holding a piece or two pass it. A unit
+   * of at most one piece gains nothing from it.
    */
   private piecewise(t: TorrentState, u: UnitState): boolean {
-    return !u.buf && u.unit.length > t.layout.pieceLength && this.counters.bufferedBytes + u.unit.length > this.config.fillBufferMiB * 1024 * 1024;
+    return !u.buf && u.unit.length > t.layout.pieceLength && this.unfilled + u.unit.length > this.config.fillBufferMiB * 1024 * 1024;
+  }
+
+  /** Runs a change of `u`'s buffer and keeps the count of unfilled bytes in step with it. */
+  private change<T>(u: UnitState, fn: () => T): T {
+    const before = unfilledBytes(u);
+    const out = fn();
+    this.unfilled += unfilledBytes(u) - before;
+    return out;
   }
 
   /** Uploads one full unit within the store's upload slots; a failed unit goes back to `open`, still full. */
@@ -261,7 +273,7 @@ export class S3ObjectStore implements ObjectStore {
   private async uploadUnit(t: TorrentState, u: UnitState): Promise<void> {
     const obj = t.objects[u.unit.object]!;
     // A unit filled piece by piece gets its buffer now, within an upload slot.
-    this.counters.bufferedBytes += t.gather(u, (n) => this.spare.take(n));
+    this.change(u, () => (this.counters.bufferedBytes += t.gather(u, (n) => this.spare.take(n))));
     const body = u.buf!;
     if (obj.planned.kind === "single") {
       await this.s3.putObject(obj.key, body, objectMetadata(t.layout, obj.file));
@@ -389,8 +401,10 @@ export class S3ObjectStore implements ObjectStore {
 
   private freeBuffer(u: UnitState): void {
     this.counters.bufferedBytes -= heldBytes(u);
+    this.unfilled -= unfilledBytes(u);
     u.buf = undefined;
     u.segments = undefined;
+    u.filled = 0;
   }
 
   /** Waits until no upload of the torrent is in flight (uploads may start others while we wait). */

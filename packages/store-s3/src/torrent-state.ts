@@ -27,6 +27,8 @@ export interface UnitState {
    * the buffer when the upload starts.
    */
   segments: Map<number, Buffer> | undefined;
+  /** Bytes copied into `buf` so far (all of it once full or hole-filled). */
+  filled: number;
   /** Pieces whose bytes are in `buf` (or, once uploaded with holes, in the object). */
   readonly received: PieceMarks;
   /** For `existing` units: pieces found equal to the object's bytes. */
@@ -75,7 +77,7 @@ export class TorrentState {
   ) {
     this.units = plan.units.map((unit) => {
       const { first, last } = piecesOfUnit(plan, unit);
-      return { unit, first, last, status: "open", buf: undefined, segments: undefined, received: new PieceMarks(first, last), checked: new PieceMarks(first, last), holes: false, etag: undefined };
+      return { unit, first, last, status: "open", buf: undefined, segments: undefined, filled: 0, received: new PieceMarks(first, last), checked: new PieceMarks(first, last), holes: false, etag: undefined };
     });
   }
 
@@ -123,6 +125,7 @@ export class TorrentState {
       allocated = u.unit.length;
     }
     u.buf.set(bytes, from - u.unit.start);
+    u.filled += bytes.length;
     return allocated;
   }
 
@@ -140,6 +143,7 @@ export class TorrentState {
     }
     u.segments = undefined;
     u.buf = buf;
+    u.filled = dropped;
     return u.unit.length - dropped;
   }
 
@@ -175,6 +179,7 @@ export class TorrentState {
         u.buf.fill(0, from - u.unit.start, to - u.unit.start);
       }
     }
+    u.filled = u.unit.length;
     u.holes = !this.isFull(u);
     return allocated;
   }
@@ -234,4 +239,12 @@ export function heldBytes(u: UnitState): number {
   let n = 0;
   for (const segment of u.segments?.values() ?? []) n += segment.length;
   return n;
+}
+
+/**
+ * Bytes of `u`'s buffer that no piece has filled yet: memory held for bytes not received. The
+ * store bounds the sum of these (`fillBufferMiB`) by starting units piece by piece past it.
+ */
+export function unfilledBytes(u: UnitState): number {
+  return u.buf ? u.unit.length - u.filled : 0;
 }
