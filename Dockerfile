@@ -17,6 +17,9 @@ RUN npx tsc -b packages/cli
 # /runtime: manifests, each shipped workspace's `files` (dist, Lua scripts, bin) and production
 # dependencies only (npm ci --omit=dev). test/deploy runs this same script to check the result.
 RUN --mount=type=cache,target=/root/.npm node scripts/stage-runtime.mjs /runtime
+# The one directory the program writes to (see the run-time stage), made here: the run-time
+# stage runs nothing.
+RUN mkdir /state
 
 # Run-time stage: Node and the staged program, nothing else.
 FROM node:20-bookworm-slim AS runtime
@@ -31,8 +34,8 @@ WORKDIR /app
 # Owned by root and not writable by the user that runs it: the program never writes its own files.
 COPY --from=build /runtime /app
 # The one place the program keeps state of its own: the tracker-poller's DHT node id and routing
-# table (SHOAL_DHT_STATE_FILE). A volume mounted here starts with this owner.
-RUN mkdir -p /var/lib/shoal && chown 1000:1000 /var/lib/shoal
+# table (SHOAL_DHT_STATE_FILE). Owned by the user below; a volume mounted here starts so too.
+COPY --from=build --chown=1000:1000 /state /var/lib/shoal
 # The image's own unprivileged user (node, 1000:1000), numeric so that Kubernetes can check
 # runAsNonRoot against it.
 USER 1000:1000

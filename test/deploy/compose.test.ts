@@ -119,7 +119,7 @@ describe("docker-compose.yml", () => {
     const holding = [...namedMounts(poller)].filter(([volume, target]) => declared.includes(volume) && stateFile!.startsWith(`${target}/`));
     expect(holding, `a named volume holding ${stateFile}`).toHaveLength(1);
     // The image creates the mount point for its unprivileged user, so a new volume is writable.
-    expect(readRepoFile("Dockerfile")).toMatch(/mkdir -p \/var\/lib\/shoal && chown 1000:1000 \/var\/lib\/shoal/);
+    expect(readRepoFile("Dockerfile")).toMatch(/^COPY --from=\S+ --chown=1000:1000 \S+ \/var\/lib\/shoal$/m);
     expect(stateFile!.startsWith("/var/lib/shoal/")).toBe(true);
   });
 

@@ -69,7 +69,10 @@ describe("Dockerfile", () => {
     // The run-time stage: the same Node base, the staged directory copied whole, nothing installed.
     expect(runtime.from).toBe(build.from);
     expect(runtime.from).toMatch(/^node:20[.-]/);
-    expect(ops(runtime, "COPY")).toEqual([`--from=${build.name} ${stagedDir} /app`]);
+    // Besides the program, one empty directory for the state the program keeps (the DHT node's),
+    // owned by the user that runs it.
+    expect(ops(runtime, "COPY")).toEqual([`--from=${build.name} ${stagedDir} /app`, `--from=${build.name} --chown=1000:1000 /state /var/lib/shoal`]);
+    expect(runs).toContain("mkdir /state");
     expect(ops(runtime, "RUN")).toEqual([]);
     const user = ops(runtime, "USER");
     expect(user).toHaveLength(1);
