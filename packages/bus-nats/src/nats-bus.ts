@@ -16,10 +16,11 @@ import { ByteBudget } from "./byte-budget.js";
 import { BytesStream } from "./bytes-stream.js";
 import { ChunkedDeliveries } from "./chunked-deliveries.js";
 import { needsChunks, storeByteFields } from "./chunked-fields.js";
-import { encodePayload, decodePayload } from "./codec.js";
+import { encodePayload } from "./codec.js";
 import { parseNatsBusConfig, type NatsBusConfig, type NatsBusConfigInput } from "./config.js";
 import { DurableSubscription } from "./durable-subscription.js";
 import { toCoordinationError, unavailable } from "./errors.js";
+import { Broadcasts, within } from "./broadcasts.js";
 import { presizeSplitPayloads } from "./presized-payloads.js";
 import { assertGroup, consumerName, SubjectSpace } from "./naming.js";
 import { declareConsumer, ensureConsumer, ensureStream, type ConsumerPlan, type StreamPlan } from "./stream-setup.js";
@@ -60,8 +61,7 @@ export class NatsBus implements PieceBus {
   private readonly durables = new Set<DurableSubscription>();
   /** Durable subscriptions that were unsubscribed but may still run handlers `close` should wait for. */
   private readonly leaving = new Set<DurableSubscription>();
-  private readonly coreSubs = new Set<{ unsubscribe(): void }>();
-  private readonly running = new Set<Promise<void>>();
+  private readonly broadcasts: Broadcasts;
   private readonly counters = new BusCounters();
   private connected = true;
   /** Set by `close`, or when the client gave up reconnecting. */
@@ -76,6 +76,7 @@ export class NatsBus implements PieceBus {
     private readonly logger: Logger,
   ) {
     this.subjects = new SubjectSpace(config.subjectPrefix);
+    this.broadcasts = new Broadcasts(nc, this.counters, config.requestTimeoutMs, logger);
     this.bytes = new BytesStream(js, jsm, this.subjects, {
       name: `${config.streamName}_BYTES`,
       maxAgeMs: config.bytesStreamMaxAgeMs,
@@ -206,7 +207,7 @@ export class NatsBus implements PieceBus {
     this.ensureUp(durable ? "nats.consume" : "nats.subscribe", `subscribe to ${name}`);
     if (options.group !== undefined) assertGroup(options.group);
     const subject = this.subjects.subject(name, infoHash);
-    if (!durable) return this.subscribeCore(name, subject, handler as Handler, options.group);
+    if (!durable) return this.broadcasts.subscribe(name, subject, handler as Handler, options.group);
     if (options.group === undefined) {
       throw new CoordinationError("INVARIANT_BROKEN", `durable subject ${name} needs a queue group`);
     }
@@ -225,11 +226,10 @@ export class NatsBus implements PieceBus {
 
   private async shutDown(): Promise<void> {
     this.down ??= "the bus is closed";
-    for (const s of this.coreSubs) s.unsubscribe();
-    this.coreSubs.clear();
+    this.broadcasts.stop();
     await Promise.allSettled([...this.durables].map((d) => d.stop()));
     const handlersDone = Promise.allSettled([
-      ...this.running,
+      ...this.broadcasts.handlersRunning(),
       ...[...this.durables, ...this.leaving].map((d) => d.settled()),
     ]);
     if (!(await within(handlersDone, this.config.closeTimeoutMs))) {
@@ -274,55 +274,6 @@ export class NatsBus implements PieceBus {
       maxDeliveries: options.maxDeliveries ?? DEFAULT_MAX_DELIVERIES,
       maxAckPending: this.config.maxAckPending,
     };
-  }
-
-  private async subscribeCore(name: SubjectName, subject: string, handler: Handler, group: string | undefined): Promise<Subscription> {
-    const sub = this.nc.subscribe(subject, {
-      ...(group === undefined ? {} : { queue: group }),
-      callback: (err, msg) => {
-        if (err) {
-          this.logger.error({ err, op: "nats.subscribe", subject }, "subscription ended by the server");
-          return;
-        }
-        this.runCore(name, subject, handler, msg.data);
-      },
-    });
-    this.coreSubs.add(sub);
-    // A subscription is live once the server has it: a flush is a round trip after the SUB.
-    const live = await within(this.nc.flush(), this.config.requestTimeoutMs).catch((err: unknown) => err);
-    if (live !== true) {
-      sub.unsubscribe();
-      this.coreSubs.delete(sub);
-      throw live === false
-        ? unavailable("nats.subscribe", `subscribe to ${name}: NATS did not confirm within ${this.config.requestTimeoutMs} ms`)
-        : toCoordinationError(live, "nats.subscribe", `subscribe to ${name}`);
-    }
-    return {
-      unsubscribe: async () => {
-        if (this.coreSubs.delete(sub)) sub.unsubscribe();
-      },
-    };
-  }
-
-  /** Broadcast handlers run concurrently; a failure is logged, since nothing redelivers a broadcast. */
-  private runCore(name: SubjectName, subject: string, handler: Handler, data: Uint8Array): void {
-    let payload: unknown;
-    try {
-      payload = decodePayload(data);
-    } catch (err) {
-      this.logger.warn({ err, op: "nats.subscribe", subject }, "undecodable broadcast dropped");
-      return;
-    }
-    this.counters.onReceived(name, 1);
-    const p = (async () => {
-      try {
-        await handler(payload, { redeliveryCount: 1, inProgress: () => {} });
-      } catch (err) {
-        this.logger.warn({ err, op: "nats.subscribe", subject, name }, "broadcast handler failed");
-      }
-    })();
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
   }
 
   private async subscribeDurable(
@@ -416,19 +367,5 @@ export class NatsBus implements PieceBus {
         this.logger.error({ op: "nats.connection", err }, "NATS connection given up; the bus is down until restarted");
       }
     });
-  }
-}
-
-/** Resolves true when `p` settles within `ms`, false otherwise; rejects if `p` rejects in time. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-    timer.unref();
-  });
-  try {
-    return await Promise.race([p.then(() => true as const), deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -7,6 +7,7 @@ import { S3Counters, type S3StoreStats } from "./s3-stats.js";
 import { Slots, mapLimit } from "./slots.js";
 import { SpareBuffers } from "./spare-buffers.js";
 import { TorrentState, heldBytes, unfilledBytes, type ObjectState, type UnitState } from "./torrent-state.js";
+import { checkPiece, compareWithObject } from "./piece-checks.js";
 import { readTorrentRange } from "./torrent-reads.js";
 import { checkFinalSizes } from "./final-sizes.js";
 import { objectMetadata } from "./object-keys.js";
@@ -117,10 +118,10 @@ export class S3ObjectStore implements ObjectStore {
    */
   async writePiece(infoHash: string, piece: number, data: Uint8Array): Promise<readonly number[]> {
     const t = this.torrent(infoHash);
-    this.checkPiece(t, piece, data);
+    checkPiece(t, piece, data);
     const units = t.unitsOf(piece);
     for (const u of units) {
-      if (u.status === "existing" && !u.checked.has(piece)) await this.compareWithObject(t, u, piece, data);
+      if (u.status === "existing" && !u.checked.has(piece)) await compareWithObject(t, u, piece, data, this.s3, this.config.bucket);
     }
     for (const u of units) {
       if (u.status === "open") this.change(u, () => (this.counters.bufferedBytes += t.copyInto(u, piece, data, (n) => this.spare.take(n), this.piecewise(t, u))));
@@ -354,39 +355,6 @@ export class S3ObjectStore implements ObjectStore {
       if (!u.holes) continue;
       u.status = "existing";
       for (const p of u.received) u.checked.add(p);
-    }
-  }
-
-  /**
-   * A piece written into an object finished before this store saw its bytes (an earlier run, or
-   * a finalize with holes): S3 cannot rewrite part of an object, so the bytes must already be
-   * there. Equal bytes make the piece durable there; different ones fail for good.
-   */
-  private async compareWithObject(t: TorrentState, u: UnitState, piece: number, data: Uint8Array): Promise<void> {
-    const obj = t.objects[u.unit.object]!;
-    const pieceStart = piece * t.layout.pieceLength;
-    const { from, to } = t.overlap(u, pieceStart, t.pieceSize(piece));
-    const got = await this.s3.getRange(obj.key, from - obj.file.offset, to - from);
-    if (got && got.objectSize === obj.planned.length && got.data.equals(data.subarray(from - pieceStart, to - pieceStart))) {
-      u.checked.add(piece);
-      return;
-    }
-    throw new StorageError(
-      "IO",
-      `s3://${this.config.bucket}/${obj.key} already exists with other bytes than verified piece ${piece} at file offset ${from - obj.file.offset}; S3 cannot rewrite part of an object: delete it and download again`,
-      { context: { op: "s3.writePiece", key: obj.key, piece }, retryable: false },
-    );
-  }
-
-  private checkPiece(t: TorrentState, piece: number, data: Uint8Array): void {
-    if (!(Number.isInteger(piece) && piece >= 0 && piece < t.plan.pieceCount)) {
-      throw new StorageError("IO", `piece ${piece} is outside torrent ${t.infoHash} (${t.plan.pieceCount} pieces)`, { context: { op: "s3.writePiece", piece }, retryable: false });
-    }
-    if (data.length !== t.pieceSize(piece)) {
-      throw new StorageError("SIZE_MISMATCH", `piece ${piece} of ${t.infoHash} is ${data.length} bytes, expected ${t.pieceSize(piece)}`, {
-        context: { op: "s3.writePiece", piece, length: data.length },
-        retryable: false,
-      });
     }
   }
 
