@@ -81,6 +81,8 @@ describe.concurrent("shoal service: settings are checked before anything starts"
     { what: "no service name", args: [], env: {}, names: /peer-worker/ },
     { what: "a misspelt service setting", args: ["peer-worker"], env: { SHOAL_PEER_WORKER_MAX_CONECTIONS: "3" }, names: /SHOAL_PEER_WORKER_MAX_CONECTIONS/ },
     { what: "a service setting that is no number", args: ["peer-worker"], env: { SHOAL_PEER_WORKER_MAX_CONNECTIONS: "lots" }, names: /SHOAL_PEER_WORKER_MAX_CONNECTIONS/ },
+    { what: "an S3 tuning setting out of range", args: ["storage-writer"], env: { SHOAL_S3_PART_SIZE_MIB: "2" }, names: /SHOAL_S3_PART_SIZE_MIB/ },
+    { what: "a misspelt S3 setting", args: ["peer-worker"], env: { SHOAL_S3_FILL_BUFFER: "64" }, names: /SHOAL_S3_FILL_BUFFER\b/ },
     { what: "a --port out of range", args: ["peer-worker", "--port", "70000"], env: {}, names: /--port.*70000/ },
     { what: "--port for a service that has no peer port", args: ["piece-verifier", "--port", "6881"], env: {}, names: /--port/ },
     { what: "an unknown --log-level", args: ["peer-worker", "--log-level", "loud"], env: {}, names: /--log-level.*loud/ },

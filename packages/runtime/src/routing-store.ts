@@ -28,7 +28,9 @@ export class RoutingStore implements ObjectStore {
   private readonly byTorrent = new Map<string, ObjectStore>();
   private readonly resolving = new Map<string, Promise<ObjectStore>>();
 
-  constructor(private readonly o: RoutingStoreOptions) {}
+  constructor(private readonly o: RoutingStoreOptions) {
+    if (o.env) checkS3Tuning(o.env);
+  }
 
   /** The store a torrent's bytes go to, opened on first use. */
   storeOf(infoHash: string): Promise<ObjectStore> {
@@ -115,4 +117,18 @@ export class RoutingStore implements ObjectStore {
     this.byTorrent.clear();
     await Promise.all(all.map((s) => s.close()));
   }
+}
+
+/**
+ * Throws ConfigError for a bad or misspelt `SHOAL_S3_*` tuning setting (part size, uploads in
+ * flight, retries...), so a process stops at start, as for every other setting, rather than
+ * failing the first job bound for a bucket. The endpoint and credentials are checked where they
+ * are read.
+ */
+export function checkS3Tuning(env: Readonly<Record<string, string | undefined>>): void {
+  loadConfig(s3StoreConfigSchema, {
+    prefix: "s3",
+    env,
+    overrides: { endpoint: "http://127.0.0.1", accessKey: "-", secretKey: "-", bucket: "shoal", prefix: "" },
+  });
 }

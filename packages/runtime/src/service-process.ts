@@ -11,6 +11,7 @@ import { clusterSettingsFrom, encryptionFrom, logLevelFrom, portFrom, secondsFro
 import { startOpsServer, type OpsServer } from "./ops-server.js";
 import { ActiveLock } from "./active-lock.js";
 import { dhtSettingsFrom, type DhtOverrides } from "./dht-settings.js";
+import { checkS3Tuning } from "./routing-store.js";
 import { registerServiceMetrics, type ServiceName } from "./service-collectors.js";
 import { serviceRegistry } from "./service-metrics.js";
 
@@ -72,6 +73,7 @@ export async function startServiceProcess(
   const serviceEnv = { ...env };
   delete serviceEnv["SHOAL_PEER_WORKER_PORT"];
   const dht = name === "tracker-poller" ? dhtSettingsFrom(flags, env) : undefined;
+  checkS3Tuning(env);
   const start = serviceStarter(name, serviceEnv, peerPort, encryption, dht);
   const log = logger ?? createLogger({ service: name, level });
   const backends = await connectBackends(settings, {
