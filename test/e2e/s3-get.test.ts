@@ -219,6 +219,7 @@ describe("shoal get to a bucket it cannot use: one line, exit status 2, within s
     ["a wrong secret key", async () => ({ out: `s3://${await freshBucket()}/x`, env: s3Env({ AWS_SECRET_ACCESS_KEY: "wrong" }) }), /refused the credentials for bucket shoal-[0-9a-f]+: SignatureDoesNotMatch.*AWS_SECRET_ACCESS_KEY/],
     ["a bucket name S3 does not allow", async () => ({ out: "s3://Bad_Bucket/x", env: s3Env() }), /"Bad_Bucket" is not a valid bucket name/],
     ["another URL scheme", async () => ({ out: "gs://bucket/x", env: s3Env() }), /unsupported scheme "gs:"/],
+    ["an S3 tuning setting out of range", async () => ({ out: `s3://${await freshBucket()}/x`, env: s3Env({ SHOAL_S3_PART_SIZE_MIB: "2" }) }), /SHOAL_S3_PART_SIZE_MIB.*greater than or equal to 5/],
   ];
   for (const [what, setup, message] of cases) {
     it(`names ${what}`, async () => {

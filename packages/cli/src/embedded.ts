@@ -8,7 +8,7 @@ import {
 } from "@shoal/coordination";
 import { TorrentInfoCache } from "@shoal/metainfo";
 import { createLogger, loadConfig, silentLogger, type Logger } from "@shoal/service-kit";
-import { RoutingStore, checkBucket, dhtSettingsFrom, userDhtStateFile, encryptionFrom, formatDestination, metadataKeeperFor, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
+import { RoutingStore, checkBucket, checkS3Tuning, dhtSettingsFrom, userDhtStateFile, encryptionFrom, formatDestination, metadataKeeperFor, parseDestination, s3ConnectionFrom, torrentSourceOf, type S3Connection } from "@shoal/runtime";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
@@ -40,8 +40,9 @@ export interface EmbeddedRun {
  */
 export async function startEmbedded(args: GetArgs, hooks: EmbeddedHooks, env: NodeJS.ProcessEnv): Promise<EmbeddedRun> {
   const logger: Logger = args.logLevel ? createLogger({ service: "shoal", level: args.logLevel }) : silentLogger();
-  // Checked before anything starts: a bad SHOAL_DHT_* value is a one-line error, exit status 2.
+  // Checked before anything starts: a bad SHOAL_DHT_* or SHOAL_S3_* value is a one-line error, exit status 2.
   const dht = dhtSettingsFrom({ dhtBootstrap: args.dhtBootstrap, dhtPort: args.dhtPort, noDht: args.noDht }, env);
+  checkS3Tuning(env);
   const source = await torrentSourceOf(args.source);
   const destination = parseDestination(args.out);
   let s3: S3Connection | undefined;

@@ -2,7 +2,7 @@ export { parseDestination, formatDestination } from "./destination.js";
 export type { Destination } from "./destination.js";
 export { s3ConnectionFrom } from "./s3-connection.js";
 export type { S3Connection } from "./s3-connection.js";
-export { RoutingStore } from "./routing-store.js";
+export { RoutingStore, checkS3Tuning } from "./routing-store.js";
 export type { RoutingStoreOptions } from "./routing-store.js";
 export { startOpsServer } from "./ops-server.js";
 export type { OpsServer, OpsServerOptions, HealthReport } from "./ops-server.js";

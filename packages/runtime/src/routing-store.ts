@@ -28,9 +28,7 @@ export class RoutingStore implements ObjectStore {
   private readonly byTorrent = new Map<string, ObjectStore>();
   private readonly resolving = new Map<string, Promise<ObjectStore>>();
 
-  constructor(private readonly o: RoutingStoreOptions) {
-    if (o.env) checkS3Tuning(o.env);
-  }
+  constructor(private readonly o: RoutingStoreOptions) {}
 
   /** The store a torrent's bytes go to, opened on first use. */
   storeOf(infoHash: string): Promise<ObjectStore> {
@@ -121,9 +119,9 @@ export class RoutingStore implements ObjectStore {
 
 /**
  * Throws ConfigError for a bad or misspelt `SHOAL_S3_*` tuning setting (part size, uploads in
- * flight, retries...), so a process stops at start, as for every other setting, rather than
- * failing the first job bound for a bucket. The endpoint and credentials are checked where they
- * are read.
+ * flight, retries...). Each process calls it at start, before it reaches any backend, so such a
+ * setting stops it as every other setting does rather than failing the first job bound for a
+ * bucket. The endpoint and credentials are checked where they are read.
  */
 export function checkS3Tuning(env: Readonly<Record<string, string | undefined>>): void {
   loadConfig(s3StoreConfigSchema, {
