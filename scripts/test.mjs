@@ -3,7 +3,7 @@
 // rules, then vitest.
 // Prints a closing "N passed, N failed" line that CI tooling reads.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 
 const run = (cmd, args) => spawnSync(cmd, args, { stdio: "inherit" }).status ?? 1;
 if (run("npx", ["tsc", "-b"]) !== 0) {
@@ -46,6 +46,8 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 for (const [report, args] of phases) {
+  // A report left by an earlier run must not be counted for a run that wrote none.
+  rmSync(`.test-results/${report}`, { force: true });
   const code = vitest(report, args);
   try {
     const r = JSON.parse(readFileSync(`.test-results/${report}`, "utf8"));

@@ -23,8 +23,8 @@ export interface UnitState {
   buf: Buffer | undefined;
   /**
    * The unit's bytes piece by piece (piece -> its bytes in the unit) while it has no buffer:
-   * how a unit is filled once the store's whole-unit buffers pass their budget. `gather` makes
-   * the buffer when the upload starts.
+   * how a unit is filled once the unfilled bytes of the store's unit buffers pass their budget.
+   * `gather` makes the buffer when the upload starts.
    */
   segments: Map<number, Buffer> | undefined;
   /** Bytes copied into `buf` so far (all of it once full or hole-filled). */
