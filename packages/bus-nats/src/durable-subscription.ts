@@ -4,6 +4,7 @@ import type { Logger } from "@shoal/service-kit";
 import type { BusCounters } from "./bus-stats.js";
 import type { ChunkedDeliveries, ResolvedDelivery } from "./chunked-deliveries.js";
 import { decodePayload } from "./codec.js";
+import { returnBody } from "./presized-payloads.js";
 
 type Handler = (payload: unknown, delivery: Delivery) => Promise<void> | void;
 
@@ -25,6 +26,8 @@ export interface DurableSubscriptionOptions {
   readonly recreate: () => Promise<void>;
   /** Puts chunked byte fields back before the handler runs, and releases them after. */
   readonly chunks: ChunkedDeliveries;
+  /** The handler keeps no byte view past its promise: message bodies go back for reuse (`SubscribeOptions.bytesLent`). */
+  readonly bytesLent: boolean;
   readonly logger: Logger;
 }
 
@@ -157,6 +160,9 @@ export class DurableSubscription {
       resolved.release();
     } finally {
       if (this.newest.get(seq) === delivery) this.newest.delete(seq);
+      // The handler has settled (a stale delivery's too: this runs after it), so nothing here
+      // reads the body any more.
+      if (this.o.bytesLent) returnBody(m.data);
     }
   }
 

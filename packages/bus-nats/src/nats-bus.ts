@@ -309,6 +309,7 @@ export class NatsBus implements PieceBus {
           keepAliveMs: Math.max(100, Math.floor(plan.ackWaitMs / 3)),
           logger: this.logger,
         }),
+        bytesLent: options.bytesLent === true,
         logger: this.logger,
       });
       await sub.start();

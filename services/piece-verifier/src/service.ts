@@ -22,7 +22,9 @@ export async function start(config: VerifierConfig, deps: VerifierDeps): Promise
     "piece_staged",
     "*",
     (msg) => verifyStaged({ ...deps, logger, hasher }, msg, stats),
-    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000 },
+    // The piece is hashed before the handler settles and nothing keeps its bytes, so the bus
+    // may gather the next message in the same memory.
+    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000, bytesLent: true },
   );
   return {
     async stop() {

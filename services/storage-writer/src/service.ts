@@ -100,7 +100,9 @@ export async function start(config: WriterConfig, deps: WriterDeps): Promise<Run
     },
     // The writer finishes with a piece after the verifier (it waits for the verdict), so it is
     // the group that lets the bus drop bytes it carried apart (chunks of pieces over max_payload).
-    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000, releasesBytes: true },
+    // The store copies a piece into its unit's buffer before `writePiece` resolves, so the bytes
+    // are lent: the bus may gather a later message in their memory.
+    { group: config.group, ackWaitMs: config.ackWaitSeconds * 1000, releasesBytes: true, bytesLent: true },
   );
   // A cancelled torrent ends for good: drop the pieces held for their parts and abort the
   // unfinished multipart uploads, so nothing but finished objects stays in the bucket. A

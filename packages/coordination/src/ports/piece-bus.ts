@@ -26,6 +26,12 @@ export interface SubscribeOptions {
    * dropped by age.
    */
   readonly releasesBytes?: boolean;
+  /**
+   * Durable subjects: the handler keeps no view of the payload's byte fields once its promise
+   * settles (it copies what it keeps), so the bus may reuse the memory those bytes arrived in
+   * for a later message. Without it, byte fields stay valid for as long as anything holds them.
+   */
+  readonly bytesLent?: boolean;
 }
 
 /** One delivery of a message to a handler. */
