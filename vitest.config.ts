@@ -10,7 +10,13 @@ for (const dir of ["packages", "services"]) {
   for (const name of readdirSync(join(root, dir))) {
     const pkgPath = join(root, dir, name, "package.json");
     if (!existsSync(pkgPath)) continue;
-    const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { name: string };
+    const pkg = JSON.parse(readFileSync(pkgPath, "utf8")) as { name: string; exports?: Record<string, { default?: string }> };
+    // A subpath export (`@shoal/runtime/commands` -> ./dist/commands.js) from its source too. It
+    // goes first: the package's own name matches it as a prefix, and the first match is taken.
+    for (const [sub, target] of Object.entries(pkg.exports ?? {})) {
+      const file = target.default?.match(/^\.\/dist\/(.+)\.js$/)?.[1];
+      if (sub !== "." && file) alias[pkg.name + sub.slice(1)] = resolve(root, dir, name, `src/${file}.ts`);
+    }
     alias[pkg.name] = resolve(root, dir, name, "src/index.ts");
   }
 }

@@ -58,7 +58,9 @@ for (const [name, { dir, deps, thirdParty }] of pkgs) {
     const text = readFileSync(f, "utf8");
     for (const m of text.matchAll(importRe)) {
       const spec = m[1] ?? m[2];
-      if (spec.startsWith("@shoal/") && !deps.includes(spec) && spec !== name) {
+      // A subpath export (`@shoal/runtime/commands`) is its package's.
+      const workspace = spec.startsWith("@shoal/") ? packageOf(spec) : undefined;
+      if (workspace && !deps.includes(workspace) && workspace !== name) {
         problems.push(`${f}: imports ${spec}, which is not in ${name}'s dependencies`);
       }
       if (/^@shoal\/[^/]+\/src/.test(spec)) problems.push(`${f}: deep import ${spec}`);

@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
-import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
-import { dhtSettingsFrom, parseFileSelection, parseRate, webSeedChoice, type WebSeedChoice } from "@shoal/runtime";
+// Not from the packages that run the services (the runtime's main entry, the peer-worker), which
+// take most of a second to load: get, info, verify and --help parse their command line here.
+import { parseFileSelection, parseRate, webSeedChoice, type WebSeedChoice } from "@shoal/runtime/commands";
+import { dhtSettingsFrom } from "@shoal/runtime/dht-settings";
+import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/wire-net";
 
 export const USAGE = `usage: shoal <command> [options]
 

@@ -3,7 +3,7 @@ import { parseMetainfo, relativeFilePath, type Metainfo } from "@shoal/metainfo"
 import { pollerConfigSchema, resolveSource } from "@shoal/tracker-poller";
 import type { InfoArgs } from "./args.js";
 import { formatBytes } from "./progress.js";
-import { torrentSourceOf } from "@shoal/runtime";
+import { torrentSourceOf } from "@shoal/runtime/commands";
 
 /** What `shoal info --json` prints: a stable, documented shape. */
 export interface TorrentDescription {

@@ -1,10 +1,7 @@
 import { isShoalError } from "@shoal/errors";
-import { parseCommandLine, UsageError, USAGE, type GetArgs } from "./args.js";
+import type { GetArgs } from "./args.js";
 import { CliError } from "./cli-error.js";
-import { CLUSTER_COMMANDS, CLUSTER_USAGE, clusterMain } from "./cluster.js";
-import { startEmbedded } from "./embedded.js";
-import { info } from "./info.js";
-import { verify } from "./verify.js";
+import { CLUSTER_COMMANDS, CLUSTER_USAGE } from "./cluster-usage.js";
 import { formatBytes, ProgressReporter, type ProgressMode } from "./progress.js";
 
 /** Exit statuses: 0 complete and verified, 1 failed, 2 bad input, 130/143 interrupted. */
@@ -18,8 +15,15 @@ const TORRENT_ERRORS = ["DecodeError", "MetainfoError"];
  */
 const CONFIG_ERRORS = ["ConfigError"];
 
+/**
+ * Each command's modules are loaded once the command line names it: embedded mode, the services
+ * and the job queue take most of a second to load, which no other command should wait for (and
+ * `shoal submit` is on the path of every cluster job). The cluster commands parse their own
+ * options, without those of get, info and verify.
+ */
 async function main(argv: readonly string[]): Promise<number> {
-  if ((CLUSTER_COMMANDS as readonly string[]).includes(argv[0] ?? "")) return clusterMain(argv, process.env);
+  if ((CLUSTER_COMMANDS as readonly string[]).includes(argv[0] ?? "")) return (await import("./cluster.js")).clusterMain(argv, process.env);
+  const { parseCommandLine, UsageError, USAGE } = await import("./args.js");
   let args;
   try {
     args = parseCommandLine(argv);
@@ -40,7 +44,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (args.command === "info") {
     try {
-      await info(args, process.stdout);
+      await (await import("./info.js")).info(args, process.stdout);
       return 0;
     } catch (err) {
       return fail(err, new ProgressReporter("quiet", process.stderr), args.source);
@@ -48,7 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (args.command === "verify") {
     try {
-      return await verify(args, process.stdout, process.stderr, process.env);
+      return await (await import("./verify.js")).verify(args, process.stdout, process.stderr, process.env);
     } catch (err) {
       return fail(err, new ProgressReporter("quiet", process.stderr), args.source);
     }
@@ -62,6 +66,7 @@ async function get(args: GetArgs): Promise<number> {
   let run;
   let seeding = false;
   try {
+    const { startEmbedded } = await import("./embedded.js");
     run = await startEmbedded(
       args,
       {

@@ -1,6 +1,5 @@
 import { isShoalError } from "@shoal/errors";
 import { ConfigError } from "@shoal/service-kit";
-import { probeBucket } from "@shoal/store-s3";
 import type { S3Connection } from "./s3-connection.js";
 
 /** S3 codes that mean the server is there but will not take these credentials. */
@@ -16,6 +15,9 @@ const NO_BUCKET_CODES = new Set(["NoSuchBucket", "NotFound"]);
  * and none is worth waiting for.
  */
 export async function checkBucket(conn: S3Connection, bucket: string, prefix = ""): Promise<void> {
+  // Loaded on the first check, not with this module: the S3 client costs a tenth of a second or
+  // more to load, which `shoal status`, `cancel` and a refused submit do not need.
+  const { probeBucket } = await import("@shoal/store-s3");
   try {
     await probeBucket({ ...conn, bucket, prefix });
   } catch (err) {

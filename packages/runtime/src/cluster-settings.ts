@@ -1,4 +1,3 @@
-import { ENCRYPTION_POLICIES, type EncryptionPolicy } from "@shoal/peer-worker";
 import { ConfigError } from "@shoal/service-kit";
 import { s3ConnectionFrom, type S3Connection } from "./s3-connection.js";
 
@@ -23,7 +22,8 @@ export interface ClusterSettings {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-function valueOf(flag: string | undefined, flagName: string, env: Env, envName: string): [string, string] | undefined {
+/** The flag's value, else the variable's (trimmed), with the name of the one it came from; undefined when neither is set. */
+export function valueOf(flag: string | undefined, flagName: string, env: Env, envName: string): [string, string] | undefined {
   if (flag !== undefined && flag.trim() !== "") return [flagName, flag.trim()];
   const v = env[envName]?.trim();
   return v ? [envName, v] : undefined;
@@ -78,21 +78,6 @@ export function portFrom(flag: string | undefined, flagName: string, env: Env, e
     throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not a port (an integer from 0 to 65535; 0 = any free port)`);
   }
   return n;
-}
-
-/**
- * The encryption policy of the peer-worker and the tracker-poller (its metadata connections)
- * from `--encryption` or SHOAL_ENCRYPTION (one name for `shoal get` and the services alike);
- * undefined when neither is set (the schema's default holds).
- */
-export function encryptionFrom(flag: string | undefined, env: Env): EncryptionPolicy | undefined {
-  const got = valueOf(flag, "--encryption", env, "SHOAL_ENCRYPTION");
-  if (!got) return undefined;
-  const [where, raw] = got;
-  if (!(ENCRYPTION_POLICIES as readonly string[]).includes(raw)) {
-    throw new ConfigError("INVALID_CONFIG", `${where}: "${raw}" is not an encryption policy (one of ${ENCRYPTION_POLICIES.join(", ")})`);
-  }
-  return raw as EncryptionPolicy;
 }
 
 /** pino's levels; `silent` turns logging off. */

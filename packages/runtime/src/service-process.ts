@@ -1,13 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { isShoalError } from "@shoal/errors";
 import * as peerWorker from "@shoal/peer-worker";
 import * as verifier from "@shoal/piece-verifier";
 import * as writer from "@shoal/storage-writer";
 import * as poller from "@shoal/tracker-poller";
 import { createLogger, loadConfig, type Logger, type RunningService } from "@shoal/service-kit";
 import { connectBackends, type Backends } from "./backends.js";
-import { clusterSettingsFrom, encryptionFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
+import { clusterSettingsFrom, logLevelFrom, portFrom, secondsFrom, type ClusterFlags } from "./cluster-settings.js";
+import { encryptionFrom } from "./encryption-setting.js";
 import { startOpsServer, type OpsServer } from "./ops-server.js";
 import { ActiveLock } from "./active-lock.js";
 import { dhtSettingsFrom, type DhtOverrides } from "./dht-settings.js";
@@ -195,10 +195,4 @@ async function openOps(port: number | undefined, registry: ReturnType<typeof ser
     logger.info({ port: DEFAULT_METRICS_PORT }, "metrics port in use; serving on a free port instead");
     return startOpsServer({ port: 0, registry, health, logger });
   }
-}
-
-/** A one-line description of a start-up failure: the message of a ShoalError, else the error's. */
-export function describeStartFailure(err: unknown): string {
-  if (isShoalError(err)) return err.message;
-  return err instanceof Error ? err.message : String(err);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@shoal/service-kit";
-import { encryptionFrom } from "../src/cluster-settings.js";
+import { encryptionFrom } from "../src/encryption-setting.js";
 
 describe("encryption policy from --encryption or SHOAL_ENCRYPTION", () => {
   it("takes the flag over the variable, and neither leaves the default to the peer-worker schema", () => {
