@@ -5,6 +5,7 @@ import { claimTableErrorCases } from "./claim-table-error-cases.js";
 import { ClaimTableFixture } from "./claim-table-fixture.js";
 import { heldPieceCases } from "./claim-table-held-cases.js";
 import { claimTablePeerCases } from "./claim-table-peers.js";
+import { claimTablePresenceCases } from "./claim-table-presence.js";
 import { claimTableProperty } from "./claim-table-property.js";
 import { claimTableTorrentCases } from "./claim-table-torrent-cases.js";
 import { claimTableTransitionCases } from "./claim-table-transition-cases.js";
@@ -43,6 +44,7 @@ export function claimTableContract(harness: ClaimTableHarness): void {
     claimTableProperty(portScenario, harness, leaseTtlMs);
     heldPieceCases(scenario, leaseTtlMs);
     claimTablePeerCases(scenario, portScenario, harness, leaseTtlMs);
+    claimTablePresenceCases(scenario, leaseTtlMs);
     claimTableAvailabilityCases(scenario, leaseTtlMs);
     done();
   });

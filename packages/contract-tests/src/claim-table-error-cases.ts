@@ -92,6 +92,7 @@ export function claimTableErrorCases(scenario: Scenario, portScenario: PortScena
       publishAvailability: () => table.publishAvailability(ih, "w", new Uint16Array(4)),
       availability: () => table.availability(ih),
       withdrawAvailability: () => table.withdrawAvailability(ih, "w"),
+      peerWorkerPresence: () => table.peerWorkerPresence("w", leaseTtlMs),
     };
     for (const [name, call] of Object.entries(calls)) {
       const err = await expectRejection(call, CoordinationError, "BACKEND_UNAVAILABLE", `${name} after close`);

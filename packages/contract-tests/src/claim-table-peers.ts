@@ -30,9 +30,9 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     const ih = await fx.torrent(1);
     const w = await fx.worker();
     const [a, b, c, d] = peers(4);
-    expect(await table.claimPeers(ih, w, [c!, a!, b!], 2)).toEqual({ peers: [c, a], share: fairPeerShare(3, 1) });
+    expect(await table.claimPeers(ih, w, [c!, a!, b!], 2)).toEqual({ peers: [c, a], share: fairPeerShare(3, 1), liveWorkers: 1 });
     // Owned peers come back without counting against max; b and d stay free.
-    expect(await table.claimPeers(ih, w, [a!, d!, c!], 0)).toEqual({ peers: [a, c], share: fairPeerShare(4, 1) });
+    expect(await table.claimPeers(ih, w, [a!, d!, c!], 0)).toEqual({ peers: [a, c], share: fairPeerShare(4, 1), liveWorkers: 1 });
     expect(sortKnown(await table.knownPeers(ih))).toEqual(sortKnown([{ peer: a!, owner: w }, { peer: c!, owner: w }, { peer: b! }, { peer: d! }]));
     // A peer named twice is one peer.
     expect((await table.claimPeers(ih, w, [b!, b!], 5)).peers).toEqual([b, d]);
@@ -61,14 +61,14 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     expect(Object.values(owners).filter((o) => o === y)).toHaveLength(2);
     // Named free peers come first: with room for one more (a share of 3), the named one is it.
     const named = known.find((p) => owners[p] === null)!;
-    expect(await table.claimPeers(ih, y, [named], 2)).toEqual({ peers: [named], share: fairPeerShare(6, 2) });
+    expect(await table.claimPeers(ih, y, [named], 2)).toEqual({ peers: [named], share: fairPeerShare(6, 2), liveWorkers: 2 });
   });
 
   scenario("a worker is granted no more than its fair share of the known peers over the live workers", async (fx, table) => {
     const ih = await fx.torrent(1);
     const workers = [await fx.worker(), await fx.worker(), await fx.worker()];
     // Each takes part before any asks for peers, as a worker does when it joins a torrent.
-    for (const w of workers) expect(await table.claimPeers(ih, w, [], 0)).toEqual({ peers: [], share: 0 });
+    for (const [i, w] of workers.entries()) expect(await table.claimPeers(ih, w, [], 0)).toEqual({ peers: [], share: 0, liveWorkers: i + 1 });
     const known = peers(30);
     const share = fairPeerShare(30, 3);
     const got: string[][] = [];
@@ -109,7 +109,7 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     expect((await table.claimPeers(ih, y, [c!, d!], 2)).peers).toEqual([c, d]);
     // A third worker joins: four peers held 2-2-0. Nothing is free, so it gets nothing yet...
     const z = await fx.worker();
-    expect(await table.claimPeers(ih, z, [], 4)).toEqual({ peers: [], share: fairPeerShare(4, 3) });
+    expect(await table.claimPeers(ih, z, [], 4)).toEqual({ peers: [], share: fairPeerShare(4, 3), liveWorkers: 3 });
     // ...and the others are asked to keep one each (it lacks one; each is asked for it).
     expect((await table.claimPeers(ih, x, [], 0)).share).toBe(1);
     expect((await table.claimPeers(ih, y, [], 0)).share).toBe(1);
@@ -123,7 +123,7 @@ export function claimTablePeerCases(scenario: Scenario, portScenario: PortScenar
     const ih = await fx.torrent(1);
     const [peerWorker, writer] = [await fx.worker(), await fx.worker()];
     // The writer holds a lease on the torrent (it heartbeats for pieces it holds) but never asks for peers.
-    expect(await table.claimPeers(ih, peerWorker, peers(6), 6)).toEqual({ peers: peers(6), share: fairPeerShare(6, 1) });
+    expect(await table.claimPeers(ih, peerWorker, peers(6), 6)).toEqual({ peers: peers(6), share: fairPeerShare(6, 1), liveWorkers: 1 });
     await table.heartbeat(ih, writer, leaseTtlMs);
     expect((await table.claimPeers(ih, peerWorker, [], 0)).share).toBe(fairPeerShare(6, 1));
     // Once it asks, it counts.

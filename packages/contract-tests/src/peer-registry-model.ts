@@ -54,6 +54,7 @@ export class PeerRegistryModel {
     for (const w of others) lacking += Math.max(0, Math.floor(known / live) - this.ownedBy(w));
     const share = peerShareOf(known, live, this.ownedBy(worker), lacking, this.free.size);
     expect(got.share, `${label}: share of ${known} known over ${live} live, ${lacking} lacking`).toBe(share);
+    expect(got.liveWorkers, `${label}: live peer workers`).toBe(live);
 
     let room = Math.max(0, Math.min(max, share - this.ownedBy(worker), this.free.size - lacking));
     const named: string[] = [];

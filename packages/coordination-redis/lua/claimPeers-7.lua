@@ -8,8 +8,9 @@
   KEYS[6] owned-peer-set prefix   KEYS[7] peer workers
   ARGV[1] workerId   ARGV[2] max new peers (an integer >= 0)   ARGV[3] now in ms, or '' for the
   server's clock   ARGV[4..] peers (ip:port)
-  Returns { CODE.ok, share, peer, peer, ... } (the peers the worker owns among those named, then
-          the ones granted without being named), or { CODE.UNKNOWN_TORRENT }.
+  Returns { CODE.ok, share, live, peer, peer, ... } (live: the live peer workers the share is
+          computed over, the caller included; then the peers the worker owns among those named,
+          then the ones granted without being named), or { CODE.UNKNOWN_TORRENT }.
   Events: none.
 
   share = even + floor(even / PEER_SHARE_SLACK_DIVISOR), even = ceil(known / live), as
@@ -82,7 +83,7 @@ if lacking > available then share = math.min(share, math.max(floorEven, owned - 
 local room = math.min(limit, share - owned, available - lacking)
 if room < 0 then room = 0 end
 
-local reply = { CODE.ok, share }
+local reply = { CODE.ok, share, live }
 local function grant(peer)
   redis.call('SREM', P.free, peer)
   redis.call('HSET', P.owners, peer, worker)

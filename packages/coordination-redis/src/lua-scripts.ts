@@ -24,6 +24,7 @@ export const SCRIPT_NAMES = [
   "startJob",
   "deleteTorrent",
   "refreshLease",
+  "refreshPresence",
   "claimPieces",
   "releasePiece",
   "stagePiece",

@@ -5,6 +5,7 @@ import {
   availabilityBytes,
   PIECE_STATE_CODE,
   PIECE_STATES,
+  peerWorkerPresenceKey,
   torrentKeys,
   type Claim,
   type ClaimTable,
@@ -288,7 +289,7 @@ export class RedisClaimTable implements ClaimTable {
     return { result: resultOf(reply[0], { op, infoHash, ...(piece === undefined ? {} : { piece }) }, reply.slice(1)), reply };
   }
 
-  private raw(op: string, name: ScriptName, infoHash: string, keys: string[], args: ScriptArg[], buffers = false): Promise<unknown[]> {
+  private raw(op: string, name: ScriptName, infoHash: string | undefined, keys: string[], args: ScriptArg[], buffers = false): Promise<unknown[]> {
     return this.connection.run(op, infoHash, (client: Redis) => runScript(client, this.scripts, name, keys, args, buffers));
   }
 
@@ -299,7 +300,19 @@ export class RedisClaimTable implements ClaimTable {
     const limit = max > 0 ? Math.min(Math.floor(max), Number.MAX_SAFE_INTEGER) : 0;
     const keys = [k.counts, k.leases, k.banned, k.peerOwners, k.freePeers, k.ownedPeers, k.peerWorkers];
     const { reply } = await this.call("redis.claimPeers", "claimPeers", infoHash, keys, [workerId, String(limit), this.now(), ...peers]);
-    return { peers: reply.slice(2).map(String), share: Number(reply[1]) };
+    return { peers: reply.slice(3).map(String), share: Number(reply[1]), liveWorkers: Number(reply[2]) };
+  }
+
+  async peerWorkerPresence(workerId: string, ttlMs: number): Promise<number> {
+    // As the memory table reads it: anything but a positive ttl removes the worker.
+    const ttl = ttlMs > 0 ? Math.min(Math.ceil(ttlMs), Number.MAX_SAFE_INTEGER) : 0;
+    const keys = [peerWorkerPresenceKey(this.prefix)];
+    const reply = await this.raw("redis.peerWorkerPresence", "refreshPresence", undefined, keys, [workerId, String(ttl), this.now()]);
+    // The script can only answer ok; anything else means it and this adapter are out of step.
+    if (reply[0] !== SCRIPT_CODES.ok) {
+      throw new CoordinationError("INVARIANT_BROKEN", `refreshPresence answered ${JSON.stringify(reply)}`, { context: { op: "redis.peerWorkerPresence" } });
+    }
+    return Number(reply[1]);
   }
 
   async releasePeers(infoHash: string, workerId: string, peers: readonly string[], options: ReleasePeersOptions = {}): Promise<number> {

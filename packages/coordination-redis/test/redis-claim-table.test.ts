@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
-import { MemoryClaimTable, checkInvariants, fairPeerShare, heldKey, ownedPeersKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
+import { MemoryClaimTable, checkInvariants, fairPeerShare, heldKey, ownedPeersKey, peerWorkerPresenceKey, torrentKeys, type ClaimTable } from "@shoal/coordination";
 import { RedisCatalog, RedisClaimTable } from "@shoal/coordination-redis";
 import { respCommand, waitFor } from "@shoal/testkit";
 import { redisPerFile } from "./redis-per-file.js";
@@ -58,10 +58,30 @@ describe("RedisClaimTable on a real server", () => {
     await t.heartbeat(ih, "b", 60_000);
     await t.claimPeers(ih, "b", [], 0);
     const peers = Array.from({ length: 8 }, (_, i) => `10.0.0.${i}:1`);
-    expect(await t.claimPeers(ih, "a", peers, 8)).toEqual({ peers: peers.slice(0, fairPeerShare(8, 2)), share: fairPeerShare(8, 2) });
+    expect(await t.claimPeers(ih, "a", peers, 8)).toEqual({ peers: peers.slice(0, fairPeerShare(8, 2)), share: fairPeerShare(8, 2), liveWorkers: 2 });
     // A lease of 0 ends now on the server's clock: "b" no longer counts.
     await t.heartbeat(ih, "b", 0);
     expect((await t.claimPeers(ih, "a", [], 8)).share).toBe(fairPeerShare(8, 1));
+  });
+
+  it("keeps the cluster's peer workers in one key outside every torrent's slot, on the server's clock", async () => {
+    const { table: t, prefix } = table();
+    expect(await t.peerWorkerPresence("a", SERVER_CLOCK_TTL_MS)).toBe(1);
+    const [seconds, micros] = (await respCommand(redis.server().url, ["TIME"])) as [string, string];
+    const serverNowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const key = peerWorkerPresenceKey(prefix);
+    expect(await redis.keys(`${prefix}:*`)).toEqual([key]);
+    expect(key).not.toContain("{");
+    const until = Number(await respCommand(redis.server().url, ["ZSCORE", key, "a"]));
+    expect(until - serverNowMs).toBeGreaterThan(0);
+    expect(until - serverNowMs).toBeLessThanOrEqual(SERVER_CLOCK_TTL_MS);
+    expect(await t.peerWorkerPresence("b", 60_000)).toBe(2);
+    // "a" lapses on the server's clock, and the next call drops it from the key.
+    await waitFor(async () => (await t.peerWorkerPresence("b", 60_000)) === 1, { timeoutMs: 5_000, what: "a's presence to lapse" });
+    expect(await respCommand(redis.server().url, ["ZRANGE", key, "0", "-1"])).toEqual(["b"]);
+    // The last one to leave takes the key with it.
+    expect(await t.peerWorkerPresence("b", 0)).toBe(0);
+    expect(await redis.keys(`${prefix}:*`)).toEqual([]);
   });
 
   it("counts availability vectors by leases on the server's clock, in one round trip each way", async () => {

@@ -34,7 +34,7 @@ export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledg
 export type { MetadataKeeper } from "./ports/metadata-keeper.js";
 export { SUBJECTS, bytesSubjectOf, subjectOf } from "./subjects.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
-export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, torrentKeys } from "./keys.js";
+export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, peerWorkerPresenceKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";
 export { MemoryBus } from "./memory/memory-bus.js";
 export { MemoryJobQueue } from "./memory/memory-job-queue.js";

@@ -97,3 +97,12 @@ export function ownedPeersKey(prefix: string, infoHash: string, workerId: string
 export function activeInstanceKey(prefix: string, service: string): string {
   return `${prefix}:active:${service}`;
 }
+
+/**
+ * The cluster's live peer workers (`peerWorkerPresence`): a sorted set workerId -> when its
+ * presence ends (ms, on the lease clock). Not a torrent's key: it has no hash tag, and the one
+ * script that touches it touches nothing else.
+ */
+export function peerWorkerPresenceKey(prefix: string): string {
+  return `${prefix}:presence:peer-workers`;
+}

@@ -51,10 +51,13 @@ export const peerWorkerConfigSchema = z.object({
   connectTimeoutSeconds: envNumber().positive().default(10),
   /**
    * A worker that joins a torrent registers with the cluster's peer registry at once but dials
-   * none of the torrent's peers for this long, so that workers joining together split the peers
-   * at the first claim: the fair share counts the workers registered at the moment of a claim,
-   * and without the wait the first worker to hear of the peers would take them all and hand
-   * most over seconds later. 0 (what one process with one worker uses) dials at once.
+   * none of the torrent's peers for up to this long, so that workers joining together split the
+   * peers at the first claim: the fair share counts the workers registered at the moment of a
+   * claim, and without the wait the first worker to hear of the peers would take them all and
+   * hand most over seconds later. The wait ends early, within about 100 ms, once the torrent's
+   * registry counts as many live peer workers as the cluster has (at once for a lone worker);
+   * this bounds it when one of them is slow or gone. 0 (what one process with one worker uses)
+   * dials at once.
    */
   joinSettleMs: envNumber().int().min(0).default(1000),
   /** Silent connections are closed after this long (BEP 3 keep-alives come every 2 minutes). */

@@ -4,6 +4,7 @@ import { AddressBook, splitPeerKey } from "./address-book.js";
 import type { PeerWorkerConfig } from "./config.js";
 import type { PeerConnection } from "./connection.js";
 import { EncryptionMemory, HandshakeFailure, dialPeer, dialWithPolicy, type Handshaken } from "@shoal/wire-net";
+import { JoinSettle } from "./join-settle.js";
 import { PeerOwnership } from "./peer-ownership.js";
 import { choosePeersToDrop, peersOverShare } from "./rebalance.js";
 
@@ -47,6 +48,11 @@ export interface DialerDeps {
   readonly workerId: string;
   readonly now: () => number;
   readonly logger: Logger;
+  /**
+   * The cluster's live peer workers, this one included, as last heard; undefined when unknown.
+   * The settle after joining ends once that many have registered with the torrent.
+   */
+  readonly expectedWorkers?: () => number | undefined;
 }
 
 interface Admission {
@@ -72,9 +78,8 @@ export class PeerDialer {
   private lastRoundAt = Number.NEGATIVE_INFINITY;
   private closed = false;
   private readonly joinedAt: number;
-  /** No dials before this: see `joinSettleMs`. */
-  private readonly settleUntil: number;
-  private settleTimer: NodeJS.Timeout | undefined;
+  /** No dials until every peer worker registered, or `joinSettleMs` passed. */
+  private readonly settle: JoinSettle;
 
   constructor(
     private readonly host: DialerHost,
@@ -84,7 +89,13 @@ export class PeerDialer {
     this.book = new AddressBook(deps.now);
     this.ownership = new PeerOwnership({ claims: deps.claims, infoHash: deps.infoHashHex, workerId: deps.workerId, now: deps.now, logger: deps.logger });
     this.joinedAt = deps.now();
-    this.settleUntil = this.joinedAt + config.joinSettleMs;
+    this.settle = new JoinSettle({
+      settleMs: config.joinSettleMs,
+      expectedWorkers: deps.expectedWorkers ?? (() => undefined),
+      now: deps.now,
+      wake: () => this.run(),
+      logger: deps.logger,
+    });
   }
 
   addPeers(peers: readonly PeerAddress[]): void {
@@ -160,7 +171,7 @@ export class PeerDialer {
   /** Stops dialling and gives every peer back to the registry. */
   async close(): Promise<void> {
     this.closed = true;
-    clearTimeout(this.settleTimer);
+    this.settle.close();
     for (const a of this.admissions.splice(0)) a.resolve(false);
     await this.ownership.releaseAll();
   }
@@ -176,13 +187,14 @@ export class PeerDialer {
   private async round(): Promise<void> {
     const now = this.deps.now();
     const syncMs = now - this.joinedAt < FAST_SYNC_PHASE_MS ? FAST_SYNC_MS : REGISTRY_SYNC_MS;
-    const due = now - this.lastRoundAt >= syncMs;
+    // Settling after the join: the first round registers us as one of the torrent's peer
+    // workers, and dialling waits until the workers that joined with us have registered too;
+    // meanwhile a registration round is due every poll, to see whether they have.
+    const settling = this.settle.settling(now);
+    const polled = this.settle.takePoll();
+    const due = polled || now - this.lastRoundAt >= syncMs;
     const admissions = this.admissions.splice(0);
     const connecting = this.connecting.size;
-    // Settling after the join: the first round registers us as one of the torrent's peer
-    // workers, and dialling waits until the workers that joined with us have registered too.
-    const settling = now < this.settleUntil;
-    if (settling) this.wakeAfterSettling(now);
     // Not capped by our last share: new peers raise it. A peer the registry refuses is not asked
     // for again for NOT_GRANTED_RETRY_MS, so a worker at its share asks little.
     const room = settling ? 0 : Math.min(this.config.maxConnections - this.host.conns.size - connecting, this.config.maxHalfOpen - connecting);
@@ -217,6 +229,8 @@ export class PeerDialer {
         this.book.defer(key, answer ? NOT_GRANTED_RETRY_MS : REGISTRY_DOWN_RETRY_MS);
       }
     });
+    // Every peer worker registered: round again now, to dial.
+    if (settling && !stop && this.settle.registered(answer === undefined ? undefined : this.ownership.liveWorkers)) this.again = true;
     if (answer === undefined || stop) return this.next();
     for (const key of held) if (!this.ownership.owned.has(key)) this.host.conns.get(key)?.close("another worker owns this peer now");
     // Free peers we did not name: dial them while there is room, give the rest back.
@@ -234,12 +248,6 @@ export class PeerDialer {
     }
     this.rebalance();
     this.next();
-  }
-
-  private wakeAfterSettling(now: number): void {
-    if (this.settleTimer !== undefined) return;
-    this.settleTimer = setTimeout(() => this.run(), this.settleUntil - now);
-    this.settleTimer.unref();
   }
 
   private next(): void {

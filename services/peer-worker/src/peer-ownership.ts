@@ -29,6 +29,8 @@ export class PeerOwnership {
   readonly owned = new Set<string>();
   /** The fair share of our last claim; undefined before the first answer. */
   share: number | undefined;
+  /** The torrent's live peer workers, us included, at our last claim; undefined before the first answer. */
+  liveWorkers: number | undefined;
   /** When each owned peer was last seen without a connection or a dial. */
   private readonly idleSince = new Map<string, number>();
   private readonly toFree = new Set<string>();
@@ -60,6 +62,7 @@ export class PeerOwnership {
       const answered = new Set(grant.peers);
       for (const p of peers) if (!answered.has(p)) this.owned.delete(p);
       this.share = grant.share;
+      this.liveWorkers = grant.liveWorkers;
       return ours;
     });
   }

@@ -10,6 +10,7 @@ import { TorrentSwarm } from "./swarm.js";
 import { PieceBufferPool } from "./piece-buffer-pool.js";
 import { BandwidthLimiter, LimiterChain } from "./bandwidth-limiter.js";
 import { JobShares } from "./job-shares.js";
+import { ClusterPresence } from "./cluster-presence.js";
 
 export interface PeerWorkerDeps {
   readonly claims: ClaimTable;
@@ -121,14 +122,21 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
       logger.error({ err, infoHash, op: "claims.heartbeat" }, "heartbeat failed; claims may expire");
     }
   };
+  // Counted among the cluster's peer workers before we hear of any torrent, and for as long as
+  // our leases: a worker joining a torrent waits for that many to register with it, no longer.
+  const presence = new ClusterPresence({ claims: deps.claims, workerId, ttlMs: config.heartbeatTtlSeconds * 1000, logger });
+  await presence.refresh();
   const heartbeatTimer = setInterval(() => {
+    void presence.refresh();
     for (const infoHash of joined.keys()) void heartbeat(infoHash);
   }, (config.heartbeatTtlSeconds * 1000) / 3);
   heartbeatTimer.unref();
 
   async function join(infoHash: string): Promise<TorrentSwarm | undefined> {
     const info = await deps.torrents.get(infoHash);
-    await deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000);
+    // The count of peer workers the settle waits for is read afresh: the last heartbeat's may be
+    // seconds old, from before workers that started since.
+    await Promise.all([deps.claims.heartbeat(infoHash, workerId, config.heartbeatTtlSeconds * 1000), presence.refresh()]);
     const have = new Bitfield(info.metainfo.pieceCount);
     const done = new Bitfield(info.metainfo.pieceCount);
     for (const i of await deps.claims.piecesIn(infoHash, "stored")) {
@@ -154,6 +162,7 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
         uploadLimiter: share ? new LimiterChain([uploadLimiter, share.upload]) : uploadLimiter,
         webSeeds: info.webSeeds,
         onWarning: (message) => deps.onEvent?.("warning", { infoHash, message }),
+        peerWorkers: () => presence.peerWorkers,
       },
       port,
     );
@@ -288,6 +297,8 @@ export async function start(config: PeerWorkerConfig, deps: PeerWorkerDeps): Pro
     async stop() {
       clearInterval(heartbeatTimer);
       clearInterval(statsTimer);
+      // First, so that nobody joining a torrent now waits for us.
+      await presence.leave();
       for (const s of subs) await s.unsubscribe();
       // The listener's close completes only once every accepted socket is gone, and the swarms
       // hold the live ones: stop accepting, close the swarms, drop sockets still in their

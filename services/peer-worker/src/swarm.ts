@@ -43,6 +43,8 @@ export interface SwarmDeps {
   readonly webSeeds?: readonly string[];
   /** Warnings a person should see (a web seed failing or banned). */
   readonly onWarning?: (message: string) => void;
+  /** The cluster's live peer workers, this one included, as last heard (see `PeerDialer`). */
+  readonly peerWorkers?: () => number | undefined;
 }
 
 /** How often the swarm checks timeouts, dials peers and keeps connections alive. */
@@ -129,7 +131,16 @@ export class TorrentSwarm {
         attach: (h, key) => this.attach(h.socket, h.input, h.handshake, h.rest, key, true, h.encrypt),
       },
       config,
-      { claims: deps.claims, infoHash: meta.infoHash, infoHashHex: meta.infoHashHex, peerId: deps.peerId, workerId: deps.workerId, now: deps.now, logger: this.logger },
+      {
+        claims: deps.claims,
+        infoHash: meta.infoHash,
+        infoHashHex: meta.infoHashHex,
+        peerId: deps.peerId,
+        workerId: deps.workerId,
+        now: deps.now,
+        logger: this.logger,
+        expectedWorkers: deps.peerWorkers,
+      },
     );
     this.received = new RateMeter(deps.now);
     this.sent = new RateMeter(deps.now);

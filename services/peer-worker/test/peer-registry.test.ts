@@ -97,8 +97,9 @@ describe("peer-worker: the cluster's peer registry decides who connects whom", (
 
   it("splits the peers at the first claim among workers that join together, even when some register late", async () => {
     // Workers on other machines hear of the torrent at the same moment, but their first call
-    // to the registry lands a little later than the quickest one's: here, 300 ms later.
-    const c = cleanup.add(await SimCluster.start({ fixture, workers: 0, worker: { joinSettleMs: 1_000 } }), (x) => x.close());
+    // to the registry lands a little later than the quickest one's: here, 300 ms later. The
+    // settle's bound is far: each ends it once all three have registered.
+    const c = cleanup.add(await SimCluster.start({ fixture, workers: 0, worker: { joinSettleMs: 5_000 } }), (x) => x.close());
     for (const id of ["worker-a", "worker-b", "worker-c"]) await c.startWorker({ workerId: id });
     const claimPeers = c.claims.claimPeers.bind(c.claims);
     const delayed = new Set(["worker-b", "worker-c"]);
@@ -119,6 +120,7 @@ describe("peer-worker: the cluster's peer registry decides who connects whom", (
     for (const n of perWorker) expect(n, `connections per worker: ${perWorker.join(", ")}`).toBeLessThanOrEqual(share);
     // Nothing was handed over: each seed was connected once, by the worker that keeps it.
     expect(all.map((s) => s.sessions.length), await describeAll(c, all)).toEqual(all.map(() => 1));
+    expect(c.logs.filter((line) => line.includes("every peer worker of the cluster registered"))).toHaveLength(3);
   });
 
   it("gives a worker that joins mid-download its share within seconds, taken from the others", async () => {

@@ -21,6 +21,8 @@ import { checkIndex, emptyTorrentTable, movePiece, pieceRecord, type TorrentTabl
  */
 export class MemoryClaimTable implements ClaimTable {
   private readonly torrents = new Map<string, TorrentTable>();
+  /** The cluster's peer workers: workerId -> when its presence ends (`peerWorkerPresence`). */
+  private readonly presence = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly now: () => number = () => Date.now()) {}
@@ -301,6 +303,15 @@ export class MemoryClaimTable implements ClaimTable {
   async knownPeers(infoHash: string): Promise<KnownPeer[]> {
     this.ensureOpen("knownPeers");
     return knownPeers(this.table(infoHash));
+  }
+
+  async peerWorkerPresence(workerId: string, ttlMs: number): Promise<number> {
+    this.ensureOpen("peerWorkerPresence");
+    const now = this.now();
+    if (ttlMs > 0) this.presence.set(workerId, now + ttlMs);
+    else this.presence.delete(workerId);
+    for (const [worker, until] of [...this.presence]) if (until <= now) this.presence.delete(worker);
+    return this.presence.size;
   }
 
   async publishAvailability(infoHash: string, workerId: string, counts: Uint16Array): Promise<void> {

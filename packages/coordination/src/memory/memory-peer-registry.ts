@@ -51,7 +51,7 @@ export function claimPeers(t: TorrentTable, workerId: string, peers: readonly st
     granted.push(peer);
     room--;
   }
-  return { peers: granted, share };
+  return { peers: granted, share, liveWorkers: others.length + 1 };
 }
 
 /** `ClaimTable.releasePeers` on the torrent's table. */

@@ -43,6 +43,12 @@ export interface PeerGrant {
    * them) should drop connections until it is back within it.
    */
   readonly share: number;
+  /**
+   * The torrent's live peer workers at the time of the call, the caller included: the count the
+   * share is computed over. A worker that joined compares it with the cluster's peer workers
+   * (`peerWorkerPresence`) to know when every one of them has registered with the torrent.
+   */
+  readonly liveWorkers: number;
 }
 
 /** A peer the torrent's registry knows, and the worker that owns it, if any. */
@@ -230,6 +236,15 @@ export interface ClaimTable {
   releasePeers(infoHash: string, workerId: string, peers: readonly string[], options?: ReleasePeersOptions): Promise<number>;
   /** Every peer the registry knows, owned or free; O(known peers), for snapshots and checks. */
   knownPeers(infoHash: string): Promise<KnownPeer[]>;
+  /**
+   * The cluster's peer workers, whatever torrents they are in: records `workerId` as a live peer
+   * worker until `ttlMs` from now (on the lease clock), or removes it at once with a `ttlMs` of
+   * 0, and answers how many peer workers are live after the call, the caller included unless it
+   * just left. A worker that joins a torrent waits for that many to have registered with the
+   * torrent's peer registry (`PeerGrant.liveWorkers`) before it dials. Not a torrent's: one key
+   * for the cluster; costs the entries that lapsed since the last call, and one count.
+   */
+  peerWorkerPresence(workerId: string, ttlMs: number): Promise<number>;
   /**
    * Cluster-wide availability, the input of rarest first across workers: replaces the worker's
    * vector, `counts[i]` being how many of its connected peers have piece i. It counts in
