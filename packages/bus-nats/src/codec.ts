@@ -1,4 +1,4 @@
-import { CoordinationError } from "@shoal/coordination";
+import { CoordinationError, headroomOf, type HeadroomLoan } from "@shoal/coordination";
 
 /**
  * The body of every bus message: UTF-8 JSON, then, only when the payload holds bytes, one newline
@@ -15,8 +15,31 @@ const BIN_KEY = "$bin";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Encodes a payload into one message body; the only copy of the bytes is into that body. */
-export function encodePayload(payload: unknown): Uint8Array {
+export interface EncodeOptions {
+  /**
+   * The body may be built in the headroom lent in front of the payload's byte field (see
+   * `lendHeadroom` in @shoal/coordination), aliasing the bytes instead of copying them. Only for
+   * a caller whose publish is done with the body once it resolves: a JetStream publish, which
+   * waits for the server's ack and so for nats.js to have copied the body into its outbound
+   * buffer; not a core publish, which returns before nats.js packs the body (a microtask later).
+   */
+  readonly intoHeadroom?: boolean;
+}
+
+/**
+ * The header each loan's room was written with. An earlier body built in the room may still be
+ * queued inside nats.js when the same payload is published again (a publish that timed out while
+ * disconnected), so the room is written with one header only: another header is copied instead.
+ */
+const written = new WeakMap<HeadroomLoan, string>();
+
+/**
+ * Encodes a payload into one message body. The bytes are copied into that body, except for a
+ * payload with exactly one byte field whose holder lent room for the header in front of it (and
+ * `intoHeadroom`): then the body is the header, separator and bytes in place, byte for byte what
+ * the copy would be.
+ */
+export function encodePayload(payload: unknown, options: EncodeOptions = {}): Uint8Array {
   const segments: Uint8Array[] = [];
   let tailBytes = 0;
   const refs = new WeakSet<object>();
@@ -44,6 +67,10 @@ export function encodePayload(payload: unknown): Uint8Array {
   if (json === undefined) throw new CoordinationError("INVARIANT_BROKEN", "payload is not JSON-encodable");
   const head = encoder.encode(json);
   if (segments.length === 0) return head;
+  if (options.intoHeadroom === true && segments.length === 1) {
+    const body = inHeadroom(json, head, segments[0]);
+    if (body) return body;
+  }
   // Every byte is written below, so the body needs no zero-fill (a page-faulting pass over a piece).
   const raw = Buffer.allocUnsafe(head.byteLength + 1 + tailBytes);
   const body = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -54,6 +81,20 @@ export function encodePayload(payload: unknown): Uint8Array {
     body.set(s, at);
     at += s.byteLength;
   }
+  return body;
+}
+
+/** The body written into the room lent in front of `bytes`; undefined when there is none, or too little. */
+function inHeadroom(json: string, head: Uint8Array, bytes: Uint8Array): Uint8Array | undefined {
+  const loan = headroomOf(bytes);
+  const room = head.byteLength + 1;
+  if (loan === undefined || room > loan.bytes) return undefined;
+  const before = written.get(loan);
+  if (before !== undefined && before !== json) return undefined;
+  written.set(loan, json);
+  const body = new Uint8Array(bytes.buffer, bytes.byteOffset - room, room + bytes.byteLength);
+  body.set(head, 0);
+  body[head.byteLength] = SEPARATOR;
   return body;
 }
 

@@ -155,7 +155,9 @@ export class NatsBus implements PieceBus {
     this.ensureUp(op, `publish ${name}`);
     const subject = this.subjects.subject(name, payload.infoHash);
     if (durable && needsChunks(payload, this.maxPayloadBytes)) return this.publishChunked(name, subject, payload);
-    const body = encodePayload(payload);
+    // A durable publish resolves once the server acknowledged the body, so nats.js has copied it
+    // by then: it may alias the payload's bytes, built in the room their holder lent in front.
+    const body = encodePayload(payload, { intoHeadroom: durable });
     this.checkSize(name, body.byteLength);
     try {
       if (durable) await this.js.publish(subject, body, { timeout: this.config.requestTimeoutMs });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import { CoordinationError, type SubjectPayloads } from "@shoal/coordination";
+import { CoordinationError, lendHeadroom, type SubjectPayloads } from "@shoal/coordination";
 import { Inbox } from "@shoal/contract-tests";
 import { freePort, NATS_MAX_PAYLOAD_BYTES, waitFor } from "@shoal/testkit";
 import { consumerName, NatsBus } from "../src/index.js";
@@ -73,6 +73,33 @@ describe("NatsBus on a real nats-server", () => {
     // holder: after all the messages since, every kept view still holds its own piece.
     const held = await kept.count(12, "12 kept messages");
     for (const h of held) expect(Buffer.from(h.bytes).equals(Buffer.from(pieceOf(h.piece)))).toBe(true);
+  });
+
+  it("sends a durable message built in the headroom lent in front of its bytes, and copies a broadcast's", async () => {
+    const bus = await nats.bus(nats.space());
+    const ih = randomInfoHash();
+    const room = 1024;
+    const piece = new Uint8Array(new SharedArrayBuffer(room + 1024 * 1024), room, 1024 * 1024);
+    for (let i = 0; i < piece.length; i++) piece[i] = (i * 7 + (i >>> 11)) & 0xff;
+    lendHeadroom(piece, room);
+    const front = new Uint8Array(piece.buffer, 0, room);
+    const durable = new Inbox<WithBytes<Verified>>();
+    const broadcast = new Inbox<Uint8Array>();
+    await bus.subscribe("piece_staged", ih, (p) => durable.push(p as WithBytes<Verified>), { group: "writers", ...DURABLE });
+    await bus.subscribe("piece_stored", ih, (p) => broadcast.push((p as WithBytes<SubjectPayloads["piece_stored"]>).bytes));
+    // A broadcast is sent after publish returns: it must not use the room.
+    await bus.publish("piece_stored", { infoHash: ih, piece: 0, attempt: 1, bytes: piece } as SubjectPayloads["piece_stored"]);
+    expect(front.every((b) => b === 0)).toBe(true);
+    const message = { ...verified(ih, 0), peers: ["10.0.0.1:6881"], bytes: piece } as Verified;
+    await bus.publish("piece_staged", message);
+    // The header went in front of the piece.
+    const head = new TextEncoder().encode(`${JSON.stringify({ ...message, bytes: { $bin: [0, piece.byteLength] } })}\n`);
+    expect(Buffer.from(front.subarray(room - head.byteLength)).equals(head)).toBe(true);
+    const [got] = await durable.count(1, "the staged piece");
+    expect({ ...got, bytes: undefined }).toEqual({ ...message, bytes: undefined });
+    expect(Buffer.from(got!.bytes).equals(Buffer.from(piece))).toBe(true);
+    const [copied] = await broadcast.count(1, "the broadcast");
+    expect(Buffer.from(copied!).equals(Buffer.from(piece))).toBe(true);
   });
 
   it("refuses a broadcast over the server's max_payload with PAYLOAD_TOO_LARGE naming size and limit, and stays usable", async () => {

@@ -33,6 +33,8 @@ export type { TorrentCatalog, TorrentRecord } from "./ports/torrent-catalog.js";
 export type { UploadLedger, LedgerObject, LedgerPart } from "./ports/upload-ledger.js";
 export type { MetadataKeeper } from "./ports/metadata-keeper.js";
 export { SUBJECTS, bytesSubjectOf, subjectOf } from "./subjects.js";
+export { headroomOf, lendHeadroom } from "./headroom.js";
+export type { HeadroomLoan } from "./headroom.js";
 export type { SubjectName, SubjectPayloads, PeerAddress } from "./subjects.js";
 export { activeInstanceKey, heldKey, ownedPeersKey, partsKey, peerWorkerPresenceKey, torrentKeys } from "./keys.js";
 export { MemoryClaimTable } from "./memory/memory-claim-table.js";

@@ -55,8 +55,11 @@ export function stagePiece(s: StageContext, p: ActivePiece): void {
     }
     staged = true;
     // Staged in the table, the piece moves on only through this message: while the bus is
-    // down (a NATS restart) it is sent again rather than dropped with the bytes in hand.
-    const send = () => s.bus.publish("piece_staged", { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) });
+    // down (a NATS restart) it is sent again rather than dropped with the bytes in hand. Every
+    // try sends this one payload: the bus may build the message in the buffer's headroom, where
+    // a try that failed may still be queued in its client, so a retry must write the same header.
+    const message = { ...ref, peers: p.contributors(), ...(onBus ? { data: buf } : {}) };
+    const send = () => s.bus.publish("piece_staged", message);
     await publishWithRetry(() => (onBus ? s.stageGate.run(send) : send()), {
       giveUpAfterMs: STAGED_PUBLISH_RETRY_MS,
       stopped: () => s.closed(),
@@ -64,12 +67,15 @@ export function stagePiece(s: StageContext, p: ActivePiece): void {
       onRetry: (err) => s.logger.warn({ err, piece: p.index, op: "bus.publish" }, "bus unavailable; sending the staged piece again"),
     });
     if (onBus) {
-      // The bus copied the bytes: they no longer count against this worker's claim budget,
+      // The bus copied the bytes (the publish resolved, so its client is done with the body,
+      // which may alias the buffer): they no longer count against this worker's claim budget,
       // and the buffer is kept (within its own budget) to serve the piece to peers.
       s.scheduler.onHandedOff(p.index);
       s.recent.put(p.index, buf);
     }
   })().catch(async (err: unknown) => {
+    // The buffer is left to the garbage collector, not given back to the pool: a publish that
+    // failed may still have its body, built in the buffer's headroom, queued in the bus client.
     s.scheduler.onStageFailed(p.index);
     s.logger.error({ err, piece: p.index, op: "worker.stage" }, "staging a piece failed; it will be downloaded again");
     try {
