@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { encode } from "@shoal/bencode";
-import { SYSTEM_PYTHON, runProcess, startLibtorrentSeed, startOpentracker, type LibtorrentPeer, type Opentracker } from "@shoal/testkit";
+import { SYSTEM_PYTHON, runProcess, seededBytes, startLibtorrentSeed, startOpentracker, type LibtorrentPeer, type Opentracker } from "@shoal/testkit";
 import { runCli } from "./cli-process.js";
 
 // Torrents with hostile names, built byte by byte here because no torrent tool writes such names.
@@ -22,17 +22,9 @@ interface SourceFile {
   readonly expected: string;
 }
 
-/** Deterministic bytes (xorshift32), so a misplaced block fails a piece hash. */
+/** Deterministic bytes, so a misplaced block fails a piece hash. */
 function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let state = seed;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
-  return out;
+  return Buffer.from(seededBytes(seed)(length));
 }
 
 function sha1(data: Uint8Array): Buffer {

@@ -3,29 +3,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { encode } from "@shoal/bencode";
 import { DhtNode, decodeKrpc, encodeQuery, type PeerEndpoint } from "@shoal/dht";
-
-/**
- * Bytes from a seeded generator (xorshift32), so a network's node ids, and with them its routing
- * tables and lookup paths, are the same in every run: with ids from the system's random source,
- * one network in about three hundred had a lookup that stopped at eight close nodes none of which
- * had heard the announce (each joined through one bootstrap node, which keeps eight per bucket),
- * and a test of the protocol failed on a draw of the dice.
- */
-function seededBytes(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
+import { seededBytes } from "@shoal/testkit";
 
 /** Nodes wired to each other in memory: a datagram is delivered on the next microtask. */
 function network(size: number, now: () => number, random: (n: number) => Uint8Array = (n) => randomBytes(n)) {
@@ -51,6 +29,10 @@ function network(size: number, now: () => number, random: (n: number) => Uint8Ar
 
 describe("DhtNode", () => {
   it("in a network of 40 nodes, a peer announced by one is found by another", async () => {
+    // Ids from a seeded generator, so the lookups take the same paths in every run: with ids from
+    // the system's random source, one network in about three hundred had the finder's lookup stop
+    // at eight close nodes none of which had heard the announce (each node joined through one
+    // bootstrap node, which keeps eight per bucket), and the test failed on a draw of the dice.
     const random = seededBytes(0x5eed);
     const { list } = network(40, () => performance.now(), random);
     for (const n of list.slice(1)) await n.join();

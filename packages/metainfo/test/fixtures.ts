@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { expect } from "vitest";
 import { encode } from "@shoal/bencode";
 import type { Encodable } from "@shoal/bencode";
+import { seededBytes } from "@shoal/testkit";
 import { MetainfoError } from "../src/index.js";
 import type { MetainfoErrorCode } from "../src/index.js";
 
@@ -17,15 +18,7 @@ export function hex(data: Uint8Array): string {
 
 /** Deterministic pseudo-random bytes, so fixtures are the same on every run. */
 export function payload(length: number, seed = 1): Uint8Array {
-  const out = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    out[i] = state & 0xff;
-  }
-  return out;
+  return seededBytes(seed)(length);
 }
 
 /** The v1 `pieces` field for a byte stream. */

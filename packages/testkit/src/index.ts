@@ -11,6 +11,7 @@ export type { ExitStatus, ManagedProcess, StartProcessOptions } from "./managed-
 export { liveChildCount } from "./child-registry.js";
 export { SYSTEM_PYTHON } from "./executables.js";
 export { makePayload } from "./payload.js";
+export { seededBytes } from "./seeded-bytes.js";
 export type { Payload, PayloadFile, PayloadSpec } from "./payload.js";
 export { makeTorrent, TORRENT_TOOLS } from "./make-torrent.js";
 export type { MadeTorrent, MakeTorrentOptions, TorrentTool } from "./make-torrent.js";

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { encode } from "@shoal/bencode";
 import type { TreeReader } from "@shoal/coordination";
 import { parseInfoDict, type InfoDict } from "@shoal/metainfo";
+import { seededBytes } from "@shoal/testkit";
 
 export interface FileSpec {
   readonly path: string;
@@ -18,17 +19,9 @@ export interface Fixture {
   readonly files: readonly Buffer[];
 }
 
-/** Deterministic bytes (xorshift), so a failure replays. */
+/** Deterministic bytes, so a failure replays. */
 export function bytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s & 0xff;
-  }
-  return out;
+  return Buffer.from(seededBytes(seed)(length));
 }
 
 /** A multi-file torrent (or single-file with `single`) over deterministic bytes, parsed as shoal parses it. */

@@ -1,21 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { MSE_MAX_PAD_BYTES, MseHandshake, WireError, type MseResult } from "@shoal/wire";
-
-/** Deterministic random bytes from a seed (xorshift), so a failing case replays. */
-function seededBytes(seed: number): (n: number) => Uint8Array {
-  let x = seed | 1;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      out[i] = x & 0xff;
-    }
-    return out;
-  };
-}
+import { seededBytes } from "@shoal/testkit";
 
 interface Side {
   readonly machine: MseHandshake;
